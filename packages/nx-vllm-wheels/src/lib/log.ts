@@ -1,0 +1,26 @@
+/** Where libraries report progress; executors pass one that prints, tests one that records. */
+export interface Logger {
+  /** A step of the work starts ("Cloning vLLM mirror"). */
+  step(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export const consoleLogger: Logger = {
+  step: (m) => console.log(`\n> ${m}`),
+  info: (m) => console.log(m),
+  warn: (m) => console.warn(`WARNING: ${m}`),
+};
+
+export const silentLogger: Logger = { step: () => undefined, info: () => undefined, warn: () => undefined };
+
+/** A logger that records every line (for tests and for dry-run transcripts). */
+export function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    step: (m) => lines.push(`> ${m}`),
+    info: (m) => lines.push(m),
+    warn: (m) => lines.push(`WARNING: ${m}`),
+  };
+}

@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import { buildEnv, buildRawWheel, describedEnv } from '../build';
+import { commitTime } from '../git';
+import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
+import { prepareVariantSource } from './source';
+import { installTorch } from './torch';
+
+/** `<variant>:build`: worktree at the locked commit + patches, build venv, vLLM's CPU build -> dist/raw/<variant>. */
+export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
+  ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
+  const sourceDir = await prepareVariantSource(source, variant.name, ctx);
+  ctx.log.step(`${variant.name}: build environment`);
+  const venv = await installTorch(source, torch, ctx);
+  const sourceDateEpoch = await commitTime(ctx.cache.mirror(source.name), source.config.commit, ctx.env, ctx.log);
+  const env = buildEnv({
+    base: ctx.env,
+    variantEnv: variant.config.env,
+    device: variant.config.device,
+    venvPython: venv.python,
+    sourceDir,
+    sourceDateEpoch,
+    ccacheDir: ctx.cache.ccache,
+  });
+  ctx.log.step(`${variant.name}: building vLLM (${variant.config.device}, isa ${variant.config.isa}, MAX_JOBS=${env.MAX_JOBS ?? 'all cores'})`);
+  return buildRawWheel({
+    sourceDir,
+    venvPython: venv.python,
+    env,
+    shownEnv: describedEnv(env, variant.config.env),
+    outDir: rawDir(ctx, variant.name),
+    buildInfo: {
+      variant: variant.name,
+      commit: source.config.commit,
+      patches: source.config.patches.map((p) => join(source.configFile, '..', p)),
+      isa: variant.config.isa,
+      sourceDateEpoch,
+      env: variant.config.env,
+    },
+    log: ctx.log,
+    dryRun: ctx.dryRun,
+  });
+}

@@ -1,0 +1,41 @@
+import { resolve } from 'node:path';
+import type { TorchConfig, VllmConfig, WheelConfig } from '../../config';
+import type { MachineCache } from '../cache-dir';
+import type { Logger } from '../log';
+
+/** Everything a pipeline step needs from its caller; nothing is read from globals. */
+export interface StepContext {
+  workspaceRoot: string;
+  env: Record<string, string | undefined>;
+  cache: MachineCache;
+  log: Logger;
+  dryRun: boolean;
+}
+
+export interface SourceSpec {
+  /** Project name (`vllm`): names the mirror in the machine cache. */
+  name: string;
+  /** The config file, relative to the workspace root (used in messages and to resolve patches). */
+  configFile: string;
+  config: VllmConfig;
+}
+
+export interface TorchSpec {
+  configFile: string;
+  config: TorchConfig;
+}
+
+export interface VariantSpec {
+  /** Project name = distribution = folder name. */
+  name: string;
+  configFile: string;
+  config: WheelConfig;
+}
+
+export function rawDir(ctx: StepContext, variant: string): string {
+  return resolve(ctx.workspaceRoot, 'dist', 'raw', variant);
+}
+
+export function wheelsDir(ctx: StepContext, variant: string): string {
+  return resolve(ctx.workspaceRoot, 'dist', 'wheels', variant);
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { SourceError } from '../errors';
+import { writeFileAtomic } from '../fs';
+import { ensureCommit, hasCommit, prepareWorktree, resolveRef, type Patch } from '../git';
+import type { SourceSpec, StepContext } from './context';
+
+function mirrorOptions(source: SourceSpec, ctx: StepContext) {
+  return { mirrorDir: ctx.cache.mirror(source.name), repository: repositoryUrl(source, ctx), env: ctx.env, log: ctx.log, dryRun: ctx.dryRun };
+}
+
+/** A relative local path in vllm.json is relative to the workspace root; URLs pass through. */
+export function repositoryUrl(source: SourceSpec, ctx: StepContext): string {
+  const repo = source.config.repository;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo) || repo.startsWith('/')) return repo;
+  return resolve(ctx.workspaceRoot, repo);
+}
+
+export function patchesOf(source: SourceSpec, ctx: StepContext): Patch[] {
+  const base = dirname(source.configFile);
+  return source.config.patches.map((p) => ({ name: join(base, p), file: resolve(ctx.workspaceRoot, base, p) }));
+}
+
+/** `vllm:checkout`: the locked commit is in the machine's mirror (cloned once, fetched only if missing). */
+export async function checkoutSource(source: SourceSpec, ctx: StepContext): Promise<void> {
+  const { commit } = source.config;
+  const result = await ensureCommit({ ...mirrorOptions(source, ctx), commit });
+  if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${ctx.cache.mirror(source.name)}; nothing to do.`);
+}
+
+/** `vllm:lock`: resolves "ref" to a commit and rewrites vllm.json's "commit" (like a lockfile update). */
+export async function lockSource(source: SourceSpec, ctx: StepContext): Promise<string> {
+  const commit = await resolveRef({ ...mirrorOptions(source, ctx), dryRun: false, ref: source.config.ref });
+  const file = resolve(ctx.workspaceRoot, source.configFile);
+  if (commit === source.config.commit) {
+    ctx.log.info(`${source.configFile}: "${source.config.ref}" is still ${commit}; unchanged.`);
+    return commit;
+  }
+  const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  json.commit = commit;
+  if (ctx.dryRun) {
+    ctx.log.info(`[dry-run] would write ${source.configFile} with "commit": "${commit}" (was ${source.config.commit})`);
+  } else {
+    writeFileAtomic(file, `${JSON.stringify(json, null, 2)}\n`);
+    ctx.log.info(`${source.configFile}: "${source.config.ref}" locked to ${commit} (was ${source.config.commit}).`);
+  }
+  return commit;
+}
+
+/** The variant's own worktree at the locked commit with the patches applied (kept between builds). */
+export async function prepareVariantSource(source: SourceSpec, variant: string, ctx: StepContext): Promise<string> {
+  const mirrorDir = ctx.cache.mirror(source.name);
+  if (!(await hasCommit(mirrorDir, source.config.commit, ctx.env, ctx.log))) {
+    throw new SourceError(`Commit ${source.config.commit} is not in the mirror ${mirrorDir}. Run \`nx run ${source.name}:checkout\` first.`);
+  }
+  const worktreeDir = ctx.cache.worktree(variant);
+  await prepareWorktree({
+    mirrorDir,
+    worktreeDir,
+    stateFile: ctx.cache.worktreeState(variant),
+    lockDir: ctx.cache.lock(`git-${source.name}`),
+    commit: source.config.commit,
+    patches: patchesOf(source, ctx),
+    env: ctx.env,
+    log: ctx.log,
+    dryRun: ctx.dryRun,
+  });
+  return worktreeDir;
+}

@@ -1,0 +1,134 @@
+import { spawn } from 'node:child_process';
+import { CommandError, ToolError } from '../errors';
+import { redact } from './redact';
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface RunOptions {
+  /** Working directory; always explicit. */
+  cwd: string;
+  /** The complete environment of the child; always explicit (nothing is inherited implicitly). */
+  env: Record<string, string | undefined>;
+  /** Milliseconds before the child (and its process group) is killed. */
+  timeoutMs: number;
+  /** Called for every complete output line while the child runs (progress streaming). */
+  onLine?: (line: string, stream: OutputStream) => void;
+  /** Text written to the child's stdin. */
+  input?: string;
+  signal?: AbortSignal;
+  /** Values that must never appear in an error message (tokens, passwords). */
+  secrets?: readonly string[];
+  /** Resolve instead of throwing when the exit code is not 0. */
+  allowFailure?: boolean;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Cap on captured output per stream; beyond it only the tail is kept (a build log can be huge). */
+const CAPTURE_LIMIT = 8 * 1024 * 1024;
+const TAIL_LINES = 40;
+
+class StreamCapture {
+  private text = '';
+  private partial = '';
+  constructor(
+    private readonly stream: OutputStream,
+    private readonly onLine?: RunOptions['onLine'],
+  ) {}
+  push(chunk: string): void {
+    this.text += chunk;
+    if (this.text.length > CAPTURE_LIMIT) this.text = this.text.slice(this.text.length - CAPTURE_LIMIT / 2);
+    if (!this.onLine) return;
+    const lines = (this.partial + chunk).split(/\r?\n|\r/);
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) this.onLine(line, this.stream);
+  }
+  end(): string {
+    if (this.onLine && this.partial) this.onLine(this.partial, this.stream);
+    this.partial = '';
+    return this.text;
+  }
+}
+
+export function formatCommand(command: string, args: readonly string[]): string {
+  return [command, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/**
+ * Runs a program (no shell) with an explicit cwd, env and timeout, streaming its output line by line.
+ * Throws CommandError (with the output's tail, secrets redacted) when it fails, ToolError when the
+ * program does not exist.
+ */
+export function run(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const printable = redact(formatCommand(command, args), options.secrets);
+  return new Promise<RunResult>((resolve, reject) => {
+    const env = Object.fromEntries(Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined));
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true, // own process group, so a timeout kills the whole tree (cmake -> ninja -> cc)
+    });
+    const out = new StreamCapture('stdout', options.onLine);
+    const err = new StreamCapture('stderr', options.onLine);
+    let timedOut = false;
+    let aborted = false;
+    const killTree = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killTree();
+    }, options.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      killTree();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.setEncoding('utf8').on('data', (c: string) => out.push(c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => err.push(c));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+    const cleanup = () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      cleanup();
+      if (e.code === 'ENOENT') {
+        reject(new ToolError(`Cannot run ${command}: not found (cwd ${options.cwd}, PATH ${env.PATH ?? '(unset)'}).`, { cause: e }));
+      } else {
+        reject(new CommandError(`Cannot run ${printable}: ${e.message}`, printable, null, '', { cause: e }));
+      }
+    });
+    child.on('close', (code, signal) => {
+      cleanup();
+      const stdout = out.end();
+      const stderr = err.end();
+      const exitCode = code ?? 128;
+      if (exitCode === 0 && !timedOut && !aborted) return resolve({ exitCode, stdout, stderr });
+      const tail = redact(tailLines(`${stdout}\n${stderr}`, TAIL_LINES), options.secrets);
+      const why = timedOut
+        ? `timed out after ${Math.round(options.timeoutMs / 1000)} s`
+        : aborted
+          ? 'was cancelled'
+          : signal
+            ? `was killed by ${signal}`
+            : `exited with code ${exitCode}`;
+      if (options.allowFailure && !timedOut && !aborted) return resolve({ exitCode, stdout, stderr });
+      reject(new CommandError(`Command ${why} (cwd ${options.cwd}): ${printable}\n${tail}`, printable, code, tail));
+    });
+  });
+}
+
+function tailLines(text: string, n: number): string {
+  return text.trim().split(/\r?\n/).slice(-n).join('\n');
+}

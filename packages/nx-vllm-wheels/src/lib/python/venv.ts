@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ToolError } from '../errors';
+import { withLock, writeFileAtomic } from '../fs';
+import type { Logger } from '../log';
+import { formatCommand, redact, run, which, type RunOptions } from '../process';
+import type { PythonInterpreter } from './find-python';
+import type { BuildRequirements } from './requirements';
+
+export interface IndexSettings {
+  /** The index torch comes from (the PyTorch CPU index by default); searched before the others. */
+  torchIndexUrl: string;
+  /** Replaces PyPI as the main index when set. */
+  indexUrl?: string;
+  extraIndexUrls: readonly string[];
+}
+
+export interface BuildVenvOptions extends IndexSettings {
+  venvsDir: string;
+  locksDir: string;
+  python: PythonInterpreter;
+  requirements: BuildRequirements;
+  installer: 'auto' | 'uv' | 'pip';
+  env: Record<string, string | undefined>;
+  log: Logger;
+  dryRun: boolean;
+  timeoutMs?: number;
+}
+
+export interface BuildVenv {
+  dir: string;
+  /** The venv's python. */
+  python: string;
+  key: string;
+  reused: boolean;
+}
+
+const STAMP = 'vllm-wheels-venv.json';
+
+/** The venv's identity: the interpreter's full version, the requirements and where they come from. */
+export function venvKey(options: Pick<BuildVenvOptions, 'python' | 'requirements' | 'torchIndexUrl' | 'indexUrl' | 'extraIndexUrls'>): string {
+  const identity = JSON.stringify({
+    python: options.python.version,
+    requirements: options.requirements.lines,
+    torchIndexUrl: options.torchIndexUrl,
+    indexUrl: options.indexUrl ?? null,
+    extraIndexUrls: options.extraIndexUrls,
+  });
+  return `py${options.python.version}-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}`;
+}
+
+export function venvPaths(venvsDir: string, key: string): { dir: string; python: string; stamp: string } {
+  const dir = join(venvsDir, key);
+  return { dir, python: join(dir, 'bin', 'python'), stamp: join(dir, STAMP) };
+}
+
+/** Passwords embedded in index URLs (https://user:token@host/...), never to be printed. */
+export function urlSecrets(urls: readonly (string | undefined)[]): string[] {
+  const out: string[] = [];
+  for (const u of urls) {
+    if (!u) continue;
+    try {
+      const parsed = new URL(u);
+      if (parsed.password) out.push(decodeURIComponent(parsed.password), parsed.password);
+      if (parsed.username && !parsed.password) out.push(decodeURIComponent(parsed.username));
+    } catch {
+      // not a URL: nothing embedded
+    }
+  }
+  return out;
+}
+
+/**
+ * A build venv keyed by python + requirements + indexes, in the machine cache: created once (uv when
+ * available, else python -m venv + pip), then reused. A stamp written last marks it complete, so a venv
+ * whose creation was interrupted is never taken as good.
+ */
+export async function ensureBuildVenv(options: BuildVenvOptions): Promise<BuildVenv> {
+  const key = venvKey(options);
+  const paths = venvPaths(options.venvsDir, key);
+  const { log } = options;
+  if (existsSync(paths.stamp)) {
+    log.info(`Build environment ${paths.dir} is ready (torch ${options.requirements.torchPin ?? 'unpinned'}); reusing it.`);
+    return { dir: paths.dir, python: paths.python, key, reused: true };
+  }
+  const create = async () => {
+    if (existsSync(paths.stamp)) return; // another process finished it while we waited
+    const installer = chooseInstaller(options.installer, options.env);
+    log.step(`Creating build environment ${paths.dir} with ${installer} (python ${options.python.version}, ${options.requirements.torchPin ?? 'no torch pin'})`);
+    if (options.requirements.droppedIndexOptions.length) {
+      log.info(`Index options in ${options.requirements.files.join(', ')} are replaced by torch.json's indexes: ${options.requirements.droppedIndexOptions.join('; ')}`);
+    }
+    const secrets = urlSecrets([options.torchIndexUrl, options.indexUrl, ...options.extraIndexUrls]);
+    const exec = commandRunner(options, secrets);
+    if (!options.dryRun) {
+      rmSync(paths.dir, { recursive: true, force: true });
+      mkdirSync(options.venvsDir, { recursive: true });
+    }
+    const requirementsFile = join(paths.dir, 'build-requirements.txt');
+    const indexArgs = [
+      ...(options.indexUrl ? ['--index-url', options.indexUrl] : []),
+      '--extra-index-url',
+      options.torchIndexUrl,
+      ...options.extraIndexUrls.flatMap((u) => ['--extra-index-url', u]),
+    ];
+    if (installer === 'uv') {
+      const uv = which('uv', options.env) as string;
+      await exec(uv, ['venv', '--seed', '--python', options.python.path, paths.dir]);
+      writeRequirements(options, requirementsFile);
+      await exec(uv, ['pip', 'install', '--python', paths.python, '-r', requirementsFile, ...indexArgs]);
+    } else {
+      await exec(options.python.path, ['-m', 'venv', paths.dir]);
+      writeRequirements(options, requirementsFile);
+      await exec(paths.python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', requirementsFile, ...indexArgs]);
+    }
+    const stamp = JSON.stringify({ key, python: options.python.version, requirements: options.requirements.lines, installer }, null, 2);
+    if (options.dryRun) log.info(`[dry-run] would write ${paths.stamp}`);
+    else writeFileAtomic(paths.stamp, stamp);
+  };
+  if (options.dryRun) await create();
+  else await withLock(join(options.locksDir, `venv-${key}.lock`), create, { onWait: () => log.info(`Waiting for another process creating ${paths.dir}…`) });
+  return { dir: paths.dir, python: paths.python, key, reused: false };
+}
+
+export function readVenvStamp(venvsDir: string, key: string): unknown | undefined {
+  try {
+    return JSON.parse(readFileSync(venvPaths(venvsDir, key).stamp, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function chooseInstaller(wanted: BuildVenvOptions['installer'], env: Record<string, string | undefined>): 'uv' | 'pip' {
+  const hasUv = which('uv', env) !== undefined;
+  if (wanted === 'uv' && !hasUv) throw new ToolError('torch.json asks for installer "uv", but uv is not on PATH. Install uv or use "auto".');
+  return wanted === 'pip' || !hasUv ? 'pip' : 'uv';
+}
+
+function writeRequirements(options: BuildVenvOptions, file: string): void {
+  const text = `${options.requirements.lines.join('\n')}\n`;
+  if (options.dryRun) options.log.info(`[dry-run] would write ${file}:\n${text}`);
+  else writeFileSync(file, text);
+}
+
+function commandRunner(options: BuildVenvOptions, secrets: string[]) {
+  const env: RunOptions['env'] = { ...options.env, PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', VIRTUAL_ENV: undefined, PYTHONHOME: undefined };
+  return async (command: string, args: string[]) => {
+    const shown = redact(formatCommand(command, args), secrets);
+    if (options.dryRun) {
+      options.log.info(`[dry-run] would run (cwd ${options.venvsDir}): ${shown}`);
+      return;
+    }
+    options.log.info(`$ ${shown}`);
+    await run(command, args, {
+      cwd: options.venvsDir,
+      env,
+      timeoutMs: options.timeoutMs ?? 60 * 60_000,
+      secrets,
+      onLine: (line) => {
+        if (line.trim()) options.log.info(redact(`  ${line}`, secrets));
+      },
+    });
+  };
+}

@@ -1,0 +1,130 @@
+import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
+import { z } from 'zod';
+import { TORCH_BUILD_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
+import { parseConfigText } from '../config/parse';
+import { CONFIG_GLOB, readWorkspaceConfigs, type WorkspaceConfigs } from './config-files';
+import { pluginFingerprint } from './fingerprint';
+import { toolchainRuntimeInput } from './toolchain';
+
+const PLUGIN = 'nx-vllm-wheels';
+
+/** Options in nx.json's plugin entry. */
+export const pluginOptionsSchema = z.strictObject({}).default({});
+export type VllmWheelsPluginOptions = z.input<typeof pluginOptionsSchema>;
+
+type Input = NonNullable<TargetConfiguration['inputs']>[number];
+
+/** What every target is, as data: executor, cacheability, outputs, description. */
+const TARGETS = {
+  checkout: { executor: 'clone-cache', cache: false, description: 'Make the locked vLLM commit available in the machine-wide mirror (a no-op when it is there).' },
+  lock: { executor: 'lock', cache: false, description: 'Resolve "ref" to a commit and write it to vllm.json ("commit"), like a lockfile update.' },
+  install: { executor: 'install-torch-cpu', cache: false, description: 'Create (or reuse) the build venv: CPU torch as the source pins it, plus its build tools.' },
+  build: { executor: 'build-wheel', cache: true, output: 'dist/raw', description: "Build vLLM for this variant's ISA flags into a raw wheel." },
+  wheel: { executor: 'normalize', cache: true, output: 'dist/wheels', description: "Turn the raw wheel into this variant's distribution: renamed, versioned, with its metadata." },
+} as const;
+
+type TargetName = keyof typeof TARGETS;
+
+function target(name: TargetName, options: Record<string, unknown>, extra: Partial<TargetConfiguration> = {}): TargetConfiguration {
+  const t = TARGETS[name];
+  return {
+    executor: `${PLUGIN}:${t.executor}`,
+    cache: t.cache,
+    options,
+    ...('output' in t ? { outputs: [`{workspaceRoot}/${t.output}/{projectName}`] } : {}),
+    ...extra,
+    metadata: { description: t.description, technologies: ['vllm', 'python'] },
+  };
+}
+
+function buildInputs(configs: Required<Pick<WorkspaceConfigs, 'source' | 'torch'>>): Input[] {
+  const { source, torch } = configs;
+  return [
+    { json: '{projectRoot}/wheel.json', fields: [...WHEEL_BUILD_FIELDS] },
+    { json: `{workspaceRoot}/${source.file}`, fields: [...VLLM_BUILD_FIELDS] },
+    ...source.config.patches.map((p) => `{workspaceRoot}/${source.root}/${p}`),
+    { json: `{workspaceRoot}/${torch.file}`, fields: [...TORCH_BUILD_FIELDS] },
+    { runtime: toolchainRuntimeInput(torch.config.python) },
+  ];
+}
+
+function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
+  const projects: NonNullable<CreateNodesResult['projects']> = {};
+  const { source, torch } = configs;
+  if (source) {
+    const options = { config: source.file };
+    projects[source.root] = {
+      name: source.name,
+      tags: ['vllm-wheels:source'],
+      targets: { checkout: target('checkout', options), lock: target('lock', options) },
+      metadata: { description: `vLLM source ${source.config.repository} at ${source.config.ref} (${source.config.commit.slice(0, 12)})` },
+    };
+  }
+  if (torch && source) {
+    projects[torch.root] = {
+      name: torch.name,
+      tags: ['vllm-wheels:torch'],
+      implicitDependencies: [source.name],
+      targets: {
+        install: target('install', { config: torch.file, sourceConfig: source.file }, { dependsOn: [{ projects: [source.name], target: 'checkout' }] }),
+      },
+      metadata: { description: `CPU torch build environment (python ${torch.config.python}, index ${torch.config.torchIndexUrl})` },
+    };
+  }
+  for (const variant of configs.variants) {
+    if (!source || !torch) break;
+    const inputs = buildInputs({ source, torch });
+    const options = { config: variant.file, sourceConfig: source.file, torchConfig: torch.file };
+    projects[variant.root] = {
+      name: variant.name,
+      tags: ['vllm-wheels:variant', `device:${variant.config.device}`, `isa:${variant.config.isa}`],
+      implicitDependencies: [source.name, torch.name],
+      targets: {
+        build: target('build', { ...options, codeFingerprint: pluginFingerprint('build') }, {
+          inputs,
+          dependsOn: [
+            { projects: [source.name], target: 'checkout' },
+            { projects: [torch.name], target: 'install' },
+          ],
+        }),
+        wheel: target('wheel', { config: variant.file, codeFingerprint: pluginFingerprint('wheel') }, {
+          inputs: [...inputs, { json: '{projectRoot}/wheel.json', fields: [...WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md'],
+          dependsOn: ['build'],
+        }),
+      },
+      metadata: { description: `${variant.config.distribution}: vLLM for ${variant.config.device} ${variant.config.arch}, isa ${variant.config.isa}` },
+    };
+  }
+  for (const index of configs.indexes) {
+    const members = index.config.variants ?? configs.variants.map((v) => v.name);
+    projects[index.root] = {
+      name: index.name,
+      tags: ['vllm-wheels:index'],
+      implicitDependencies: members,
+      targets: {},
+      metadata: { description: `PEP 503 index over ${members.join(', ') || 'no variants'}` },
+    };
+  }
+  return projects;
+}
+
+/**
+ * Inference: config files -> projects and targets. Pure (no git, clock, network or env reads) and
+ * cheap (a handful of small JSON files), so it needs no cache of its own; every config error surfaces
+ * with its file and field.
+ */
+export const createNodes: CreateNodes<VllmWheelsPluginOptions> = [
+  CONFIG_GLOB,
+  (configFiles, options, context) => {
+    parseConfigText(pluginOptionsSchema, 'nx.json (plugin "nx-vllm-wheels" options)', JSON.stringify(options ?? {}));
+    const configs = readWorkspaceConfigs(configFiles, context.workspaceRoot);
+    const projects = projectsFor(configs) ?? {};
+    // One result per config file; the projects are attributed to the file that defines them.
+    return configFiles.map((file) => {
+      const root = file.slice(0, file.lastIndexOf('/'));
+      return [file, { projects: projects[root] ? { [root]: projects[root] } : {} }] as const;
+    });
+  },
+];
+
+export const createNodesV2 = createNodes;

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, relative } from 'node:path';
+
+/**
+ * The plugin code that shapes each cached target's output. Its hash is part of the target's options,
+ * so a change to how variants are built rebuilds them, while a change elsewhere in the plugin
+ * (publishing, inference, the cache server) does not cost an hour per variant.
+ */
+const SHAPING_CODE = {
+  build: ['lib/build', 'lib/git', 'lib/python', 'lib/pipeline/build', 'lib/pipeline/source', 'lib/pipeline/torch'],
+  wheel: ['lib/wheel', 'lib/pipeline/normalize', 'lib/pipeline/version'],
+} as const;
+
+export type FingerprintKind = keyof typeof SHAPING_CODE;
+
+const packageCodeRoot = join(__dirname, '..');
+const codeExtension = extname(__filename); // .js when loaded from dist, .ts under the test runner
+const memo = new Map<FingerprintKind, string>();
+
+function filesUnder(path: string): string[] {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    try {
+      stat = statSync(path + codeExtension);
+      path += codeExtension;
+    } catch {
+      return [];
+    }
+  }
+  if (stat.isFile()) return [path];
+  return readdirSync(path)
+    .sort()
+    .flatMap((entry) => filesUnder(join(path, entry)))
+    .filter((f) => f.endsWith(codeExtension) && !f.endsWith(`.spec${codeExtension}`) && !f.endsWith(`.d.ts`));
+}
+
+export function pluginFingerprint(kind: FingerprintKind): string {
+  const known = memo.get(kind);
+  if (known) return known;
+  const hash = createHash('sha256');
+  for (const dir of SHAPING_CODE[kind]) {
+    for (const file of filesUnder(join(packageCodeRoot, dir))) {
+      hash.update(relative(packageCodeRoot, file)).update('\0').update(readFileSync(file)).update('\0');
+    }
+  }
+  const value = hash.digest('hex').slice(0, 16);
+  memo.set(kind, value);
+  return value;
+}
