@@ -45,6 +45,8 @@ function buildInputs(configs: Required<Pick<WorkspaceConfigs, 'source' | 'torch'
     ...source.config.patches.map((p) => `{workspaceRoot}/${source.root}/${p}`),
     { json: `{workspaceRoot}/${torch.file}`, fields: [...TORCH_BUILD_FIELDS] },
     { runtime: toolchainRuntimeInput(torch.config.python) },
+    // The executor's own npm package is covered by codeFingerprint; without this Nx would hash every npm dependency.
+    { externalDependencies: [] },
   ];
 }
 

@@ -7,9 +7,11 @@ import { extname, join, relative } from 'node:path';
  * so a change to how variants are built rebuilds them, while a change elsewhere in the plugin
  * (publishing, inference, the cache server) does not cost an hour per variant.
  */
+const BUILD_CODE = ['lib/build', 'lib/git', 'lib/python', 'lib/pipeline/build', 'lib/pipeline/source', 'lib/pipeline/torch'];
 const SHAPING_CODE = {
-  build: ['lib/build', 'lib/git', 'lib/python', 'lib/pipeline/build', 'lib/pipeline/source', 'lib/pipeline/torch'],
-  wheel: ['lib/wheel', 'lib/pipeline/normalize', 'lib/pipeline/version'],
+  build: BUILD_CODE,
+  // The wheel is made from the build's output, so the build's code shapes it too.
+  wheel: [...BUILD_CODE, 'lib/wheel', 'lib/pipeline/normalize', 'lib/pipeline/version'],
 } as const;
 
 export type FingerprintKind = keyof typeof SHAPING_CODE;
@@ -37,15 +39,16 @@ function filesUnder(path: string): string[] {
     .filter((f) => f.endsWith(codeExtension) && !f.endsWith(`.spec${codeExtension}`) && !f.endsWith(`.d.ts`));
 }
 
+/** The code files (relative to the package's code root) whose bytes make up `kind`'s fingerprint. */
+export function shapingFiles(kind: FingerprintKind): string[] {
+  return SHAPING_CODE[kind].flatMap((dir) => filesUnder(join(packageCodeRoot, dir))).map((f) => relative(packageCodeRoot, f));
+}
+
 export function pluginFingerprint(kind: FingerprintKind): string {
   const known = memo.get(kind);
   if (known) return known;
   const hash = createHash('sha256');
-  for (const dir of SHAPING_CODE[kind]) {
-    for (const file of filesUnder(join(packageCodeRoot, dir))) {
-      hash.update(relative(packageCodeRoot, file)).update('\0').update(readFileSync(file)).update('\0');
-    }
-  }
+  for (const file of shapingFiles(kind)) hash.update(file).update('\0').update(readFileSync(join(packageCodeRoot, file))).update('\0');
   const value = hash.digest('hex').slice(0, 16);
   memo.set(kind, value);
   return value;
