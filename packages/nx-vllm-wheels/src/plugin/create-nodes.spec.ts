@@ -117,6 +117,9 @@ describe('createNodes', () => {
         {
           "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (python3.11 -c 'import platform; print(platform.python_implementation(), platform.python_version())' 2>/dev/null || echo no python3.11)",
         },
+        {
+          "externalDependencies": [],
+        },
       ],
       "metadata": {
         "description": "Build vLLM for this variant's ISA flags into a raw wheel.",
@@ -168,6 +171,9 @@ describe('createNodes', () => {
         },
         {
           "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (python3.11 -c 'import platform; print(platform.python_implementation(), platform.python_version())' 2>/dev/null || echo no python3.11)",
+        },
+        {
+          "externalDependencies": [],
         },
         {
           "fields": [

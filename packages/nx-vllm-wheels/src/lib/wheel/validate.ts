@@ -1,0 +1,206 @@
+import { basename } from 'node:path';
+import { WheelError } from '../errors';
+import { getHeader, type HeaderDocument, parseHeaders } from './metadata';
+import { normalizeName, parseWheelFileName, splitMetadataDirName, type WheelFileName } from './names';
+import { ProblemList, WheelValidationError } from './problems';
+import { createRecordHasher, formatHash, parseRecord, type RecordEntry } from './record';
+import { type ZipEntry, ZipReader } from './zip-read';
+
+/** METADATA, WHEEL and RECORD are read into memory; this bounds them (a RECORD of 100k files is ~10 MB). */
+const MAX_TEXT_MEMBER = 64 * 1024 * 1024;
+
+/** Everything validation learned about a wheel. */
+export interface WheelInfo {
+  readonly path: string;
+  readonly fileName: WheelFileName;
+  /** e.g. `vllm-0.9.0+cpu.dist-info` (no trailing slash). */
+  readonly distInfoDir: string;
+  /** The wheel's `.data` directory when it has one. */
+  readonly dataDir?: string;
+  readonly metadata: HeaderDocument;
+  readonly wheel: HeaderDocument;
+  readonly recordPath: string;
+  /** RECORD's rows in file order. */
+  readonly record: readonly RecordEntry[];
+}
+
+/** A validated wheel whose archive is still open: close `zip` when done. */
+export interface OpenWheel extends WheelInfo {
+  readonly zip: ZipReader;
+}
+
+/**
+ * Opens a wheel and checks all of it before anything is done with it: the file name, the archive
+ * (see ZipReader), one `.dist-info` directory matching the file name, METADATA (Name and Version agreeing
+ * with the file name), WHEEL, and RECORD against every member, hashing each member's inflated content.
+ * Throws one WheelValidationError listing every problem.
+ */
+export async function openWheel(path: string): Promise<OpenWheel> {
+  const problems = new ProblemList(path);
+  let fileName: WheelFileName | undefined;
+  try {
+    fileName = parseWheelFileName(basename(path));
+  } catch (e) {
+    if (!(e instanceof WheelError)) throw e;
+    problems.add(e.message);
+  }
+  let zip: ZipReader;
+  try {
+    zip = await ZipReader.open(path);
+  } catch (e) {
+    if (!(e instanceof WheelValidationError)) throw e;
+    problems.addAll(e.problems);
+    problems.throwIfAny();
+    throw e;
+  }
+  try {
+    const info = await checkContents(zip, fileName, problems);
+    problems.throwIfAny();
+    if (!info) throw new WheelError(`${path}: validation found no problem but could not describe the wheel (a bug).`);
+    return { ...info, zip };
+  } catch (e) {
+    await zip.close();
+    throw e;
+  }
+}
+
+/** Validates a wheel (see openWheel) and closes it. */
+export async function validateWheel(path: string): Promise<WheelInfo> {
+  const { zip, ...info } = await openWheel(path);
+  await zip.close();
+  return info;
+}
+
+/** Fills `problems`; returns the wheel's description when nothing prevented building one. */
+async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined, problems: ProblemList): Promise<WheelInfo | undefined> {
+  const topDirs = [...new Set(zip.entries.filter((e) => e.name.includes('/')).map((e) => e.name.slice(0, e.name.indexOf('/'))))];
+  const distInfos = topDirs.filter((d) => d.endsWith('.dist-info'));
+  if (distInfos.length !== 1) {
+    problems.add(distInfos.length === 0 ? 'there is no .dist-info directory' : `there are ${distInfos.length} .dist-info directories (${distInfos.join(', ')}); a wheel has exactly one`);
+    return undefined;
+  }
+  const distInfoDir = distInfos[0];
+  const parts = splitMetadataDirName(distInfoDir);
+  if (!parts) problems.add(`${distInfoDir}/ is not named <name>-<version>.dist-info`);
+  else if (fileName && !sameProject(parts, fileName)) {
+    problems.add(`${distInfoDir}/ does not match the file name's distribution ${fileName.distribution} and version ${fileName.version}`);
+  }
+  const dataDirs = topDirs.filter((d) => d.endsWith('.data'));
+  const expectedDataDir = `${distInfoDir.slice(0, -'.dist-info'.length)}.data`;
+  for (const d of dataDirs) if (d !== expectedDataDir) problems.add(`${d}/ is not this wheel's data directory (${expectedDataDir}/)`);
+
+  const metadata = await readHeaders(zip, `${distInfoDir}/METADATA`, problems);
+  if (metadata) checkMetadata(metadata, `${distInfoDir}/METADATA`, fileName, problems);
+  const wheel = await readHeaders(zip, `${distInfoDir}/WHEEL`, problems);
+  if (wheel) {
+    const wheelVersion = getHeader(wheel, 'Wheel-Version');
+    if (!wheelVersion) problems.add(`${distInfoDir}/WHEEL has no Wheel-Version`);
+    else if (!/^1\.\d+$/.test(wheelVersion)) problems.add(`${distInfoDir}/WHEEL has Wheel-Version ${wheelVersion}; only 1.x is supported`);
+  }
+  const recordPath = `${distInfoDir}/RECORD`;
+  const record = await readRecord(zip, recordPath, problems);
+  if (record) await checkRecord(zip, recordPath, record, problems);
+
+  if (!fileName || !metadata || !wheel || !record) return undefined;
+  return { path: zip.path, fileName, distInfoDir, ...(dataDirs.includes(expectedDataDir) && { dataDir: expectedDataDir }), metadata, wheel, recordPath, record };
+}
+
+function sameProject(a: { name: string; version: string }, fileName: WheelFileName): boolean {
+  return normalizeName(a.name) === normalizeName(fileName.distribution) && a.version.toLowerCase() === fileName.version.toLowerCase();
+}
+
+function checkMetadata(metadata: HeaderDocument, member: string, fileName: WheelFileName | undefined, problems: ProblemList): void {
+  const name = getHeader(metadata, 'Name');
+  const version = getHeader(metadata, 'Version');
+  if (!getHeader(metadata, 'Metadata-Version')) problems.add(`${member} has no Metadata-Version`);
+  if (!name) problems.add(`${member} has no Name`);
+  if (!version) problems.add(`${member} has no Version`);
+  if (!fileName) return;
+  if (name && normalizeName(name) !== normalizeName(fileName.distribution)) {
+    problems.add(`${member} has Name ${name}, but the file name says ${fileName.distribution}`);
+  }
+  if (version && version.toLowerCase() !== fileName.version.toLowerCase()) {
+    problems.add(`${member} has Version ${version}, but the file name says ${fileName.version}`);
+  }
+}
+
+async function readText(zip: ZipReader, member: string, problems: ProblemList): Promise<string | undefined> {
+  const entry = zip.get(member);
+  if (!entry) {
+    problems.add(`${member} is missing`);
+    return undefined;
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await zip.readBuffer(entry, MAX_TEXT_MEMBER);
+  } catch (e) {
+    if (!(e instanceof WheelError)) throw e;
+    problems.addAll([e.message]);
+    return undefined;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    problems.add(`${member} is not valid UTF-8`);
+    return undefined;
+  }
+}
+
+async function readHeaders(zip: ZipReader, member: string, problems: ProblemList): Promise<HeaderDocument | undefined> {
+  const text = await readText(zip, member, problems);
+  return text === undefined ? undefined : parseHeaders(text);
+}
+
+async function readRecord(zip: ZipReader, recordPath: string, problems: ProblemList): Promise<RecordEntry[] | undefined> {
+  const text = await readText(zip, recordPath, problems);
+  if (text === undefined) return undefined;
+  const { entries, issues } = parseRecord(text);
+  for (const issue of issues) problems.add(`${recordPath} line ${issue.line}: ${issue.message}`);
+  return issues.length ? undefined : [...entries];
+}
+
+/** RECORD's own row and signatures of it are listed without a hash (PEP 376 / PEP 427). */
+function isUnhashed(recordPath: string, member: string): boolean {
+  return member === recordPath || member === `${recordPath}.jws` || member === `${recordPath}.p7s`;
+}
+
+/**
+ * pypa/installer's validate_record, with content: every file member has a RECORD row with a hash, its
+ * inflated content matches that hash and size; every row names a member.
+ */
+async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList): Promise<void> {
+  const rows = new Map<string, RecordEntry>();
+  for (const row of record) {
+    if (rows.has(row.path)) problems.add(`${row.path} is listed more than once in RECORD`);
+    rows.set(row.path, row);
+  }
+  for (const row of rows.values()) if (!zip.get(row.path)) problems.add(`RECORD lists ${row.path}, which is not in the archive`);
+  for (const entry of zip.entries) {
+    if (entry.isDirectory || isUnhashed(recordPath, entry.name)) continue;
+    const row = rows.get(entry.name);
+    if (!row) problems.add(`${entry.name} is not mentioned in RECORD`);
+    else if (!row.hash) problems.add(`hash of ${entry.name} is not included in RECORD`);
+    else await checkMember(zip, entry, row, problems);
+  }
+}
+
+async function checkMember(zip: ZipReader, entry: ZipEntry, row: RecordEntry, problems: ProblemList): Promise<void> {
+  const hasher = createRecordHasher(row.hash!.algorithm);
+  let size = 0;
+  try {
+    for await (const chunk of zip.dataChunks(entry)) {
+      hasher.update(chunk);
+      size += chunk.length;
+    }
+  } catch (e) {
+    if (!(e instanceof WheelError)) throw e;
+    problems.addAll([e.message]);
+    return;
+  }
+  const digest = hasher.digest();
+  if (digest.value !== row.hash!.value || (row.size !== undefined && row.size !== size)) {
+    problems.add(
+      `hash / size of ${entry.name} didn't match RECORD (RECORD: ${formatHash(row.hash!)}, ${row.size ?? 'no size'}; content: ${formatHash(digest)}, ${size})`,
+    );
+  }
+}

@@ -1,0 +1,468 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import { WheelError } from '../errors';
+import { ProblemList, WheelValidationError } from './problems';
+import {
+  CENTRAL_HEADER_SIZE,
+  decodeName,
+  type DosDateTime,
+  EOCD_SEARCH_SIZE,
+  EOCD_SIZE,
+  FLAG_ENCRYPTED,
+  FLAG_MASKED_HEADERS,
+  FLAG_PATCHED_DATA,
+  FLAG_STRONG_ENCRYPTION,
+  LOCAL_HEADER_SIZE,
+  MAX_UINT16,
+  MAX_UINT32,
+  METHOD_DEFLATED,
+  METHOD_STORED,
+  SIG_CENTRAL_HEADER,
+  SIG_EOCD,
+  SIG_LOCAL_HEADER,
+  SIG_ZIP64_EOCD,
+  SIG_ZIP64_LOCATOR,
+  unsafeNameReason,
+  ZIP64_EOCD_SIZE,
+  ZIP64_EXTRA_ID,
+  ZIP64_LOCATOR_SIZE,
+  type ZipMethod,
+} from './zip-format';
+
+/** One member of an archive, as its central directory and local header describe it. */
+export interface ZipEntry {
+  readonly name: string;
+  /** Directory entries end with "/" and carry no data. */
+  readonly isDirectory: boolean;
+  readonly method: ZipMethod;
+  /** General purpose bit flags of the central directory entry. */
+  readonly flags: number;
+  readonly crc32: number;
+  readonly compressedSize: number;
+  readonly uncompressedSize: number;
+  readonly modified: DosDateTime;
+  /** "Version made by": the high byte is the host system (3 = Unix). */
+  readonly versionMadeBy: number;
+  readonly externalAttributes: number;
+  /** The Unix st_mode from the external attributes (`>>> 16`, as pip reads it); 0 when absent. */
+  readonly mode: number;
+  readonly localHeaderOffset: number;
+  /** Offset of the first compressed byte, just after the local header. */
+  readonly dataOffset: number;
+}
+
+/** Read size for member data, and the read-ahead window that serves many small members in one read. */
+const CHUNK_SIZE = 64 * 1024;
+const WINDOW_SIZE = 1024 * 1024;
+/**
+ * Members up to this size (compressed and inflated) are inflated in one synchronous call instead of
+ * through a zlib stream: a stream per member costs ~0.1 ms and native memory the GC frees late, which
+ * dominates for wheels of many small files.
+ */
+const SMALL_MEMBER = 256 * 1024;
+/** The central directory is read whole; this bounds that (about a million members). */
+const MAX_CENTRAL_DIRECTORY = 128 * 1024 * 1024;
+
+/**
+ * A minimal ZIP reader for wheels. `open` reads the end records (ZIP64 included), the central directory
+ * and every local header, and rejects the archive (one error listing every problem) when a member is
+ * unsafe to extract, duplicated, encrypted or compressed with anything but stored/deflate. Member data
+ * is only ever streamed, so memory stays bounded whatever the members' sizes.
+ */
+export class ZipReader {
+  private closed = false;
+  private readonly byName: ReadonlyMap<string, ZipEntry>;
+
+  private constructor(
+    /** The archive's path, as given (it names the archive in every message). */
+    readonly path: string,
+    private readonly file: WindowedFile,
+    /** Members in central directory order. */
+    readonly entries: readonly ZipEntry[],
+  ) {
+    this.byName = new Map(entries.map((e) => [e.name, e]));
+  }
+
+  static async open(path: string): Promise<ZipReader> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (cause) {
+      throw new WheelError(`Cannot open ${path}: ${(cause as Error).message}`, { cause });
+    }
+    try {
+      const file = new WindowedFile(path, handle, (await handle.stat()).size);
+      const entries = await readEntries(path, file);
+      return new ZipReader(path, file, entries);
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+  }
+
+  get(name: string): ZipEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The member's bytes as stored in the archive (still compressed), for copying without recompression. */
+  openRaw(entry: ZipEntry): Readable {
+    return Readable.from(this.rawChunks(entry), { objectMode: false, highWaterMark: CHUNK_SIZE });
+  }
+
+  /**
+   * What openRaw streams, as an async iterable: for a consumer that loops over thousands of members,
+   * it saves the cost of a stream per member.
+   */
+  rawChunks(entry: ZipEntry): AsyncIterable<Buffer> {
+    this.check(entry);
+    return this.readRaw(entry);
+  }
+
+  /** The member's content, inflated; its size and CRC-32 are verified when the stream ends. */
+  openData(entry: ZipEntry): Readable {
+    return isSmall(entry) ? Readable.from(this.dataChunks(entry), { objectMode: false }) : this.inflateStream(entry);
+  }
+
+  /** What openData streams, as an async iterable (see rawChunks). */
+  dataChunks(entry: ZipEntry): AsyncIterable<Buffer> {
+    this.check(entry);
+    return isSmall(entry) ? this.readSmall(entry) : this.inflateStream(entry);
+  }
+
+  private inflateStream(entry: ZipEntry): Readable {
+    const raw = this.openRaw(entry);
+    const verifier = new DataVerifier(this.path, entry);
+    const inflater = entry.method === METHOD_DEFLATED ? createInflateRaw() : undefined;
+    const fail = (cause: Error) => verifier.destroy(cause instanceof WheelError ? cause : readError(this.path, entry, cause));
+    raw.on('error', fail);
+    inflater?.on('error', fail);
+    (inflater ? raw.pipe(inflater) : raw).pipe(verifier);
+    verifier.on('close', () => {
+      raw.destroy();
+      inflater?.destroy();
+    });
+    return verifier;
+  }
+
+  /** The whole (inflated) content of a small member such as METADATA or RECORD. */
+  async readBuffer(entry: ZipEntry, maxBytes: number): Promise<Buffer> {
+    if (entry.uncompressedSize > maxBytes) {
+      throw new WheelError(`In ${this.path}, ${entry.name} is too large to read into memory (${entry.uncompressedSize} bytes, at most ${maxBytes}).`);
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.dataChunks(entry)) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.file.handle.close();
+  }
+
+  private check(entry: ZipEntry): void {
+    if (this.closed) throw new WheelError(`${this.path} is closed; cannot read ${entry.name}.`);
+    if (this.byName.get(entry.name) !== entry) throw new WheelError(`${entry.name} is not an entry of ${this.path}.`);
+  }
+
+  private async *readSmall(entry: ZipEntry): AsyncGenerator<Buffer> {
+    const raw = await this.file.read(entry.dataOffset, entry.compressedSize);
+    let data = raw;
+    if (entry.method === METHOD_DEFLATED) {
+      try {
+        // One byte more than declared, so that a member inflating to more is caught below.
+        data = inflateRawSync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw readError(this.path, entry, cause as Error);
+        throw dataError(this.path, entry, `inflates to more than its declared size of ${entry.uncompressedSize} bytes`);
+      }
+    }
+    const problem = dataProblem(entry, data.length, crc32(data));
+    if (problem) throw dataError(this.path, entry, problem);
+    yield data;
+  }
+
+  private async *readRaw(entry: ZipEntry): AsyncGenerator<Buffer> {
+    const end = entry.dataOffset + entry.compressedSize;
+    for (let pos = entry.dataOffset; pos < end; ) {
+      const chunk = await this.file.read(pos, Math.min(CHUNK_SIZE, end - pos));
+      pos += chunk.length;
+      yield chunk;
+    }
+  }
+}
+
+function isSmall(entry: ZipEntry): boolean {
+  return entry.compressedSize <= SMALL_MEMBER && entry.uncompressedSize <= SMALL_MEMBER;
+}
+
+/** Counts and CRCs inflated data; fails as soon as it exceeds the declared size (zip bombs) and at the end on a mismatch. */
+class DataVerifier extends Transform {
+  private size = 0;
+  private crc = 0;
+  constructor(
+    private readonly archive: string,
+    private readonly entry: ZipEntry,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.entry.uncompressedSize) {
+      return callback(dataError(this.archive, this.entry, `inflates to more than its declared size of ${this.entry.uncompressedSize} bytes`));
+    }
+    this.crc = crc32(chunk, this.crc);
+    callback(null, chunk);
+  }
+  override _flush(callback: TransformCallback): void {
+    const problem = dataProblem(this.entry, this.size, this.crc);
+    callback(problem ? dataError(this.archive, this.entry, problem) : undefined);
+  }
+}
+
+function dataProblem(entry: ZipEntry, size: number, crc: number): string | undefined {
+  if (size !== entry.uncompressedSize) return `has ${size} bytes but its header says ${entry.uncompressedSize}`;
+  if (crc !== entry.crc32) return 'fails its CRC-32 check (the archive is corrupt)';
+  return undefined;
+}
+
+function dataError(archive: string, entry: ZipEntry, text: string): WheelError {
+  return new WheelError(`In ${archive}, ${entry.name} ${text}.`);
+}
+
+/** A read or inflate failure (zlib's "invalid block type", an I/O error) named after the member. */
+function readError(archive: string, entry: ZipEntry, cause: Error): WheelError {
+  return new WheelError(`In ${archive}, ${entry.name} cannot be read: ${cause.message}`, { cause });
+}
+
+/** Positional reads through a read-ahead window, so that thousands of small members cost few system calls. */
+class WindowedFile {
+  private window = Buffer.alloc(0);
+  private windowStart = 0;
+  constructor(
+    readonly path: string,
+    readonly handle: FileHandle,
+    readonly size: number,
+  ) {}
+
+  /** Exactly `length` bytes at `position` (a view that stays valid: windows are never reused). */
+  async read(position: number, length: number): Promise<Buffer> {
+    const offset = position - this.windowStart;
+    if (offset >= 0 && offset + length <= this.window.length) return this.window.subarray(offset, offset + length);
+    const size = Math.min(Math.max(length, WINDOW_SIZE), this.size - position);
+    if (size < length || position < 0) throw truncated(this.path, `reading ${length} bytes at offset ${position} goes past its end (${this.size} bytes)`);
+    const buffer = Buffer.allocUnsafe(size);
+    for (let done = 0; done < size; ) {
+      const { bytesRead } = await this.handle.read(buffer, done, size - done, position + done);
+      if (bytesRead === 0) throw truncated(this.path, `it ended while reading at offset ${position + done} (was it changed while being read?)`);
+      done += bytesRead;
+    }
+    this.window = buffer;
+    this.windowStart = position;
+    return buffer.subarray(0, length);
+  }
+}
+
+function truncated(path: string, text: string): WheelValidationError {
+  return new WheelValidationError(path, [`In ${path}, the archive is truncated or corrupt: ${text}`]);
+}
+
+interface EndRecord {
+  entryCount: number;
+  cdOffset: number;
+  cdSize: number;
+  /** Where the end records start: the central directory must end before. */
+  endStart: number;
+}
+
+async function readEndRecord(path: string, file: WindowedFile): Promise<EndRecord> {
+  const tailSize = Math.min(file.size, EOCD_SEARCH_SIZE);
+  const tail = Buffer.from(await file.read(file.size - tailSize, tailSize));
+  // Search backwards: the comment (at most 64 KiB) may itself contain the signature bytes.
+  let at = -1;
+  for (let i = tail.length - EOCD_SIZE; i >= 0; i--) {
+    if (tail.readUInt32LE(i) === SIG_EOCD && i + EOCD_SIZE + tail.readUInt16LE(i + 20) <= tail.length) {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0) {
+    throw new WheelValidationError(path, [`In ${path}, there is no end of central directory record: it is not a zip file, or it is truncated`]);
+  }
+  const eocdStart = file.size - tailSize + at;
+  const eocd = tail.subarray(at);
+  const end: EndRecord = {
+    entryCount: eocd.readUInt16LE(10),
+    cdSize: eocd.readUInt32LE(12),
+    cdOffset: eocd.readUInt32LE(16),
+    endStart: eocdStart,
+  };
+  if (eocd.readUInt16LE(4) !== 0 && eocd.readUInt16LE(4) !== MAX_UINT16) {
+    throw new WheelValidationError(path, [`In ${path}, the archive spans several disks, which is not supported`]);
+  }
+  const locatorStart = eocdStart - ZIP64_LOCATOR_SIZE;
+  if (locatorStart >= 0 && (await file.read(locatorStart, 4)).readUInt32LE(0) === SIG_ZIP64_LOCATOR) {
+    const locator = await file.read(locatorStart, ZIP64_LOCATOR_SIZE);
+    const recordStart = u64(path, locator, 8);
+    if (locator.readUInt32LE(16) > 1) throw new WheelValidationError(path, [`In ${path}, the archive spans several disks, which is not supported`]);
+    if (recordStart + ZIP64_EOCD_SIZE > locatorStart) throw truncated(path, `the ZIP64 end record offset ${recordStart} is out of range`);
+    const record = await file.read(recordStart, ZIP64_EOCD_SIZE);
+    if (record.readUInt32LE(0) !== SIG_ZIP64_EOCD) throw truncated(path, `no ZIP64 end of central directory record at offset ${recordStart}`);
+    end.entryCount = u64(path, record, 32);
+    end.cdSize = u64(path, record, 40);
+    end.cdOffset = u64(path, record, 48);
+    end.endStart = recordStart;
+  }
+  if (end.cdOffset + end.cdSize > end.endStart) {
+    throw truncated(path, `its central directory (offset ${end.cdOffset}, ${end.cdSize} bytes) does not end before its end record (offset ${end.endStart})`);
+  }
+  if (end.cdSize > MAX_CENTRAL_DIRECTORY) {
+    throw new WheelValidationError(path, [`In ${path}, the central directory is ${end.cdSize} bytes, more than the ${MAX_CENTRAL_DIRECTORY} supported`]);
+  }
+  return end;
+}
+
+function u64(path: string, buffer: Buffer, offset: number): number {
+  const value = buffer.readBigUInt64LE(offset);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw truncated(path, `a 64-bit size or offset (${value}) is out of range`);
+  return Number(value);
+}
+
+/** A central directory entry before its local header has been read. */
+type CentralEntry = Omit<ZipEntry, 'dataOffset' | 'isDirectory'> & { nameBytes: Buffer };
+
+async function readEntries(path: string, file: WindowedFile): Promise<ZipEntry[]> {
+  const end = await readEndRecord(path, file);
+  // Copied: a later read would replace the window the central directory was read through.
+  const cd = Buffer.from(await file.read(end.cdOffset, end.cdSize));
+  const problems = new ProblemList(path);
+  const central = parseCentralDirectory(path, cd, end.entryCount, problems);
+
+  const seen = new Set<string>();
+  for (const e of central) {
+    if (seen.has(e.name)) problems.add(`${e.name} appears more than once in the archive`);
+    seen.add(e.name);
+  }
+
+  // Local headers in file order, so that the read-ahead window serves many of them at once; members
+  // must not overlap one another nor the central directory (overlapping members are how zip bombs work).
+  const located = new Map<CentralEntry, number>();
+  let previousEnd = 0;
+  let previousName = '';
+  for (const e of [...central].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset)) {
+    if (e.localHeaderOffset < previousEnd) {
+      problems.add(`${e.name} overlaps ${previousName} (corrupt or malicious archive)`);
+      continue;
+    }
+    if (e.localHeaderOffset + LOCAL_HEADER_SIZE > end.cdOffset) {
+      problems.add(`the local header of ${e.name} (offset ${e.localHeaderOffset}) is past the end of the member data: the archive is truncated or corrupt`);
+      continue;
+    }
+    const header = await file.read(e.localHeaderOffset, LOCAL_HEADER_SIZE);
+    if (header.readUInt32LE(0) !== SIG_LOCAL_HEADER) {
+      problems.add(`${e.name} has no local header at offset ${e.localHeaderOffset}: the archive is corrupt`);
+      continue;
+    }
+    const nameLength = header.readUInt16LE(26);
+    const dataOffset = e.localHeaderOffset + LOCAL_HEADER_SIZE + nameLength + header.readUInt16LE(28);
+    if (dataOffset + e.compressedSize > end.cdOffset) {
+      problems.add(`the data of ${e.name} runs past the end of the member data: the archive is truncated or corrupt`);
+      continue;
+    }
+    const localName = await file.read(e.localHeaderOffset + LOCAL_HEADER_SIZE, nameLength);
+    if (!localName.equals(e.nameBytes)) {
+      problems.add(`the local header of ${e.name} names ${JSON.stringify(localName.toString('latin1'))}: the archive is corrupt`);
+      continue;
+    }
+    located.set(e, dataOffset);
+    previousEnd = dataOffset + e.compressedSize;
+    previousName = e.name;
+  }
+  problems.throwIfAny();
+
+  return central.map((c) => {
+    const { nameBytes: _, ...e } = c;
+    return { ...e, isDirectory: e.name.endsWith('/'), dataOffset: located.get(c)! };
+  });
+}
+
+function parseCentralDirectory(path: string, cd: Buffer, entryCount: number, problems: ProblemList): CentralEntry[] {
+  const entries: CentralEntry[] = [];
+  let p = 0;
+  for (let i = 0; i < entryCount; i++) {
+    if (p + CENTRAL_HEADER_SIZE > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL_HEADER) {
+      throw truncated(path, `central directory entry ${i + 1} of ${entryCount} is missing or corrupt`);
+    }
+    const flags = cd.readUInt16LE(p + 8);
+    const method = cd.readUInt16LE(p + 10);
+    const nameLength = cd.readUInt16LE(p + 28);
+    const extraLength = cd.readUInt16LE(p + 30);
+    const commentLength = cd.readUInt16LE(p + 32);
+    const next = p + CENTRAL_HEADER_SIZE + nameLength + extraLength + commentLength;
+    if (next > cd.length) throw truncated(path, `central directory entry ${i + 1} of ${entryCount} runs past the directory's end`);
+    const nameBytes = cd.subarray(p + CENTRAL_HEADER_SIZE, p + CENTRAL_HEADER_SIZE + nameLength);
+    let name: string;
+    try {
+      name = decodeName(nameBytes, flags);
+    } catch {
+      problems.add(`member ${JSON.stringify(nameBytes.toString('latin1'))} has a name that is not valid UTF-8`);
+      p = next;
+      continue;
+    }
+    // ZIP64 extra: 64-bit values, in this order, for exactly the fields that hold their 32-bit maximum
+    // (the disk number, 16-bit, widens to 32 bits).
+    const zip64 = findExtra(cd.subarray(p + CENTRAL_HEADER_SIZE + nameLength, p + CENTRAL_HEADER_SIZE + nameLength + extraLength), ZIP64_EXTRA_ID);
+    let q = 0;
+    let zip64Broken = false;
+    const widen = (value: number, max: number, bytes: 4 | 8): number => {
+      if (value !== max) return value;
+      if (!zip64 || q + bytes > zip64.length) return ((zip64Broken = true), value);
+      const wide = bytes === 8 ? zip64.readBigUInt64LE(q) : BigInt(zip64.readUInt32LE(q));
+      q += bytes;
+      if (wide > BigInt(Number.MAX_SAFE_INTEGER)) return ((zip64Broken = true), value);
+      return Number(wide);
+    };
+    const uncompressedSize = widen(cd.readUInt32LE(p + 24), MAX_UINT32, 8);
+    const compressedSize = widen(cd.readUInt32LE(p + 20), MAX_UINT32, 8);
+    const localHeaderOffset = widen(cd.readUInt32LE(p + 42), MAX_UINT32, 8);
+    const diskStart = widen(cd.readUInt16LE(p + 34), MAX_UINT16, 4);
+
+    const unsafe = unsafeNameReason(name);
+    if (unsafe) problems.add(`member ${JSON.stringify(name)} ${unsafe}; refusing to read it (zip-slip)`);
+    if (zip64Broken) problems.add(`${name} has a missing or short ZIP64 extra field`);
+    if (diskStart !== 0) problems.add(`${name} starts on another disk; multi-disk archives are not supported`);
+    if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_MASKED_HEADERS)) problems.add(`${name} is encrypted, which wheels cannot be`);
+    else if (flags & FLAG_PATCHED_DATA) problems.add(`${name} is compressed patched data, which is not supported`);
+    if (method !== METHOD_STORED && method !== METHOD_DEFLATED) {
+      problems.add(`${name} uses compression method ${method}; only stored (0) and deflated (8) are supported`);
+    }
+    const externalAttributes = cd.readUInt32LE(p + 38);
+    entries.push({
+      name,
+      nameBytes,
+      method: method as ZipMethod,
+      flags,
+      crc32: cd.readUInt32LE(p + 16),
+      compressedSize,
+      uncompressedSize,
+      modified: ((cd.readUInt16LE(p + 14) << 16) | cd.readUInt16LE(p + 12)) >>> 0,
+      versionMadeBy: cd.readUInt16LE(p + 4),
+      externalAttributes,
+      mode: externalAttributes >>> 16,
+      localHeaderOffset,
+    });
+    p = next;
+  }
+  return entries;
+}
+
+/** The data of the first extra field with this id, or undefined. */
+function findExtra(extra: Buffer, id: number): Buffer | undefined {
+  for (let p = 0; p + 4 <= extra.length; ) {
+    const size = extra.readUInt16LE(p + 2);
+    if (extra.readUInt16LE(p) === id) return extra.subarray(p + 4, Math.min(p + 4 + size, extra.length));
+    p += 4 + size;
+  }
+  return undefined;
+}
