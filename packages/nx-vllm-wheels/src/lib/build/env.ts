@@ -29,6 +29,11 @@ export interface BuildEnvInput {
   sourceDir: string;
   sourceDateEpoch: number;
   ccacheDir: string;
+  /**
+   * The version setuptools-scm should report. Set when patches make the tree dirty, which would
+   * otherwise turn "0.16.0" into "0.16.1.dev0+g<sha>.d<date>".
+   */
+  pretendVersion?: string;
 }
 
 /**
@@ -51,6 +56,7 @@ export function buildEnv(input: BuildEnvInput): Record<string, string | undefine
     CMAKE_BUILD_TYPE: 'Release',
     ...input.variantEnv,
     SOURCE_DATE_EPOCH: String(input.sourceDateEpoch),
+    ...(input.pretendVersion ? { SETUPTOOLS_SCM_PRETEND_VERSION: input.pretendVersion } : {}),
     CCACHE_DIR: input.base.CCACHE_DIR ?? input.ccacheDir,
     CCACHE_BASEDIR: input.sourceDir,
     CCACHE_NOHASHDIR: '1',
@@ -60,7 +66,7 @@ export function buildEnv(input: BuildEnvInput): Record<string, string | undefine
 
 /** The variables this plugin sets or passes on purpose (what a dry run prints; never the whole env). */
 export function describedEnv(env: Record<string, string | undefined>, variantEnv: Record<string, string>): Record<string, string> {
-  const keys = ['VLLM_TARGET_DEVICE', 'CMAKE_BUILD_TYPE', ...Object.keys(variantEnv), 'MAX_JOBS', 'SOURCE_DATE_EPOCH', 'CCACHE_DIR', 'CCACHE_BASEDIR', 'VIRTUAL_ENV'];
+  const keys = ['VLLM_TARGET_DEVICE', 'CMAKE_BUILD_TYPE', ...Object.keys(variantEnv), 'MAX_JOBS', 'SOURCE_DATE_EPOCH', 'SETUPTOOLS_SCM_PRETEND_VERSION', 'CCACHE_DIR', 'CCACHE_BASEDIR', 'VIRTUAL_ENV'];
   const out: Record<string, string> = {};
   for (const k of keys) if (env[k] !== undefined) out[k] = env[k] as string;
   return out;

@@ -27,9 +27,17 @@ export interface GitClient {
   mutate(args: readonly string[]): Promise<string>;
 }
 
-/** Environment for git: the caller's, minus anything that would make the user's config leak into builds. */
+/**
+ * Interactive helpers git never needs here (nothing is edited or paged). simple-git refuses to run with
+ * them set, since they can run arbitrary programs; credentials and ssh settings are kept.
+ */
+const INTERACTIVE_VARIABLES = /^(EDITOR|VISUAL|PAGER|GIT_EDITOR|GIT_SEQUENCE_EDITOR|GIT_PAGER|GIT_EXTERNAL_DIFF|GIT_TEMPLATE_DIR|GIT_EXEC_PATH|PREFIX)$/i;
+
+/** Environment for git: the caller's, non-interactive, without system config or editors. */
 export function gitEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
-  return { ...env, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (!INTERACTIVE_VARIABLES.test(k)) out[k] = v;
+  return { ...out, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
 }
 
 export function assertGitAvailable(env: Record<string, string | undefined>): void {
@@ -43,9 +51,17 @@ export function gitClient(options: GitClientOptions): GitClient {
   let git: SimpleGit | undefined;
   const instance = (): SimpleGit => {
     if (!existsSync(options.cwd)) throw new SourceError(`git cannot run in ${options.cwd}: the directory does not exist.`);
-    git ??= simpleGit({ baseDir: options.cwd, binary: 'git', maxConcurrentProcesses: 1, timeout: { block: options.timeoutMs } }).env(
-      Object.fromEntries(Object.entries(gitEnv(options.env)).filter((e): e is [string, string] => e[1] !== undefined)),
-    );
+    const env = Object.fromEntries(Object.entries(gitEnv(options.env)).filter((e): e is [string, string] => e[1] !== undefined));
+    git ??= simpleGit({
+      baseDir: options.cwd,
+      binary: 'git',
+      maxConcurrentProcesses: 1,
+      timeout: { block: options.timeoutMs },
+      // simple-git guards every GIT_* variable; these are the caller's own, already stripped of editors
+      // and pagers. Private repositories need the user's ssh command, askpass helper and config file.
+      allowEnvironment: Object.keys(env),
+      unsafe: { allowUnsafeSshCommand: true, allowUnsafeAskPass: true, allowUnsafeConfigPaths: true, allowUnsafeGitProxy: true, allowUnsafeConfigEnvCount: true },
+    }).env(env);
     return git;
   };
   const query = async (args: readonly string[]) => {

@@ -5,4 +5,4 @@ export type { MirrorOptions } from './mirror';
 export { ensureCommit, resolveRef } from './checkout';
 export { prepareWorktree } from './worktree';
 export type { Patch, WorktreeOptions } from './worktree';
-export { readFileAtCommit, commitTime } from './show';
+export { readFileAtCommit, commitTime, exactTag } from './show';

