@@ -76,12 +76,14 @@ describe('createNodes', () => {
       "cache": true,
       "dependsOn": [
         {
+          "params": "forward",
           "projects": [
             "vllm",
           ],
           "target": "checkout",
         },
         {
+          "params": "forward",
           "projects": [
             "torch-cpu",
           ],
@@ -141,7 +143,10 @@ describe('createNodes', () => {
     "wheel": {
       "cache": true,
       "dependsOn": [
-        "build",
+        {
+          "params": "forward",
+          "target": "build",
+        },
       ],
       "executor": "nx-vllm-wheels:normalize",
       "inputs": [
@@ -261,6 +266,7 @@ describe('createNodes', () => {
       "cache": false,
       "dependsOn": [
         {
+          "params": "forward",
           "projects": [
             "vllm",
           ],

@@ -68,7 +68,7 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
       tags: ['vllm-wheels:torch'],
       implicitDependencies: [source.name],
       targets: {
-        install: target('install', { config: torch.file, sourceConfig: source.file }, { dependsOn: [{ projects: [source.name], target: 'checkout' }] }),
+        install: target('install', { config: torch.file, sourceConfig: source.file }, { dependsOn: [{ projects: [source.name], target: 'checkout', params: 'forward' }] }),
       },
       metadata: { description: `CPU torch build environment (python ${torch.config.python}, index ${torch.config.torchIndexUrl})` },
     };
@@ -85,13 +85,14 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
         build: target('build', { ...options, codeFingerprint: pluginFingerprint('build') }, {
           inputs,
           dependsOn: [
-            { projects: [source.name], target: 'checkout' },
-            { projects: [torch.name], target: 'install' },
+            // `params: forward` passes --dry-run on, so a dry run previews the whole chain.
+            { projects: [source.name], target: 'checkout', params: 'forward' },
+            { projects: [torch.name], target: 'install', params: 'forward' },
           ],
         }),
         wheel: target('wheel', { config: variant.file, codeFingerprint: pluginFingerprint('wheel') }, {
           inputs: [...inputs, { json: '{projectRoot}/wheel.json', fields: [...WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md'],
-          dependsOn: ['build'],
+          dependsOn: [{ target: 'build', params: 'forward' }],
         }),
       },
       metadata: { description: `${variant.config.distribution}: vLLM for ${variant.config.device} ${variant.config.arch}, isa ${variant.config.isa}` },

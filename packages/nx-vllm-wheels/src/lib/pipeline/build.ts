@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { buildEnv, buildRawWheel, describedEnv } from '../build';
 import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
-import { prepareVariantSource } from './source';
+import { prepareVariantSource, sourceAvailable } from './source';
 import { installTorch } from './torch';
 
 /** `<variant>:build`: worktree at the locked commit + patches, build venv, vLLM's CPU build -> dist/raw/<variant>. */
@@ -12,8 +12,9 @@ export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant
   ctx.log.step(`${variant.name}: build environment`);
   const venv = await installTorch(source, torch, ctx);
   const mirrorDir = ctx.cache.mirror(source.name);
-  const sourceDateEpoch = await commitTime(mirrorDir, source.config.commit, ctx.env, ctx.log);
-  const tag = source.config.patches.length ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
+  const available = await sourceAvailable(source, ctx); // false only in a dry run from an empty cache
+  const sourceDateEpoch = available ? await commitTime(mirrorDir, source.config.commit, ctx.env, ctx.log) : 0;
+  const tag = available && source.config.patches.length ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
   const env = buildEnv({
     base: ctx.env,
     variantEnv: variant.config.env,

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VllmWheelsError } from '../errors';
 import { replaceDirAtomic } from '../fs';
@@ -33,6 +33,10 @@ function readSourceDateEpoch(dir: string): number | undefined {
  * appears, with wheel.json's version policy and metadata, into dist/wheels/<variant>.
  */
 export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
+  if (ctx.dryRun && !existsSync(rawDir(ctx, variant.name))) {
+    ctx.log.info(`[dry-run] would rename the raw wheel in ${rawDir(ctx, variant.name)} to ${variant.config.distribution} into ${wheelsDir(ctx, variant.name)}`);
+    return undefined;
+  }
   const input = findRawWheel(rawDir(ctx, variant.name), variant.name);
   const raw = parseWheelFileName(input);
   const version = applyVersionPolicy(raw.version, variant.config.version);

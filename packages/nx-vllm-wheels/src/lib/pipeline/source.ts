@@ -47,11 +47,17 @@ export async function lockSource(source: SourceSpec, ctx: StepContext): Promise<
   return commit;
 }
 
+/** True when the locked commit is in the machine's mirror. */
+export function sourceAvailable(source: SourceSpec, ctx: StepContext): Promise<boolean> {
+  return hasCommit(ctx.cache.mirror(source.name), source.config.commit, ctx.env, ctx.log);
+}
+
 /** The variant's own worktree at the locked commit with the patches applied (kept between builds). */
 export async function prepareVariantSource(source: SourceSpec, variant: string, ctx: StepContext): Promise<string> {
   const mirrorDir = ctx.cache.mirror(source.name);
-  if (!(await hasCommit(mirrorDir, source.config.commit, ctx.env, ctx.log))) {
-    throw new SourceError(`Commit ${source.config.commit} is not in the mirror ${mirrorDir}. Run \`nx run ${source.name}:checkout\` first.`);
+  if (!(await sourceAvailable(source, ctx))) {
+    if (!ctx.dryRun) throw new SourceError(`Commit ${source.config.commit} is not in the mirror ${mirrorDir}. Run \`nx run ${source.name}:checkout\` first.`);
+    ctx.log.info(`[dry-run] ${source.config.commit.slice(0, 12)} is not in the mirror yet (a real run's checkout would have fetched it).`);
   }
   const worktreeDir = ctx.cache.worktree(variant);
   await prepareWorktree({

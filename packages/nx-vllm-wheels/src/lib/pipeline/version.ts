@@ -13,8 +13,10 @@ export function applyVersionPolicy(version: string, policy: VersionPolicy): stri
   const [publicPart, local] = version.split('+', 2);
   let out = publicPart;
   if (policy.suffix) {
-    if (/\.(post|dev)\d+$/.test(out) && policy.suffix.startsWith(out.match(/\.(post|dev)\d+$/)?.[0].replace(/\d+$/, '') ?? '\0')) {
-      throw new WheelError(`Version ${version} already ends in ${out.match(/\.(post|dev)\d+$/)?.[0]}; wheel.json version.suffix ${policy.suffix} cannot be added.`);
+    // PEP 440 allows N[.postN][.devN]: a suffix may not repeat its kind, and nothing may follow .devN.
+    const existing = /\.(post|dev)\d+$/.exec(out);
+    if (existing && (existing[1] === 'dev' || policy.suffix.startsWith(`.${existing[1]}`))) {
+      throw new WheelError(`Version ${version} already ends in ${existing[0]}; wheel.json version.suffix ${policy.suffix} cannot be added.`);
     }
     out += policy.suffix;
   }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { CommandError, ToolError } from '../errors';
 import { redact } from './redact';
 
@@ -35,6 +36,8 @@ const TAIL_LINES = 40;
 class StreamCapture {
   private text = '';
   private partial = '';
+  /** The last chunk ended in "\r": a "\n" starting the next one is the rest of that CRLF, not an empty line. */
+  private afterCR = false;
   constructor(
     private readonly stream: OutputStream,
     private readonly onLine?: RunOptions['onLine'],
@@ -43,7 +46,9 @@ class StreamCapture {
     this.text += chunk;
     if (this.text.length > CAPTURE_LIMIT) this.text = this.text.slice(this.text.length - CAPTURE_LIMIT / 2);
     if (!this.onLine) return;
-    const lines = (this.partial + chunk).split(/\r?\n|\r/);
+    const data = this.afterCR && chunk.startsWith('\n') ? chunk.slice(1) : chunk;
+    this.afterCR = chunk.endsWith('\r');
+    const lines = (this.partial + data).split(/\r?\n|\r/);
     this.partial = lines.pop() ?? '';
     for (const line of lines) this.onLine(line, this.stream);
   }
@@ -93,6 +98,7 @@ export function run(command: string, args: readonly string[], options: RunOption
       killTree();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort(); // an already-aborted signal never fires 'abort' again
     child.stdout.setEncoding('utf8').on('data', (c: string) => out.push(c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => err.push(c));
     child.stdin.on('error', () => undefined);
@@ -103,7 +109,10 @@ export function run(command: string, args: readonly string[], options: RunOption
     };
     child.on('error', (e: NodeJS.ErrnoException) => {
       cleanup();
-      if (e.code === 'ENOENT') {
+      if (e.code === 'ENOENT' && !existsSync(options.cwd)) {
+        // spawn reports a missing cwd as ENOENT too: do not blame the program.
+        reject(new CommandError(`Cannot run ${printable}: the working directory ${options.cwd} does not exist.`, printable, null, '', { cause: e }));
+      } else if (e.code === 'ENOENT') {
         reject(new ToolError(`Cannot run ${command}: not found (cwd ${options.cwd}, PATH ${env.PATH ?? '(unset)'}).`, { cause: e }));
       } else {
         reject(new CommandError(`Cannot run ${printable}: ${e.message}`, printable, null, '', { cause: e }));

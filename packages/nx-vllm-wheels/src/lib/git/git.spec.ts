@@ -1,0 +1,501 @@
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../../test-support/temp';
+import { SourceError, ToolError } from '../errors';
+import { recordingLogger } from '../log';
+import { run } from '../process';
+import { assertGitAvailable, commitTime, ensureCommit, ensureMirror, fetchMirror, gitClient, hasCommit, prepareWorktree, readFileAtCommit, resolveRef, type Patch } from './index';
+
+// Real git, fully isolated from the machine's configuration.
+const HOME = tempDir('git-home');
+const ENV: Record<string, string | undefined> = {
+  PATH: process.env.PATH,
+  HOME,
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'Test Author',
+  GIT_AUTHOR_EMAIL: 'author@example.com',
+  GIT_COMMITTER_NAME: 'Test Committer',
+  GIT_COMMITTER_EMAIL: 'committer@example.com',
+  GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z',
+  GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z',
+  LC_ALL: 'C',
+};
+
+const EPOCH_1 = 1_704_067_200; // 2024-01-01T00:00:00Z
+const EPOCH_2 = 1_706_745_600; // 2024-02-01T00:00:00Z
+const EPOCH_3 = 1_709_251_200; // 2024-03-01T00:00:00Z
+
+async function git(cwd: string, args: string[], epoch?: number): Promise<string> {
+  const date = epoch === undefined ? {} : { GIT_AUTHOR_DATE: `@${epoch} +0000`, GIT_COMMITTER_DATE: `@${epoch} +0000` };
+  return (await run('git', args, { cwd, env: { ...ENV, ...date }, timeoutMs: 30_000 })).stdout.trim();
+}
+
+async function commitAll(dir: string, message: string, epoch: number): Promise<string> {
+  await git(dir, ['add', '-A']);
+  await git(dir, ['commit', '--quiet', '-m', message], epoch);
+  return git(dir, ['rev-parse', 'HEAD']);
+}
+
+function write(dir: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+}
+
+interface Source {
+  dir: string;
+  c1: string;
+  c2: string;
+}
+
+/** A small vLLM-shaped repo: v0.1.0 (c1) and v0.2.0 (c2) as annotated tags, branch main at c2, branch release at c1. */
+async function makeSource(): Promise<Source> {
+  const dir = join(tempDir('git-src'), 'vllm');
+  mkdirSync(dir);
+  await git(dir, ['init', '--quiet', '-b', 'main']);
+  write(dir, {
+    '.gitignore': 'build/\n',
+    'README.md': '# vLLM\n',
+    'setup.py': 'VERSION = "0.1.0"\n',
+    'csrc/kernel.cpp': 'int a = 1;\nint b = 2;\nint c = 3;\n',
+    'csrc/unchanged.cpp': 'int same = 0;\n',
+    'requirements/cpu-build.txt': 'torch==2.6.0+cpu\n',
+  });
+  const c1 = await commitAll(dir, 'v0.1.0', EPOCH_1);
+  await git(dir, ['tag', '-a', 'v0.1.0', '-m', 'v0.1.0'], EPOCH_1);
+  await git(dir, ['branch', 'release']);
+  write(dir, { 'setup.py': 'VERSION = "0.2.0"\n', 'csrc/kernel.cpp': 'int a = 1;\nint b = 20;\nint c = 3;\n', 'README.md': '# vLLM 0.2\n' });
+  const c2 = await commitAll(dir, 'v0.2.0', EPOCH_2);
+  await git(dir, ['tag', '-a', 'v0.2.0', '-m', 'v0.2.0'], EPOCH_2);
+  return { dir, c1, c2 };
+}
+
+let src: Source;
+/** Patches against c2 made with real git: 0001 changes b and adds a file, 0002 changes 0001's b again (order matters). */
+const patches: Record<'p1' | 'p2' | 'broken', Patch> = {} as never;
+
+beforeAll(async () => {
+  src = await makeSource();
+  const scratch = join(tempDir('git-patches'), 'scratch');
+  await git(src.dir, ['worktree', 'add', '--quiet', '--detach', scratch, src.c2]);
+  const out = tempDir('git-patch-files');
+  write(scratch, { 'csrc/kernel.cpp': 'int a = 1;\nint b = 21;\nint c = 3;\n', 'csrc/added.cpp': 'int added = 1;\n' });
+  await git(scratch, ['add', '-A']);
+  writeFileSync(join(out, '0001.patch'), `${await git(scratch, ['diff', '--cached'])}\n`);
+  await git(scratch, ['commit', '--quiet', '-m', 'p1'], EPOCH_3);
+  write(scratch, { 'csrc/kernel.cpp': 'int a = 1;\nint b = 22;\nint c = 3;\n' });
+  writeFileSync(join(out, '0002.patch'), `${await git(scratch, ['diff'])}\n`);
+  writeFileSync(
+    join(out, 'broken.patch'),
+    ['diff --git a/setup.py b/setup.py', '--- a/setup.py', '+++ b/setup.py', '@@ -1 +1 @@', '-this line is not in setup.py', '+VERSION = "9"', ''].join('\n'),
+  );
+  await git(src.dir, ['worktree', 'remove', '--force', scratch]);
+  patches.p1 = { name: 'patches/0001.patch', file: join(out, '0001.patch') };
+  patches.p2 = { name: 'patches/0002.patch', file: join(out, '0002.patch') };
+  patches.broken = { name: 'patches/broken.patch', file: join(out, 'broken.patch') };
+});
+
+function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected the promise to reject');
+    },
+    (e: unknown) => e,
+  );
+}
+
+function mirrorOptions(cache: string, repository = src.dir, dryRun = false) {
+  return { mirrorDir: join(cache, 'git', 'vllm.git'), repository, env: ENV, log: recordingLogger(), dryRun };
+}
+
+async function clonedMirror(source = src): Promise<{ cache: string; mirrorDir: string }> {
+  const cache = tempDir('git-cache');
+  const options = mirrorOptions(cache, source.dir);
+  expect(await ensureMirror(options)).toBe(true);
+  return { cache, mirrorDir: options.mirrorDir };
+}
+
+/** Every path under `dir` (hidden ones too) with its mtime: equal snapshots mean nothing was written. */
+function snapshot(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const walk = (d: string) => {
+    out[d] = lstatSync(d).mtimeMs;
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else out[p] = lstatSync(p).mtimeMs;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+const NOT_THERE = 'not-a-repo-here';
+
+describe('ensureMirror', () => {
+  it('clones a bare mirror once; the second call reuses it without cloning', async () => {
+    const cache = tempDir('git-cache');
+    const first = mirrorOptions(cache);
+    expect(await ensureMirror(first)).toBe(true);
+    expect(first.log.lines).toEqual([`> Cloning ${src.dir} into the mirror ${first.mirrorDir} (once; later runs only fetch)`]);
+    expect(readdirSync(join(cache, 'git'))).toEqual(['vllm.git']); // no temp clone left beside it
+    expect(await git(first.mirrorDir, ['rev-parse', '--is-bare-repository'])).toBe('true');
+    expect((await git(first.mirrorDir, ['tag', '--list'])).split('\n')).toEqual(['v0.1.0', 'v0.2.0']);
+
+    writeFileSync(join(first.mirrorDir, 'marker'), 'the same mirror');
+    const second = mirrorOptions(cache);
+    expect(await ensureMirror(second)).toBe(false);
+    expect(second.log.lines).toEqual([]);
+    expect(readFileSync(join(first.mirrorDir, 'marker'), 'utf8')).toBe('the same mirror');
+  });
+
+  it.each([
+    ['its objects dir is gone', (m: string) => rmSync(join(m, 'objects'), { recursive: true })],
+    ['HEAD holds garbage', (m: string) => writeFileSync(join(m, 'HEAD'), 'garbage\n')],
+  ])('detects a broken mirror (%s), removes it and clones again, and says so', async (_why, breakIt) => {
+    const { cache, mirrorDir } = await clonedMirror();
+    breakIt(mirrorDir);
+    writeFileSync(join(mirrorDir, 'marker'), 'old');
+    const options = mirrorOptions(cache);
+    expect(await ensureMirror(options)).toBe(true);
+    expect(options.log.lines).toEqual([
+      expect.stringMatching(new RegExp(`^WARNING: The vLLM mirror at ${mirrorDir} is broken \\(.*not a git repository.*\\); removing it and cloning again\\.$`, 's')),
+      `> Cloning ${src.dir} into the mirror ${mirrorDir} (once; later runs only fetch)`,
+    ]);
+    expect(existsSync(join(mirrorDir, 'marker'))).toBe(false);
+    expect(await hasCommit(mirrorDir, src.c2, ENV, recordingLogger())).toBe(true);
+  });
+
+  it('treats a non-bare repository at the mirror path as broken', async () => {
+    const cache = tempDir('git-cache');
+    const options = mirrorOptions(cache);
+    mkdirSync(join(cache, 'git'));
+    await git(join(cache, 'git'), ['clone', '--quiet', src.dir, options.mirrorDir]);
+    expect(await ensureMirror(options)).toBe(true);
+    expect(options.log.lines[0]).toBe(
+      `WARNING: The vLLM mirror at ${options.mirrorDir} is broken (it is not a bare repository (rev-parse said false)); removing it and cloning again.`,
+    );
+    expect(await git(options.mirrorDir, ['rev-parse', '--is-bare-repository'])).toBe('true');
+  });
+
+  it('keeps the mirror and updates origin when the repository URL changes', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    const moved = `file://${src.dir}`;
+    const options = mirrorOptions(cache, moved);
+    expect(await ensureMirror(options)).toBe(false);
+    expect(options.log.lines).toEqual([`Mirror origin changes from ${src.dir} to ${moved}.`]);
+    expect(await git(mirrorDir, ['remote', 'get-url', 'origin'])).toBe(moved);
+  });
+
+  it('wraps a failed clone in a SourceError and leaves nothing behind', async () => {
+    const cache = tempDir('git-cache');
+    const missing = join(cache, NOT_THERE);
+    const error = await rejection(ensureMirror(mirrorOptions(cache, missing)));
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as Error).message).toMatch(new RegExp(`^Cannot clone ${missing}: git clone --mirror -- ${missing} \\S+ failed in ${cache}/git: .*does not exist`, 's'));
+    expect(readdirSync(join(cache, 'git'))).toEqual([]);
+  });
+});
+
+describe('ensureCommit', () => {
+  it('clones on first use', async () => {
+    const options = { ...mirrorOptions(tempDir('git-cache')), commit: src.c1 };
+    expect(await ensureCommit(options)).toEqual({ cloned: true, fetched: false });
+  });
+
+  it('is a no-op without network when the commit is present (origin unreachable)', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    const unreachable = join(cache, NOT_THERE);
+    await git(mirrorDir, ['remote', 'set-url', 'origin', unreachable]);
+    const before = snapshot(mirrorDir);
+    const options = { ...mirrorOptions(cache, unreachable), commit: src.c2 };
+    expect(await ensureCommit(options)).toEqual({ cloned: false, fetched: false });
+    expect(options.log.lines).toEqual([]);
+    expect(snapshot(mirrorDir)).toEqual(before);
+    // ...and a fetch really would have failed:
+    await expect(fetchMirror(mirrorOptions(cache, unreachable))).rejects.toThrow(SourceError);
+  });
+
+  it('fetches when the commit is missing from the mirror', async () => {
+    const source = await makeSource();
+    const { cache, mirrorDir } = await clonedMirror(source);
+    write(source.dir, { 'setup.py': 'VERSION = "0.3.0"\n' });
+    const c3 = await commitAll(source.dir, 'v0.3.0', EPOCH_3);
+    expect(await hasCommit(mirrorDir, c3, ENV, recordingLogger())).toBe(false);
+    const options = { ...mirrorOptions(cache, source.dir), commit: c3 };
+    expect(await ensureCommit(options)).toEqual({ cloned: false, fetched: true });
+    expect(options.log.lines).toEqual([`> Fetching ${source.dir} into ${mirrorDir}`]);
+    expect(await hasCommit(mirrorDir, c3, ENV, recordingLogger())).toBe(true);
+  });
+
+  it('gives a clear SourceError for a commit that does not exist', async () => {
+    const { cache } = await clonedMirror();
+    const bogus = 'deadbeef'.repeat(5);
+    const error = await rejection(ensureCommit({ ...mirrorOptions(cache), commit: bogus }));
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as Error).message).toBe(
+      `Commit ${bogus} does not exist in ${src.dir}. Check "commit" in vllm.json, or run \`nx run vllm:lock\` to lock "ref" again.`,
+    );
+  });
+
+  it('says so when the commit is missing and the fetch fails', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    const unreachable = join(cache, NOT_THERE);
+    const bogus = 'deadbeef'.repeat(5);
+    const error = await rejection(ensureCommit({ ...mirrorOptions(cache, unreachable), commit: bogus }));
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as Error).message).toMatch(new RegExp(`^Commit ${bogus} is not in the mirror ${mirrorDir} and fetching ${unreachable} failed: `));
+  });
+});
+
+describe('resolveRef', () => {
+  it('resolves an annotated tag, a branch, a full and a short commit id to the commit', async () => {
+    const { cache } = await clonedMirror();
+    const resolve = (ref: string) => resolveRef({ ...mirrorOptions(cache), ref });
+    expect(await resolve('v0.1.0')).toBe(src.c1);
+    expect(await resolve('v0.2.0')).toBe(src.c2);
+    expect(await resolve('main')).toBe(src.c2);
+    expect(await resolve('release')).toBe(src.c1);
+    expect(await resolve(src.c1)).toBe(src.c1);
+    expect(await resolve(src.c2.slice(0, 10))).toBe(src.c2);
+  });
+
+  it('fetches first, so a tag pushed after the clone resolves', async () => {
+    const source = await makeSource();
+    const { cache } = await clonedMirror(source);
+    write(source.dir, { 'setup.py': 'VERSION = "0.3.0"\n' });
+    const c3 = await commitAll(source.dir, 'v0.3.0', EPOCH_3);
+    await git(source.dir, ['tag', 'v0.3.0']);
+    expect(await resolveRef({ ...mirrorOptions(cache, source.dir), ref: 'v0.3.0' })).toBe(c3);
+  });
+
+  it('errors for a missing ref, listing the newest tags', async () => {
+    const { cache } = await clonedMirror();
+    const error = await rejection(resolveRef({ ...mirrorOptions(cache), ref: 'v9.9.9' }));
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as Error).message).toBe(`Ref "v9.9.9" does not exist in ${src.dir}: it is neither a tag, a branch nor a commit. Newest tags: v0.2.0, v0.1.0.`);
+  });
+
+  it('warns and continues when the fetch fails but the mirror knows the ref', async () => {
+    const { cache } = await clonedMirror();
+    const unreachable = join(cache, NOT_THERE);
+    const options = { ...mirrorOptions(cache, unreachable), ref: 'v0.1.0' };
+    expect(await resolveRef(options)).toBe(src.c1);
+    expect(options.log.lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^WARNING: Fetching ${unreachable} failed; resolving "v0.1.0" from the mirror as it is\\. \\(.+\\)$`)),
+    );
+  });
+});
+
+describe('readFileAtCommit / commitTime', () => {
+  it('reads a file as it is at a commit, undefined when it is not there', async () => {
+    const { mirrorDir } = await clonedMirror();
+    const log = recordingLogger();
+    expect(await readFileAtCommit(mirrorDir, src.c1, 'setup.py', ENV, log)).toBe('VERSION = "0.1.0"\n');
+    expect(await readFileAtCommit(mirrorDir, src.c2, 'setup.py', ENV, log)).toBe('VERSION = "0.2.0"\n');
+    expect(await readFileAtCommit(mirrorDir, src.c2, 'requirements/build/cpu.txt', ENV, log)).toBeUndefined();
+    expect(await commitTime(mirrorDir, src.c1, ENV, log)).toBe(EPOCH_1);
+    expect(await commitTime(mirrorDir, src.c2, ENV, log)).toBe(EPOCH_2);
+  });
+});
+
+describe('prepareWorktree', () => {
+  function wtOptions(cache: string, mirrorDir: string, commit: string, patchList: Patch[] = [], dryRun = false) {
+    return {
+      mirrorDir,
+      worktreeDir: join(cache, 'src', 'vllm-cpu'),
+      stateFile: join(cache, 'src', 'vllm-cpu.state.json'),
+      lockDir: join(cache, 'locks', 'vllm-cpu.lock'),
+      commit,
+      patches: patchList,
+      env: ENV,
+      log: recordingLogger(),
+      dryRun,
+    };
+  }
+
+  const head = (dir: string) => git(dir, ['rev-parse', 'HEAD']);
+  const status = (dir: string) => git(dir, ['status', '--porcelain', '--untracked-files=all']);
+
+  it('creates the worktree at the commit, then is a no-op that writes nothing', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    const first = wtOptions(cache, mirrorDir, src.c1);
+    expect(await prepareWorktree(first)).toEqual({ changed: true });
+    expect(first.log.lines).toEqual([`> Creating the source worktree ${first.worktreeDir} at ${src.c1.slice(0, 12)}`]);
+    expect(await head(first.worktreeDir)).toBe(src.c1);
+    expect(readFileSync(join(first.worktreeDir, 'setup.py'), 'utf8')).toBe('VERSION = "0.1.0"\n');
+    expect(await status(first.worktreeDir)).toBe('');
+    expect(existsSync(first.lockDir)).toBe(false);
+
+    const before = { ...snapshot(first.worktreeDir), state: lstatSync(first.stateFile).mtimeMs };
+    await new Promise((r) => setTimeout(r, 20));
+    const again = wtOptions(cache, mirrorDir, src.c1);
+    expect(await prepareWorktree(again)).toEqual({ changed: false });
+    expect(again.log.lines).toEqual([`Source ${again.worktreeDir} is already at ${src.c1.slice(0, 12)} with 0 patch(es).`]);
+    expect({ ...snapshot(first.worktreeDir), state: lstatSync(first.stateFile).mtimeMs }).toEqual(before);
+  });
+
+  it('moves to another commit keeping the ignored build/ dir, unchanged files and their mtimes; drops local edits', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    const options = wtOptions(cache, mirrorDir, src.c1);
+    await prepareWorktree(options);
+    const wt = options.worktreeDir;
+    write(wt, { 'build/CMakeCache.txt': 'cache', 'build/csrc/kernel.o': 'object code', 'scratch.txt': 'untracked', 'README.md': 'local edit\n' });
+    const build = snapshot(join(wt, 'build'));
+    const unchanged = lstatSync(join(wt, 'csrc/unchanged.cpp')).mtimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+
+    const move = wtOptions(cache, mirrorDir, src.c2);
+    expect(await prepareWorktree(move)).toEqual({ changed: true });
+    expect(move.log.lines).toEqual([`> Moving the source worktree ${wt} to ${src.c2.slice(0, 12)} (build dir kept: incremental)`]);
+    expect(await head(wt)).toBe(src.c2);
+    expect(await status(wt)).toBe('');
+    expect(readFileSync(join(wt, 'README.md'), 'utf8')).toBe('# vLLM 0.2\n');
+    expect(existsSync(join(wt, 'scratch.txt'))).toBe(false);
+    expect(snapshot(join(wt, 'build'))).toEqual(build);
+    expect(readFileSync(join(wt, 'build/csrc/kernel.o'), 'utf8')).toBe('object code');
+    expect(lstatSync(join(wt, 'csrc/unchanged.cpp')).mtimeMs).toBe(unchanged);
+  });
+
+  it('applies patches in order, is a no-op for the same patches, and re-applies when a patch changes', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    const options = wtOptions(cache, mirrorDir, src.c2, [patches.p1, patches.p2]);
+    expect(await prepareWorktree(options)).toEqual({ changed: true });
+    expect(options.log.lines.slice(1)).toEqual(['Applying patch patches/0001.patch', 'Applying patch patches/0002.patch']);
+    const wt = options.worktreeDir;
+    expect(await head(wt)).toBe(src.c2);
+    expect(readFileSync(join(wt, 'csrc/kernel.cpp'), 'utf8')).toBe('int a = 1;\nint b = 22;\nint c = 3;\n');
+    expect(readFileSync(join(wt, 'csrc/added.cpp'), 'utf8')).toBe('int added = 1;\n');
+
+    const same = wtOptions(cache, mirrorDir, src.c2, [patches.p1, patches.p2]);
+    expect(await prepareWorktree(same)).toEqual({ changed: false });
+    expect(same.log.lines).toEqual([`Source ${wt} is already at ${src.c2.slice(0, 12)} with 2 patch(es).`]);
+
+    // Same names, different contents: the digests differ, so the source is prepared again.
+    const edited = join(tempDir('git-patch-edit'), '0002.patch');
+    writeFileSync(edited, readFileSync(patches.p2.file, 'utf8').replace('+int b = 22;', '+int b = 23;'));
+    const changed = wtOptions(cache, mirrorDir, src.c2, [patches.p1, { name: patches.p2.name, file: edited }]);
+    expect(await prepareWorktree(changed)).toEqual({ changed: true });
+    expect(readFileSync(join(wt, 'csrc/kernel.cpp'), 'utf8')).toBe('int a = 1;\nint b = 23;\nint c = 3;\n');
+  });
+
+  it.each([
+    ['a patch that does not apply at all', () => [patches.p1, patches.broken], 'patches/broken.patch'],
+    ['patches in the wrong order', () => [patches.p2, patches.p1], 'patches/0002.patch'],
+  ])('for %s: throws a SourceError naming the patch and leaves the worktree clean at the commit', async (_case, list, culprit) => {
+    const { cache, mirrorDir } = await clonedMirror();
+    await prepareWorktree(wtOptions(cache, mirrorDir, src.c1));
+    const wt = join(cache, 'src', 'vllm-cpu');
+    write(wt, { 'build/kernel.o': 'object code' });
+
+    const options = wtOptions(cache, mirrorDir, src.c2, list());
+    const error = await rejection(prepareWorktree(options));
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as Error).message).toMatch(
+      new RegExp(`^Patch ${culprit} does not apply to ${src.c2.slice(0, 12)}: .+\\. The worktree was reset to the clean commit\\.$`, 's'),
+    );
+    expect(await head(wt)).toBe(src.c2);
+    expect(await status(wt)).toBe('');
+    expect(existsSync(join(wt, 'csrc/added.cpp'))).toBe(false);
+    expect(readFileSync(join(wt, 'build/kernel.o'), 'utf8')).toBe('object code');
+    expect(existsSync(options.stateFile)).toBe(false);
+    expect(existsSync(options.lockDir)).toBe(false);
+
+    // The next run with good patches is not fooled into a no-op.
+    expect(await prepareWorktree(wtOptions(cache, mirrorDir, src.c2, [patches.p1]))).toEqual({ changed: true });
+    expect(readFileSync(join(wt, 'csrc/kernel.cpp'), 'utf8')).toBe('int a = 1;\nint b = 21;\nint c = 3;\n');
+  });
+
+  it('names a patch file that cannot be read', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    const error = await rejection(prepareWorktree(wtOptions(cache, mirrorDir, src.c2, [{ name: 'patches/gone.patch', file: join(cache, 'gone.patch') }])));
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as Error).message).toBe('Patch patches/gone.patch cannot be read (ENOENT).');
+  });
+
+  it('recreates a worktree whose mirror was cloned again', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    await prepareWorktree(wtOptions(cache, mirrorDir, src.c1));
+    rmSync(mirrorDir, { recursive: true });
+    expect(await ensureMirror(mirrorOptions(cache))).toBe(true);
+    const options = wtOptions(cache, mirrorDir, src.c1);
+    expect(await prepareWorktree(options)).toEqual({ changed: true });
+    expect(options.log.lines[0]).toBe(`> Creating the source worktree ${options.worktreeDir} at ${src.c1.slice(0, 12)}`);
+    expect(await head(options.worktreeDir)).toBe(src.c1);
+  });
+});
+
+describe('dry run', () => {
+  it('creates no mirror and no worktree, and logs the git commands it would run', async () => {
+    const cache = tempDir('git-cache');
+    const mirror = mirrorOptions(cache, src.dir, true);
+    expect(await ensureCommit({ ...mirror, commit: src.c1 })).toEqual({ cloned: true, fetched: false });
+    const worktree = {
+      mirrorDir: mirror.mirrorDir,
+      worktreeDir: join(cache, 'src', 'vllm-cpu'),
+      stateFile: join(cache, 'src', 'vllm-cpu.state.json'),
+      lockDir: join(cache, 'locks', 'vllm-cpu.lock'),
+      commit: src.c1,
+      patches: [patches.p1],
+      env: ENV,
+      log: mirror.log,
+      dryRun: true,
+    };
+    expect(await prepareWorktree(worktree)).toEqual({ changed: true });
+    expect(readdirSync(cache)).toEqual([]);
+    const dryRunLines = mirror.log.lines.filter((l) => l.startsWith('[dry-run]'));
+    expect(dryRunLines).toEqual([
+      expect.stringMatching(new RegExp(`^\\[dry-run\\] would run \\(cwd \\S+\\): git clone --mirror -- ${src.dir} ${cache}/git/\\.vllm\\.git\\.tmp-\\S+$`)),
+      `[dry-run] would then check that ${src.c1} is in the fresh clone`,
+      `[dry-run] would run (cwd ${mirror.mirrorDir}): git worktree prune`,
+      `[dry-run] would run (cwd ${mirror.mirrorDir}): git worktree add --force --detach ${worktree.worktreeDir} ${src.c1}`,
+      `[dry-run] would run (cwd ${worktree.worktreeDir}): git apply --whitespace=nowarn ${patches.p1.file}`,
+      `[dry-run] would write ${worktree.stateFile}`,
+    ]);
+  });
+
+  it('leaves an existing mirror and worktree exactly as they are', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    const real = {
+      mirrorDir,
+      worktreeDir: join(cache, 'src', 'vllm-cpu'),
+      stateFile: join(cache, 'src', 'vllm-cpu.state.json'),
+      lockDir: join(cache, 'locks', 'vllm-cpu.lock'),
+      commit: src.c1,
+      patches: [] as Patch[],
+      env: ENV,
+      log: recordingLogger(),
+      dryRun: false,
+    };
+    await prepareWorktree(real);
+    const before = snapshot(cache);
+    const log = recordingLogger();
+    const bogus = 'deadbeef'.repeat(5);
+    expect(await ensureCommit({ ...mirrorOptions(cache, src.dir, true), log, commit: bogus })).toEqual({ cloned: false, fetched: true });
+    expect(await prepareWorktree({ ...real, commit: src.c2, patches: [patches.p1], log, dryRun: true })).toEqual({ changed: true });
+    expect(snapshot(cache)).toEqual(before);
+    expect(await git(real.worktreeDir, ['rev-parse', 'HEAD'])).toBe(src.c1);
+    expect(log.lines.filter((l) => l.startsWith('[dry-run]'))).toEqual([
+      `[dry-run] would run (cwd ${mirrorDir}): git fetch --prune --tags origin`,
+      `[dry-run] would run (cwd ${real.worktreeDir}): git reset --quiet --hard`,
+      `[dry-run] would run (cwd ${real.worktreeDir}): git clean -fdq`,
+      `[dry-run] would run (cwd ${real.worktreeDir}): git checkout --quiet --detach ${src.c2}`,
+      `[dry-run] would run (cwd ${real.worktreeDir}): git apply --whitespace=nowarn ${patches.p1.file}`,
+      `[dry-run] would write ${real.stateFile}`,
+    ]);
+  });
+});
+
+describe('missing git', () => {
+  it('is a ToolError naming PATH, before anything runs', async () => {
+    const empty = tempDir('git-nopath');
+    expect(() => assertGitAvailable({ PATH: empty })).toThrow(new ToolError(`git is required but was not found on PATH (${empty}). Install git and retry.`));
+    expect(() => assertGitAvailable({})).toThrow(new ToolError('git is required but was not found on PATH (PATH is unset). Install git and retry.'));
+    expect(() => gitClient({ cwd: empty, env: { PATH: empty }, timeoutMs: 1000, dryRun: false, log: recordingLogger() })).toThrow(ToolError);
+    const options = { ...mirrorOptions(tempDir('git-cache')), env: { ...ENV, PATH: empty } };
+    await expect(ensureMirror(options)).rejects.toBeInstanceOf(ToolError);
+    expect(existsSync(options.mirrorDir)).toBe(false);
+  });
+});
