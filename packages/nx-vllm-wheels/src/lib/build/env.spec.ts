@@ -83,6 +83,13 @@ describe('buildEnv', () => {
     expect(buildEnv(input({ base: { PATH: '/bin' } }))).not.toHaveProperty('MAX_JOBS');
   });
 
+  it('sets SETUPTOOLS_SCM_PRETEND_VERSION only from pretendVersion (patched, dirty trees), over the variant env too', () => {
+    expect(buildEnv(input())).not.toHaveProperty('SETUPTOOLS_SCM_PRETEND_VERSION');
+    const env = buildEnv(input({ pretendVersion: '0.16.0', variantEnv: { SETUPTOOLS_SCM_PRETEND_VERSION: '1.0.0' } }));
+    expect(env.SETUPTOOLS_SCM_PRETEND_VERSION).toBe('0.16.0');
+    expect(describedEnv(env, {})).toMatchObject({ SETUPTOOLS_SCM_PRETEND_VERSION: '0.16.0' });
+  });
+
   it('puts the venv bin first even without a PATH', () => {
     expect(buildEnv(input({ base: {} })).PATH).toBe('/cache/venvs/py3.11.7-abc/bin');
   });

@@ -4,7 +4,7 @@ import { tempDir } from '../../test-support/temp';
 import { SourceError, ToolError } from '../errors';
 import { recordingLogger } from '../log';
 import { run } from '../process';
-import { assertGitAvailable, commitTime, ensureCommit, ensureMirror, fetchMirror, gitClient, hasCommit, prepareWorktree, readFileAtCommit, resolveRef, type Patch } from './index';
+import { assertGitAvailable, commitTime, ensureCommit, ensureMirror, fetchMirror, gitClient, gitEnv, hasCommit, prepareWorktree, readFileAtCommit, resolveRef, type Patch } from './index';
 
 // Real git, fully isolated from the machine's configuration.
 const HOME = tempDir('git-home');
@@ -485,6 +485,21 @@ describe('dry run', () => {
       `[dry-run] would run (cwd ${real.worktreeDir}): git apply --whitespace=nowarn ${patches.p1.file}`,
       `[dry-run] would write ${real.stateFile}`,
     ]);
+  });
+});
+
+describe('gitEnv / gitClient', () => {
+  it('drops editors and pagers, keeps credentials and ssh settings, and makes git non-interactive', () => {
+    expect(
+      gitEnv({ PATH: '/bin', EDITOR: 'vim', visual: 'code', GIT_PAGER: 'less', GIT_EXEC_PATH: '/x', GIT_SSH_COMMAND: 'ssh -i key', GIT_ASKPASS: '/bin/askpass', LC_ALL: 'de_DE.UTF-8' }),
+    ).toEqual({ PATH: '/bin', GIT_SSH_COMMAND: 'ssh -i key', GIT_ASKPASS: '/bin/askpass', GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' });
+  });
+
+  it("runs real git with the user's ssh, askpass and config variables set (simple-git would refuse them by default)", async () => {
+    const { mirrorDir } = await clonedMirror();
+    const env = { ...ENV, EDITOR: 'vim', PAGER: 'less', GIT_SSH_COMMAND: 'ssh -o BatchMode=yes', GIT_ASKPASS: '/bin/false', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.abbrev', GIT_CONFIG_VALUE_0: '9' };
+    const client = gitClient({ cwd: mirrorDir, env, timeoutMs: 30_000, dryRun: false, log: recordingLogger() });
+    expect((await client.query(['rev-parse', '--short', 'v0.1.0^{commit}'])).trim()).toBe(src.c1.slice(0, 9));
   });
 });
 

@@ -16,7 +16,7 @@ const REQS: BuildRequirements = { lines: ['cmake>=3.26.1', 'torch==2.6.0+cpu'], 
 const TORCH_INDEX = 'https://download.pytorch.org/whl/cpu';
 
 describe('venvKey', () => {
-  const base = { python: PY311, requirements: REQS, torchIndexUrl: TORCH_INDEX, indexUrl: undefined, extraIndexUrls: [] as string[] };
+  const base: Parameters<typeof venvKey>[0] = { python: PY311, requirements: REQS, torchIndexUrl: TORCH_INDEX, indexUrl: undefined, extraIndexUrls: [] };
 
   it('is stable for equal inputs and names the python version', () => {
     const key = venvKey(base);

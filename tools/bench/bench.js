@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Benchmarks: each measurement is printed as a ratio against a floor measured in the same run on the
+// same machine, never asserted on time. Run with `npm run bench`.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { performance } = require('node:perf_hooks');
+const fixtures = require('../fixtures/index.js');
+const { layOutWorkspace, NX_BIN, REPO_ROOT, SEED_VARIANTS } = require('../fixtures/workspace.js');
+
+const RUNS = Number(process.env.BENCH_RUNS || 5);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vllm-wheels-bench-'));
+const machineCache = path.join(tmp, 'machine-cache');
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function timed(fn, runs = RUNS) {
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    samples.push(performance.now() - t);
+  }
+  return median(samples);
+}
+
+function run(cmd, args, cwd, env = {}) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+const nxEnv = (cpuinfo) => ({
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_TUI: 'false',
+  VLLM_WHEELS_CACHE_DIR: machineCache,
+  VLLM_FIXTURE_CPUINFO: cpuinfo,
+  VLLM_FIXTURE_CXX_COMPILER_VERSION: '13.2.0',
+});
+const nx = (cwd, args, env) => run(process.execPath, [NX_BIN, ...args], cwd, env);
+
+function floorWorkspace(root, projects) {
+  fs.mkdirSync(root, { recursive: true });
+  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir');
+  fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'floor', private: true }));
+  fs.writeFileSync(path.join(root, 'nx.json'), JSON.stringify({ useDaemonProcess: false }));
+  for (let i = 1; i <= projects; i++) {
+    fs.mkdirSync(path.join(root, 'packages', `p${i}`), { recursive: true });
+    fs.writeFileSync(
+      path.join(root, 'packages', `p${i}`, 'project.json'),
+      JSON.stringify({ name: `p${i}`, targets: { noop: { command: 'echo ok', cache: true } } }),
+    );
+  }
+  return root;
+}
+
+function main() {
+  console.log(`vllm-wheels benchmarks (${RUNS} runs each, median; temp dir ${tmp})`);
+  const fixtureDir = path.join(tmp, 'fixture');
+  const repo = fixtures.createVllmRepo(path.join(fixtureDir, 'vllm-src'));
+  const torch = fixtures.createTorchIndex(path.join(fixtureDir, 'torch-index'));
+  const cpuinfo = fixtures.writeCpuinfo(path.join(fixtureDir, 'cpuinfo'), fixtures.CPU_FLAGS.avx512);
+  const ws = layOutWorkspace({ root: path.join(tmp, 'ws'), repo, torchIndexUrl: torch.indexUrl, linkNodeModules: true });
+  const env = nxEnv(cpuinfo);
+  const floor = floorWorkspace(path.join(tmp, 'floor'), SEED_VARIANTS.length);
+
+  process.stdout.write('warming up (building the five variants once)… ');
+  let t = performance.now();
+  nx(ws, ['run-many', '-t', 'wheel'], env);
+  console.log(`${((performance.now() - t) / 1000).toFixed(1)} s`);
+  nx(floor, ['run-many', '-t', 'noop'], env);
+
+  const rows = [];
+  const cachedWheel = timed(() => nx(ws, ['run-many', '-t', 'wheel'], env));
+  const cachedNoop = timed(() => nx(floor, ['run-many', '-t', 'noop'], env));
+  rows.push(['no-op `run-many -t wheel` (5 variants, all cached)', cachedWheel, 'cached trivial target, 5 projects', cachedNoop]);
+
+  const checkoutNx = timed(() => nx(ws, ['run', 'vllm:checkout'], env));
+  const noopNx = timed(() => nx(floor, ['run', 'p1:noop', '--skip-nx-cache'], env));
+  rows.push(['`nx run vllm:checkout` (commit present)', checkoutNx, '`nx run p1:noop` uncached', noopNx]);
+
+  // The checkout step itself, without nx: the library call vs the cheapest git command there is.
+  const { checkoutSource } = require(path.join(REPO_ROOT, 'packages/nx-vllm-wheels/dist/lib/pipeline'));
+  const { machineCache: cacheOf } = require(path.join(REPO_ROOT, 'packages/nx-vllm-wheels/dist/lib/cache-dir'));
+  const { silentLogger } = require(path.join(REPO_ROOT, 'packages/nx-vllm-wheels/dist/lib/log'));
+  const config = JSON.parse(fs.readFileSync(path.join(ws, 'packages/vllm/vllm.json'), 'utf8'));
+  const stepEnv = { ...process.env, ...env };
+  const ctx = { workspaceRoot: ws, env: stepEnv, cache: cacheOf(stepEnv), log: silentLogger, dryRun: false };
+  const source = { name: 'vllm', configFile: 'packages/vllm/vllm.json', config: { patches: [], ...config } };
+  return (async () => {
+    const samples = [];
+    for (let i = 0; i < RUNS * 4; i++) {
+      t = performance.now();
+      await checkoutSource(source, ctx);
+      samples.push(performance.now() - t);
+    }
+    const checkoutLib = median(samples);
+    const revParse = timed(() => run('git', ['rev-parse', 'HEAD'], ctx.cache.mirror('vllm')), RUNS * 4);
+    rows.push(['checkout no-op, library call', checkoutLib, '`git rev-parse HEAD` in the mirror', revParse]);
+
+    console.log('');
+    const w = Math.max(...rows.map((r) => r[0].length));
+    const f = Math.max(...rows.map((r) => r[2].length));
+    for (const [name, value, floorName, floorValue] of rows) {
+      console.log(
+        `${name.padEnd(w)}  ${value.toFixed(0).padStart(6)} ms   vs ${floorName.padEnd(f)} ${floorValue.toFixed(0).padStart(6)} ms   ratio ${(value / floorValue).toFixed(2)}x`,
+      );
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  })();
+}
+
+Promise.resolve(main()).catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
