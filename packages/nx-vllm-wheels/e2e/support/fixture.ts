@@ -12,7 +12,7 @@ export interface SharedFixture {
   torch: ReturnType<typeof createTorchIndex>;
   /** Fake host CPUs (cpuinfo files) the fixture's CMake reads instead of /proc/cpuinfo. */
   cpuinfo: Record<'avx2' | 'avx512' | 'sapphireRapids', string>;
-  /** A directory with a `ccache` that logs every compiler call to $VLLM_TEST_COMPILER_LOG, then runs it. */
+  /** A directory with a `ccache` that logs every compiler call to $VLLM_WHEELS_TEST_COMPILER_LOG, then runs it. */
   fakeBin: string;
 }
 
@@ -29,7 +29,7 @@ export function createSharedFixture(root: string): SharedFixture {
   const fakeBin = join(root, 'bin');
   mkdirSync(fakeBin, { recursive: true });
   const ccache = join(fakeBin, 'ccache');
-  writeFileSync(ccache, '#!/bin/sh\n# Test stand-in for ccache: records the compiler call, then runs it.\nprintf "%s\\n" "$*" >> "${VLLM_TEST_COMPILER_LOG:-/dev/null}"\nexec "$@"\n');
+  writeFileSync(ccache, '#!/bin/sh\n# Test stand-in for ccache: records the compiler call, then runs it.\nprintf "%s\\n" "$*" >> "${VLLM_WHEELS_TEST_COMPILER_LOG:-/dev/null}"\nexec "$@"\n');
   chmodSync(ccache, 0o755);
   return { root, repo, torch, cpuinfo, fakeBin };
 }

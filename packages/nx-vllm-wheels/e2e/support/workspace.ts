@@ -67,7 +67,7 @@ export function createTestWorkspace(options: WorkspaceOptions): TestWorkspace {
     PIP_CACHE_DIR: join(TEST_CACHE, 'pip'),
     VLLM_FIXTURE_CPUINFO: fixture.cpuinfo[options.host ?? 'avx512'],
     ...(options.cxxVersion ? { VLLM_FIXTURE_CXX_COMPILER_VERSION: options.cxxVersion } : {}),
-    VLLM_TEST_COMPILER_LOG: compilerLog,
+    VLLM_WHEELS_TEST_COMPILER_LOG: compilerLog,
     MAX_JOBS: '2',
   };
   const nx = (args: string[], extraEnv: Record<string, string | undefined> = {}) => runNx(root, args, { ...env, ...extraEnv });

@@ -126,3 +126,13 @@ describe('index.json', () => {
     );
   });
 });
+
+describe('wheel.json env', () => {
+  it('refuses the variables the plugin owns', () => {
+    const message = errorOf(() =>
+      parseConfigText(wheelConfigSchema, 'packages/vllm-cpu-avx512/wheel.json', JSON.stringify({ ...goodWheel, env: { ...goodWheel.env, PATH: '/x', CCACHE_DIR: '/y' } })),
+    );
+    expect(message).toContain('env.PATH: is not allowed here: the build venv is put first on PATH by the plugin');
+    expect(message).toContain('env.CCACHE_DIR: is not allowed here');
+  });
+});

@@ -10,6 +10,10 @@ const RESERVED_ENV: Record<string, string> = {
   SETUPTOOLS_SCM_PRETEND_VERSION: 'the version comes from the locked commit',
   VLLM_VERSION_OVERRIDE: 'the version comes from the locked commit',
   SOURCE_DATE_EPOCH: 'it is set from the commit time',
+  PATH: 'the build venv is put first on PATH by the plugin',
+  VIRTUAL_ENV: 'the build venv is chosen by torch.json',
+  CCACHE_DIR: 'ccache uses the machine cache (set CCACHE_DIR in the environment of `nx` to move it)',
+  CCACHE_BASEDIR: 'it is set to the source worktree',
 };
 
 const envSchema = z.record(z.string(), z.unknown()).superRefine((env, ctx) => {

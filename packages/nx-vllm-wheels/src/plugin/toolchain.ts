@@ -1,12 +1,13 @@
 /**
  * The one `runtime` input of the build: what decides the binaries and is not a file in the workspace —
- * machine architecture, C library, the C++ compiler CMake will pick, and the exact Python. It prints
+ * machine architecture, C library, the C and C++ compilers CMake will pick, and the exact Python. It prints
  * no path, user or time, so machines with the same toolchain share cache entries.
  */
 export function toolchainRuntimeInput(pythonMinor: string): string {
   return [
     'uname -m',
     '(ldd --version 2>&1 | head -n 1)',
+    '(${CC:-cc} --version 2>&1 | head -n 1)',
     '(${CXX:-c++} --version 2>&1 | head -n 1)',
     `(python${pythonMinor} -c 'import platform; print(platform.python_implementation(), platform.python_version())' 2>/dev/null || echo no python${pythonMinor})`,
   ].join(' && ');

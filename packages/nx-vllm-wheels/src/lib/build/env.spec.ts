@@ -12,6 +12,12 @@ const BASE: Record<string, string | undefined> = {
   VLLM_CPU_SOMETHING_NEW: 'x',
   VLLM_TARGET_DEVICE: 'cuda',
   VLLM_VERSION_OVERRIDE: '9.9.9',
+  VLLM_USE_PRECOMPILED: '1',
+  VLLM_WHEELS_CACHE_DIR: '/cache',
+  VLLM_FIXTURE_CPUINFO: '/fake/cpuinfo',
+  CMAKE_GENERATOR: 'Unix Makefiles',
+  CMAKE_PREFIX_PATH: '/opt/other',
+  CPPFLAGS: '-DX',
   SETUPTOOLS_SCM_PRETEND_VERSION: '9.9.9',
   CMAKE_ARGS: '-DFOO=ON',
   CMAKE_BUILD_TYPE: 'Debug',
@@ -44,6 +50,8 @@ describe('buildEnv', () => {
       MAX_JOBS: '3',
       LANG: 'C.UTF-8',
       UNSET_BY_CALLER: undefined,
+      VLLM_WHEELS_CACHE_DIR: '/cache',
+      VLLM_FIXTURE_CPUINFO: '/fake/cpuinfo',
       VIRTUAL_ENV: '/cache/venvs/py3.11.7-abc',
       VLLM_TARGET_DEVICE: 'cpu',
       CMAKE_BUILD_TYPE: 'Release',
@@ -59,12 +67,15 @@ describe('buildEnv', () => {
 
   it('removes every inherited VLLM_CPU_* and compiler/CMake/Python variable', () => {
     const env = buildEnv(input({ variantEnv: {} }));
-    for (const name of ['VLLM_CPU_AVX512BF16', 'VLLM_CPU_DISABLE_AVX512', 'VLLM_CPU_SOMETHING_NEW', 'VLLM_VERSION_OVERRIDE', 'SETUPTOOLS_SCM_PRETEND_VERSION', 'CMAKE_ARGS', 'CFLAGS', 'CXXFLAGS', 'LDFLAGS', 'PYTHONPATH', 'PYTHONHOME']) {
+    for (const name of ['VLLM_CPU_AVX512BF16', 'VLLM_CPU_DISABLE_AVX512', 'VLLM_CPU_SOMETHING_NEW', 'VLLM_VERSION_OVERRIDE', 'VLLM_USE_PRECOMPILED', 'CMAKE_GENERATOR', 'CMAKE_PREFIX_PATH', 'CPPFLAGS', 'SETUPTOOLS_SCM_PRETEND_VERSION', 'CMAKE_ARGS', 'CFLAGS', 'CXXFLAGS', 'LDFLAGS', 'PYTHONPATH', 'PYTHONHOME']) {
       expect(env).not.toHaveProperty(name);
     }
     expect(env.VLLM_TARGET_DEVICE).toBe('cpu');
     expect(env.CMAKE_BUILD_TYPE).toBe('Release');
     expect(env.VIRTUAL_ENV).toBe('/cache/venvs/py3.11.7-abc');
+    // Our own settings and the fixture's stand-ins for the host pass through.
+    expect(env.VLLM_WHEELS_CACHE_DIR).toBe('/cache');
+    expect(env.VLLM_FIXTURE_CPUINFO).toBe('/fake/cpuinfo');
   });
 
   it("lets the variant's env win over the plugin's defaults, but not over SOURCE_DATE_EPOCH", () => {

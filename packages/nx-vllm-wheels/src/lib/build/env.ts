@@ -4,15 +4,18 @@ import { delimiter, dirname } from 'node:path';
  * Inherited variables that would change the build's output without entering its cache key: a user's
  * exported VLLM_CPU_AVX512BF16=1 must not leak into every variant. Only wheel.json sets these.
  */
-const OUTPUT_CHANGING_PREFIXES = ['VLLM_CPU_'];
+const OUTPUT_CHANGING_PREFIXES = ['VLLM_'];
+/** Except our own settings, and the fixture's stand-ins for the host (its /proc/cpuinfo, its compiler). */
+const KEPT_PREFIXES = ['VLLM_WHEELS_', 'VLLM_FIXTURE_'];
 const OUTPUT_CHANGING_NAMES = [
-  'VLLM_TARGET_DEVICE',
-  'VLLM_VERSION_OVERRIDE',
   'SETUPTOOLS_SCM_PRETEND_VERSION',
   'CMAKE_ARGS',
   'CMAKE_BUILD_TYPE',
+  'CMAKE_GENERATOR',
+  'CMAKE_PREFIX_PATH',
   'CFLAGS',
   'CXXFLAGS',
+  'CPPFLAGS',
   'LDFLAGS',
   'VIRTUAL_ENV',
   'PYTHONPATH',
@@ -44,7 +47,8 @@ export interface BuildEnvInput {
 export function buildEnv(input: BuildEnvInput): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(input.base)) {
-    if (OUTPUT_CHANGING_NAMES.includes(k) || OUTPUT_CHANGING_PREFIXES.some((p) => k.startsWith(p))) continue;
+    const changesOutput = OUTPUT_CHANGING_NAMES.includes(k) || OUTPUT_CHANGING_PREFIXES.some((p) => k.startsWith(p));
+    if (changesOutput && !KEPT_PREFIXES.some((p) => k.startsWith(p))) continue;
     env[k] = v;
   }
   const venvBin = dirname(input.venvPython);

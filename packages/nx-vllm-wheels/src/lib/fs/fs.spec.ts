@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
 import { VllmWheelsError } from '../errors';
@@ -142,6 +142,37 @@ describe('withLock', () => {
     expect(waits).toEqual([]);
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(existsSync(lockDir)).toBe(false);
+  });
+
+  it('takes over a lock left without a pid (owner died right after mkdir) once it is old, but not a fresh one', async () => {
+    const dir = tempDir('lock');
+    const old = join(dir, 'old.lock');
+    mkdirSync(old);
+    utimesSync(old, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect(await withLock(old, async () => 'ran', { timeoutMs: 2_000 })).toBe('ran');
+
+    const fresh = join(dir, 'fresh.lock');
+    mkdirSync(fresh);
+    await expect(withLock(fresh, async () => 'ran', { timeoutMs: 500 })).rejects.toThrow(/Timed out waiting for lock/);
+    expect(existsSync(fresh)).toBe(true);
+  });
+
+  it('lets exactly one of several waiters break a stale lock', async () => {
+    const dir = tempDir('lock');
+    const lockDir = join(dir, 'x.lock');
+    mkdirSync(lockDir);
+    writeFileSync(join(lockDir, 'pid'), String(deadPid()));
+    let inside = 0;
+    let maxInside = 0;
+    const holder = () =>
+      withLock(lockDir, async () => {
+        maxInside = Math.max(maxInside, ++inside);
+        await sleep(50);
+        inside--;
+      }, { timeoutMs: 10_000 });
+    await Promise.all([holder(), holder(), holder()]);
+    expect(maxInside).toBe(1);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('times out with a clear error when a live process keeps the lock, and leaves its lock alone', async () => {

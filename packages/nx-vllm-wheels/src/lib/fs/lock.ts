@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { VllmWheelsError } from '../errors';
 
@@ -25,6 +26,29 @@ function ownerOf(lockDir: string): number | undefined {
   }
 }
 
+/** A lock dir whose owner died between mkdir and writing its pid: no pid file after a grace period. */
+function orphanedWithoutPid(lockDir: string): boolean {
+  try {
+    return Date.now() - statSync(lockDir).mtimeMs > 10_000;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes a stale lock so that exactly one waiter wins: the lock dir is first renamed away (atomic; a
+ * second waiter's rename fails), so nobody deletes a lock another waiter has just taken.
+ */
+function breakStaleLock(lockDir: string): void {
+  const grave = `${lockDir}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    renameSync(lockDir, grave);
+  } catch {
+    return; // someone else broke it first
+  }
+  rmSync(grave, { recursive: true, force: true });
+}
+
 /**
  * Runs `fn` holding an inter-process lock (a directory: mkdir is atomic). A lock whose owner process
  * is gone is taken over, so a killed build never wedges later ones.
@@ -41,8 +65,8 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, options
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = ownerOf(lockDir);
-      if (owner !== undefined && !alive(owner)) {
-        rmSync(lockDir, { recursive: true, force: true });
+      if (owner !== undefined ? !alive(owner) : orphanedWithoutPid(lockDir)) {
+        breakStaleLock(lockDir);
         continue;
       }
       if (Date.now() > deadline) throw new VllmWheelsError(`Timed out waiting for lock ${lockDir} (held by pid ${owner ?? 'unknown'}).`);

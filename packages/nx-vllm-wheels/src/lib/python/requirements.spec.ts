@@ -53,6 +53,14 @@ describe('readBuildRequirements', () => {
     });
   });
 
+  it('drops constraint files instead of installing their pins as requirements', async () => {
+    const src = source({ 'requirements/cpu-build.txt': '-c constraints.txt\n--constraint=other.txt\nninja\n', 'requirements/constraints.txt': 'numpy<2\n' });
+    const r = await readBuildRequirements(['requirements/cpu-build.txt'], src.read);
+    expect(r.lines).toEqual(['ninja']);
+    expect(r.droppedIndexOptions).toEqual(['-c constraints.txt', '--constraint=other.txt']);
+    expect(src.reads).toEqual(['requirements/cpu-build.txt']);
+  });
+
   it('follows -r includes relative to the including file, in place, each file once', async () => {
     const src = source({
       'requirements/build/cpu.txt': ['-r ../common.txt', 'torch==2.10.0+cpu', '--requirement=./extra.txt', '-r ../build/cpu.txt'].join('\n'),

@@ -2,12 +2,14 @@ import { SourceError } from '../errors';
 
 /** Options in a requirements file that choose package indexes: the plugin decides those, not the source. */
 const INDEX_OPTION = /^(-i|--index-url|--extra-index-url|-f|--find-links|--no-index)(\s|=|$)/;
-const INCLUDE_OPTION = /^(-r|--requirement|-c|--constraint)\s*=?\s*(\S+)/;
+const INCLUDE_OPTION = /^(-r|--requirement)\s*=?\s*(\S+)/;
+/** Constraint files limit versions but install nothing; following them like -r would install them. */
+const CONSTRAINT_OPTION = /^(-c|--constraint)(\s|=|$)/;
 
 export interface BuildRequirements {
   /** Requirement lines to install, in order, comments and index options removed. */
   lines: string[];
-  /** Index options the source declared and that were dropped (reported in the log). */
+  /** Index and constraint options the source declared and that were dropped (reported in the log). */
   droppedIndexOptions: string[];
   /** The torch requirement (e.g. "torch==2.6.0+cpu"), if any. */
   torchPin?: string;
@@ -28,7 +30,7 @@ export async function readBuildRequirements(
     if (text === undefined) continue;
     const result: BuildRequirements = { lines: [], droppedIndexOptions: [], files: [] };
     await collect(candidate, text, readFile, result, new Set());
-    result.torchPin = result.lines.find((l) => /^torch\s*(==|===|~=|>=|<=|<|>|!=|@|\[|;|$)/.test(l));
+    result.torchPin = result.lines.find((l) => /^torch\s*(==|===|~=|>=|<=|<|>|!=|@|\[|;|$)/i.test(l));
     return result;
   }
   throw new SourceError(`None of the build requirements files exist in the source: ${candidates.join(', ')} (torch.json "requirements").`);
@@ -47,7 +49,7 @@ async function collect(
   for (const raw of text.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
     const line = raw.replace(/(^|\s)#.*$/, '').trim();
     if (!line) continue;
-    if (INDEX_OPTION.test(line)) {
+    if (INDEX_OPTION.test(line) || CONSTRAINT_OPTION.test(line)) {
       out.droppedIndexOptions.push(line);
       continue;
     }

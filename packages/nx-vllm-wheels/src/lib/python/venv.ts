@@ -80,12 +80,12 @@ export async function ensureBuildVenv(options: BuildVenvOptions): Promise<BuildV
   const key = venvKey(options);
   const paths = venvPaths(options.venvsDir, key);
   const { log } = options;
-  if (existsSync(paths.stamp)) {
+  if (existsSync(paths.stamp) && existsSync(paths.python)) {
     log.info(`Build environment ${paths.dir} is ready (torch ${options.requirements.torchPin ?? 'unpinned'}); reusing it.`);
     return { dir: paths.dir, python: paths.python, key, reused: true };
   }
   const create = async () => {
-    if (existsSync(paths.stamp)) return; // another process finished it while we waited
+    if (existsSync(paths.stamp) && existsSync(paths.python)) return; // another process finished it while we waited
     const installer = chooseInstaller(options.installer, options.env);
     log.step(`Creating build environment ${paths.dir} with ${installer} (python ${options.python.version}, ${options.requirements.torchPin ?? 'no torch pin'})`);
     if (options.requirements.droppedIndexOptions.length) {
