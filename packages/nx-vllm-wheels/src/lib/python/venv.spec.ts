@@ -179,6 +179,29 @@ describe('ensureBuildVenv', () => {
     expectNoSecretIn(log.lines);
   });
 
+  it('creates the venv with uv when uv is on PATH ("auto"), from the same indexes', async () => {
+    const tools = tempDir('venv-uv-tools');
+    await run('python3', ['-m', 'venv', tools], { cwd: '/', env: process.env, timeoutMs: 120_000 });
+    await run(join(tools, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', 'uv'], { cwd: '/', env: process.env, timeoutMs: 300_000 });
+    const cache = tempDir('venv-uv');
+    const log = recordingLogger();
+    const withUv = {
+      ...options,
+      venvsDir: join(cache, 'venvs'),
+      locksDir: join(cache, 'locks'),
+      installer: 'auto' as const,
+      extraIndexUrls: [],
+      env: { ...options.env, PATH: `${join(tools, 'bin')}:${process.env.PATH}`, UV_NO_CACHE: '1', UV_NO_CONFIG: '1' },
+      log,
+    };
+    const created = await ensureBuildVenv(withUv);
+    expect(log.lines[0]).toMatch(/^> Creating build environment .* with uv /);
+    expect(log.lines).toContainEqual(expect.stringMatching(/uv pip install --python \S+ --index-strategy unsafe-best-match -r \S+build-requirements\.txt --index-url /));
+    const imported = await run(created.python, ['-c', 'import torch; print(torch.__version__)'], { cwd: '/', env: { PATH: process.env.PATH }, timeoutMs: 30_000 });
+    expect(imported.stdout).toBe('2.6.0+cpu\n');
+    expect(readVenvStamp(withUv.venvsDir, created.key)).toMatchObject({ installer: 'uv' });
+  });
+
   it('refuses installer "uv" when uv is not on PATH, and releases its lock', async () => {
     const cache = tempDir('venv-nouv');
     const noUv = { ...options, venvsDir: join(cache, 'venvs'), locksDir: join(cache, 'locks'), installer: 'uv' as const, env: { ...options.env, PATH: tempDir('venv-empty-path') } };

@@ -106,9 +106,11 @@ export async function ensureBuildVenv(options: BuildVenvOptions): Promise<BuildV
     ];
     if (installer === 'uv') {
       const uv = which('uv', options.env) as string;
-      await exec(uv, ['venv', '--seed', '--python', options.python.path, paths.dir]);
+      await exec(uv, ['venv', '--python', options.python.path, paths.dir]);
       writeRequirements(options, requirementsFile);
-      await exec(uv, ['pip', 'install', '--python', paths.python, '-r', requirementsFile, ...indexArgs]);
+      // uv's default strategy takes each package from the first index that has it, and the PyTorch CPU
+      // index carries old copies of setuptools & co; pip's behaviour (best match across indexes) is needed.
+      await exec(uv, ['pip', 'install', '--python', paths.python, '--index-strategy', 'unsafe-best-match', '-r', requirementsFile, ...indexArgs]);
     } else {
       await exec(options.python.path, ['-m', 'venv', paths.dir]);
       writeRequirements(options, requirementsFile);
