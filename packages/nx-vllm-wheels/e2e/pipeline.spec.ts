@@ -39,7 +39,7 @@ describe('the pipeline through nx', () => {
     expect(Object.keys(project.targets).sort()).toEqual(['build', 'wheel']);
     expect(project.targets.build.outputs).toEqual(['{workspaceRoot}/dist/raw/{projectName}']);
     expect(project.targets.wheel.outputs).toEqual(['{workspaceRoot}/dist/wheels/{projectName}']);
-    expect(project.targets.build.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['distribution', 'device', 'arch', 'isa', 'env'] });
+    expect(project.targets.build.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['distribution', 'device', 'arch', 'isa', 'env', 'pinIsa'] });
     expect(project.targets.build.metadata.description).toMatch(/raw wheel/);
   });
 
@@ -140,8 +140,8 @@ describe('the pipeline through nx', () => {
     await ws.nxOk(['run', 'vllm-cpu:build', '--outputStyle=static']);
     const before = readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).sort();
     const wheel = ws.readJson<Record<string, unknown>>('packages/vllm-cpu/wheel.json');
-    // An AVX2 build on a host that has no AVX2 at all fails in CMake, like upstream.
-    ws.writeJson('packages/vllm-cpu/wheel.json', { ...wheel, env: { VLLM_CPU_DISABLE_AVX512: 'true' } });
+    // Unpinned, an AVX2 build on a host that has no AVX2 at all fails in CMake, like upstream.
+    ws.writeJson('packages/vllm-cpu/wheel.json', { ...wheel, pinIsa: false, env: { VLLM_CPU_DISABLE_AVX512: 'true' } });
     const noAvx2 = join(tmp, 'cpuinfo-none');
     writeFileSync(noAvx2, 'processor\t: 0\nflags\t\t: fpu sse sse2\n\n');
     const result = await ws.nx(['run', 'vllm-cpu:build', '--outputStyle=static'], { VLLM_FIXTURE_CPUINFO: noAvx2 });

@@ -64,6 +64,8 @@ export const wheelConfigSchema = z
     arch: z.enum(['x86_64'], 'must be "x86_64"'),
     isa: z.enum(CPU_ISAS, `must be one of ${CPU_ISAS.join(', ')}`),
     env: envSchema.default({}),
+    /** Make the build see the CPU flags of `isa` instead of the build host's (see lib/build/isa-pin.ts). */
+    pinIsa: z.boolean('must be true or false').default(true),
     version: versionSchema.default({ local: 'strip' }),
     platformTag: z
       .string()
@@ -92,5 +94,5 @@ export const wheelConfigSchema = z
 export type WheelConfig = z.output<typeof wheelConfigSchema>;
 
 /** Fields of wheel.json that decide the raw build. The rest (metadata, version policy) only the `wheel` step. */
-export const WHEEL_BUILD_FIELDS = ['distribution', 'device', 'arch', 'isa', 'env'] as const satisfies readonly (keyof WheelConfig)[];
+export const WHEEL_BUILD_FIELDS = ['distribution', 'device', 'arch', 'isa', 'env', 'pinIsa'] as const satisfies readonly (keyof WheelConfig)[];
 export const WHEEL_NORMALIZE_FIELDS = ['version', 'platformTag', 'metadata'] as const satisfies readonly (keyof WheelConfig)[];

@@ -15,6 +15,8 @@ export interface RawBuildOptions {
   outDir: string;
   /** Small JSON record written beside the wheel (what was built from what). */
   buildInfo: Record<string, unknown>;
+  /** Sees every output line; problems() after a successful run fail the build (nothing is written). */
+  watcher?: { onLine(line: string): void; problems(): string[] };
   log: Logger;
   dryRun: boolean;
   timeoutMs?: number;
@@ -68,8 +70,15 @@ export async function buildRawWheel(options: RawBuildOptions): Promise<string | 
       cwd: options.sourceDir,
       env: options.env,
       timeoutMs: options.timeoutMs ?? 6 * 60 * 60_000,
-      onLine: (line) => log.info(line),
+      onLine: (line) => {
+        log.info(line);
+        options.watcher?.onLine(line);
+      },
     });
+    const problems = options.watcher?.problems() ?? [];
+    if (problems.length) {
+      throw new VllmWheelsError(`The build did not produce what the variant declares: ${problems.join('; ')}. Nothing was written.`);
+    }
     const wheels = readdirSync(tmp).filter((f) => f.endsWith('.whl'));
     if (wheels.length !== 1) throw new VllmWheelsError(`The build produced ${wheels.length} wheels in its dist dir (expected exactly 1): ${wheels.join(', ') || 'none'}.`);
     wheelName = wheels[0];

@@ -1,4 +1,5 @@
 import { delimiter, dirname } from 'node:path';
+import { PINNED_FLAGS_VARIABLE } from './isa-pin';
 
 /**
  * Inherited variables that would change the build's output without entering its cache key: a user's
@@ -37,6 +38,8 @@ export interface BuildEnvInput {
    * otherwise turn "0.16.0" into "0.16.1.dev0+g<sha>.d<date>".
    */
   pretendVersion?: string;
+  /** The CPU flags the (ISA-pinned) build must see instead of the host's. */
+  pinnedCpuFlags?: string;
 }
 
 /**
@@ -61,6 +64,7 @@ export function buildEnv(input: BuildEnvInput): Record<string, string | undefine
     ...input.variantEnv,
     SOURCE_DATE_EPOCH: String(input.sourceDateEpoch),
     ...(input.pretendVersion ? { SETUPTOOLS_SCM_PRETEND_VERSION: input.pretendVersion } : {}),
+    [PINNED_FLAGS_VARIABLE]: input.pinnedCpuFlags,
     CCACHE_DIR: input.base.CCACHE_DIR ?? input.ccacheDir,
     CCACHE_BASEDIR: input.sourceDir,
     CCACHE_NOHASHDIR: '1',
@@ -70,7 +74,7 @@ export function buildEnv(input: BuildEnvInput): Record<string, string | undefine
 
 /** The variables this plugin sets or passes on purpose (what a dry run prints; never the whole env). */
 export function describedEnv(env: Record<string, string | undefined>, variantEnv: Record<string, string>): Record<string, string> {
-  const keys = ['VLLM_TARGET_DEVICE', 'CMAKE_BUILD_TYPE', ...Object.keys(variantEnv), 'MAX_JOBS', 'SOURCE_DATE_EPOCH', 'SETUPTOOLS_SCM_PRETEND_VERSION', 'CCACHE_DIR', 'CCACHE_BASEDIR', 'VIRTUAL_ENV'];
+  const keys = ['VLLM_TARGET_DEVICE', 'CMAKE_BUILD_TYPE', ...Object.keys(variantEnv), 'MAX_JOBS', 'SOURCE_DATE_EPOCH', 'SETUPTOOLS_SCM_PRETEND_VERSION', PINNED_FLAGS_VARIABLE, 'CCACHE_DIR', 'CCACHE_BASEDIR', 'VIRTUAL_ENV'];
   const out: Record<string, string> = {};
   for (const k of keys) if (env[k] !== undefined) out[k] = env[k] as string;
   return out;

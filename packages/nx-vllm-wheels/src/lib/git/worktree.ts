@@ -13,6 +13,13 @@ export interface Patch {
   file: string;
 }
 
+/** A programmatic source edit applied after the patches (e.g. the ISA pin); its digest is its identity. */
+export interface SourceEdit {
+  name: string;
+  digest: string;
+  apply(sourceDir: string): void;
+}
+
 export interface WorktreeOptions {
   mirrorDir: string;
   worktreeDir: string;
@@ -21,6 +28,7 @@ export interface WorktreeOptions {
   lockDir: string;
   commit: string;
   patches: readonly Patch[];
+  edits?: readonly SourceEdit[];
   env: Record<string, string | undefined>;
   log: Logger;
   dryRun: boolean;
@@ -57,7 +65,8 @@ function readState(file: string): WorktreeState | undefined {
  */
 export async function prepareWorktree(options: WorktreeOptions): Promise<{ changed: boolean }> {
   const { log, dryRun } = options;
-  const wanted: WorktreeState = { commit: options.commit, patches: patchDigests(options.patches) };
+  const edits = options.edits ?? [];
+  const wanted: WorktreeState = { commit: options.commit, patches: [...patchDigests(options.patches), ...edits.map((e) => `${e.name}:${e.digest}`)] };
   const wt = gitClient({ cwd: options.worktreeDir, env: options.env, timeoutMs: 10 * 60_000, dryRun, log });
   const valid = existsSync(options.worktreeDir) && (await wt.tryQuery(['rev-parse', 'HEAD']))?.trim() !== undefined;
   const head = valid ? (await wt.tryQuery(['rev-parse', 'HEAD']))?.trim() : undefined;
@@ -91,6 +100,19 @@ export async function prepareWorktree(options: WorktreeOptions): Promise<{ chang
           `Patch ${patch.name} does not apply to ${options.commit.slice(0, 12)}: ${reason || (e as Error).message}. The worktree was reset to the clean commit.`,
           { cause: e },
         );
+      }
+    }
+    for (const edit of edits) {
+      if (dryRun) {
+        log.info(`[dry-run] would apply ${edit.name}`);
+        continue;
+      }
+      log.info(`Applying ${edit.name}`);
+      try {
+        edit.apply(options.worktreeDir);
+      } catch (e) {
+        await resetClean(wt);
+        throw e;
       }
     }
     if (dryRun) log.info(`[dry-run] would write ${options.stateFile}`);

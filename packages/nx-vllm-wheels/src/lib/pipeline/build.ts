@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildEnv, buildRawWheel, describedEnv } from '../build';
+import { buildEnv, buildRawWheel, describedEnv, droppedIsaWatcher, PINNED_CPU_FLAGS } from '../build';
 import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
 import { prepareVariantSource, sourceAvailable } from './source';
@@ -8,13 +8,15 @@ import { installTorch } from './torch';
 /** `<variant>:build`: worktree at the locked commit + patches, build venv, vLLM's CPU build -> dist/raw/<variant>. */
 export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
   ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
-  const sourceDir = await prepareVariantSource(source, variant.name, ctx);
+  const sourceDir = await prepareVariantSource(source, variant, ctx);
   ctx.log.step(`${variant.name}: build environment`);
   const venv = await installTorch(source, torch, ctx);
   const mirrorDir = ctx.cache.mirror(source.name);
   const available = await sourceAvailable(source, ctx); // false only in a dry run from an empty cache
   const sourceDateEpoch = available ? await commitTime(mirrorDir, source.config.commit, ctx.env, ctx.log) : 0;
-  const tag = available && source.config.patches.length ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
+  // Patches and the ISA pin leave the tree dirty, which setuptools-scm would turn into a .dev version.
+  const edited = source.config.patches.length > 0 || variant.config.pinIsa;
+  const tag = available && edited ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
   const env = buildEnv({
     base: ctx.env,
     variantEnv: variant.config.env,
@@ -24,6 +26,7 @@ export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant
     sourceDateEpoch,
     ccacheDir: ctx.cache.ccache,
     pretendVersion: tag && /^v?\d/.test(tag) ? tag.replace(/^v/, '') : undefined,
+    pinnedCpuFlags: variant.config.pinIsa ? PINNED_CPU_FLAGS[variant.config.isa] : undefined,
   });
   ctx.log.step(`${variant.name}: building vLLM (${variant.config.device}, isa ${variant.config.isa}, MAX_JOBS=${env.MAX_JOBS ?? 'all cores'})`);
   return buildRawWheel({
@@ -37,9 +40,11 @@ export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant
       commit: source.config.commit,
       patches: source.config.patches.map((p) => join(source.configFile, '..', p)),
       isa: variant.config.isa,
+      pinIsa: variant.config.pinIsa,
       sourceDateEpoch,
       env: variant.config.env,
     },
+    watcher: droppedIsaWatcher(variant.config.isa),
     log: ctx.log,
     dryRun: ctx.dryRun,
   });

@@ -3,7 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { SourceError } from '../errors';
 import { writeFileAtomic } from '../fs';
 import { ensureCommit, hasCommit, prepareWorktree, resolveRef, type Patch } from '../git';
-import type { SourceSpec, StepContext } from './context';
+import type { SourceSpec, StepContext, VariantSpec } from './context';
+import { isaPinEdit } from '../build';
 
 function mirrorOptions(source: SourceSpec, ctx: StepContext) {
   return { mirrorDir: ctx.cache.mirror(source.name), repository: repositoryUrl(source, ctx), env: ctx.env, log: ctx.log, dryRun: ctx.dryRun };
@@ -53,20 +54,21 @@ export function sourceAvailable(source: SourceSpec, ctx: StepContext): Promise<b
 }
 
 /** The variant's own worktree at the locked commit with the patches applied (kept between builds). */
-export async function prepareVariantSource(source: SourceSpec, variant: string, ctx: StepContext): Promise<string> {
+export async function prepareVariantSource(source: SourceSpec, variant: VariantSpec, ctx: StepContext): Promise<string> {
   const mirrorDir = ctx.cache.mirror(source.name);
   if (!(await sourceAvailable(source, ctx))) {
     if (!ctx.dryRun) throw new SourceError(`Commit ${source.config.commit} is not in the mirror ${mirrorDir}. Run \`nx run ${source.name}:checkout\` first.`);
     ctx.log.info(`[dry-run] ${source.config.commit.slice(0, 12)} is not in the mirror yet (a real run's checkout would have fetched it).`);
   }
-  const worktreeDir = ctx.cache.worktree(variant);
+  const worktreeDir = ctx.cache.worktree(variant.name);
   await prepareWorktree({
     mirrorDir,
     worktreeDir,
-    stateFile: ctx.cache.worktreeState(variant),
+    stateFile: ctx.cache.worktreeState(variant.name),
     lockDir: ctx.cache.lock(`git-${source.name}`),
     commit: source.config.commit,
     patches: patchesOf(source, ctx),
+    edits: variant.config.pinIsa ? [isaPinEdit] : [],
     env: ctx.env,
     log: ctx.log,
     dryRun: ctx.dryRun,
