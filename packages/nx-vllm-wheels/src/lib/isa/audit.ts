@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { CPU_ISAS, type CpuIsa } from '../../config/wheel';
+import { ConfigError } from '../errors';
+import { ZipReader, type ZipEntry } from '../wheel';
+import { exceeds, ISA_EXTENSIONS, levelOf, levelRank, type IsaExtension } from './classify';
+import { demangle } from './demangle';
+import { disassemble, type Disassembly } from './disassemble';
+import { firstMatch, globToRegExp } from './glob';
+import { IsaAuditError, type AuditReport, type IsaViolation, type LibraryAudit, type SkippedMember } from './report';
+
+export interface AuditWheelOptions {
+  /** Path of the wheel. */
+  wheel: string;
+  /** The highest ISA level the wheel's binaries may use. */
+  declared: CpuIsa;
+  /** The environment of objdump and c++filt (PATH must lead to binutils); nothing is inherited. */
+  env: Record<string, string | undefined>;
+  /** Time limit of each library's disassembly, in milliseconds. */
+  timeoutMs: number;
+  /** Where the temporary directory for extracted libraries is made; default the OS temp dir. Removed afterwards. */
+  workDir?: string;
+  /**
+   * Globs over member names of libraries not to audit (`torch/lib/*.so*`; `*` stays in one directory,
+   * `**` spans any), e.g. libraries that choose their code path at run time. Excluded libraries are
+   * listed in the report's `skipped`, never dropped silently.
+   */
+  exclude?: readonly string[];
+  /** Examples kept per violation; default 5. */
+  maxExamples?: number;
+  signal?: AbortSignal;
+}
+
+/** `*.so` and `*.so.*` (`vllm/_C.abi3.so`, `vllm.libs/libgomp-a34b3233.so.1.0.0`). */
+export function isSharedLibraryName(member: string): boolean {
+  const name = member.slice(member.lastIndexOf('/') + 1);
+  return name.endsWith('.so') || name.includes('.so.');
+}
+
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+
+/**
+ * Disassembles every shared library in a wheel and compares the ISA extensions it uses with `declared`.
+ * Libraries are extracted one at a time (streamed, hashed while written) into a temporary directory that
+ * is removed afterwards. The report is deterministic; `assertAuditOk` turns a failed one into an error.
+ */
+export async function auditWheel(options: AuditWheelOptions): Promise<AuditReport> {
+  const wheel = basename(options.wheel);
+  if (!(CPU_ISAS as readonly string[]).includes(options.declared)) {
+    throw new ConfigError(`Cannot audit ${wheel}: declared isa must be one of ${CPU_ISAS.join(', ')}, got ${JSON.stringify(options.declared)}.`);
+  }
+  const exclude = (options.exclude ?? []).map((pattern) => ({ pattern, regexp: globToRegExp(pattern) }));
+  const reader = await ZipReader.open(options.wheel);
+  const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'vllm-wheels-isa-'));
+  try {
+    const libraries: LibraryAudit[] = [];
+    const skipped: SkippedMember[] = [];
+    const members = reader.entries.filter((e) => !e.isDirectory && isSharedLibraryName(e.name)).sort((a, b) => compare(a.name, b.name));
+    for (const [index, entry] of members.entries()) {
+      options.signal?.throwIfAborted();
+      const pattern = firstMatch(entry.name, exclude);
+      if (pattern !== undefined) {
+        skipped.push({ path: entry.name, reason: `excluded by ${JSON.stringify(pattern)}` });
+        continue;
+      }
+      const file = join(dir, `lib-${index}.so`);
+      const { sha256, elf } = await extract(reader, entry, file);
+      if (!elf) {
+        skipped.push({ path: entry.name, reason: 'not an ELF file' });
+        await rm(file, { force: true });
+        continue;
+      }
+      let disassembly: Disassembly;
+      try {
+        disassembly = await disassemble(file, { env: options.env, cwd: dir, timeoutMs: options.timeoutMs, signal: options.signal, maxExamples: options.maxExamples });
+      } finally {
+        await rm(file, { force: true });
+      }
+      if (disassembly.format !== 'elf64-x86-64') {
+        throw new IsaAuditError(`Cannot audit ${wheel}: ${entry.name} is ${disassembly.format || 'of an unknown format'}, not an x86-64 library (elf64-x86-64).`);
+      }
+      libraries.push(await libraryAudit(entry.name, sha256, disassembly, options, dir));
+    }
+    return {
+      declared: options.declared,
+      libraries,
+      ok: libraries.every((l) => l.violations.length === 0),
+      skipped,
+      wheel,
+    };
+  } finally {
+    await reader.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Streams a member to `file`, hashing it; tells whether it starts with the ELF magic. */
+async function extract(reader: ZipReader, entry: ZipEntry, file: string): Promise<{ sha256: string; elf: boolean }> {
+  const hash = createHash('sha256');
+  const out = await open(file, 'w');
+  let head = Buffer.alloc(0);
+  try {
+    for await (const chunk of reader.dataChunks(entry)) {
+      hash.update(chunk);
+      if (head.length < ELF_MAGIC.length) head = Buffer.concat([head, chunk.subarray(0, ELF_MAGIC.length - head.length)]);
+      await out.write(chunk);
+    }
+  } finally {
+    await out.close();
+  }
+  return { sha256: hash.digest('hex'), elf: head.equals(ELF_MAGIC) };
+}
+
+async function libraryAudit(path: string, sha256: string, d: Disassembly, options: AuditWheelOptions, cwd: string): Promise<LibraryAudit> {
+  const used = ISA_EXTENSIONS.filter((e) => d.counts[e] > 0);
+  const highest = used.reduce<IsaExtension | null>((best, e) => (best === null || levelRank(e) > levelRank(best) ? e : best), null);
+  const offending = used.filter((e) => exceeds(e, options.declared)).sort((a, b) => levelRank(a) - levelRank(b));
+  const names = await demangle(
+    offending.flatMap((e) => d.examples[e].map((x) => x.symbol)),
+    { env: options.env, cwd, timeoutMs: options.timeoutMs, signal: options.signal },
+  );
+  const violations: IsaViolation[] = offending.map((extension) => ({
+    count: d.counts[extension],
+    examples: d.examples[extension].map((x) => ({ address: x.address, instruction: x.instruction, symbol: names.get(x.symbol) ?? x.symbol })),
+    extension,
+    level: levelOf(extension),
+  }));
+  const extensions = Object.fromEntries([...ISA_EXTENSIONS].sort(compare).map((e) => [e, d.counts[e]])) as Record<IsaExtension, number>;
+  return { extensions, highest, instructions: d.instructions, path, sha256, violations };
+}
+
+/** Code-unit order, independent of the locale. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

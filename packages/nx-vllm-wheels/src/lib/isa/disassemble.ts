@@ -1,0 +1,195 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { CommandError, ToolError } from '../errors';
+import { formatCommand, which } from '../process';
+import { classify, ISA_EXTENSIONS, type IsaExtension } from './classify';
+
+/** One instruction of an extension, where it was found. */
+export interface IsaExample {
+  /** The function (the last `<symbol>:` label objdump printed before it), as objdump prints it. */
+  symbol: string;
+  /** Its address in the library, `0x…`. */
+  address: string;
+  /** The instruction as objdump prints it, with runs of spaces collapsed. */
+  instruction: string;
+}
+
+export interface Disassembly {
+  /** objdump's "file format" of the library, e.g. `elf64-x86-64`. */
+  format: string;
+  /** Every instruction line. */
+  instructions: number;
+  /** Instructions per extension (every extension present, 0 when unused). */
+  counts: Record<IsaExtension, number>;
+  /** The first `maxExamples` instructions of each extension, in address order (by section). */
+  examples: Record<IsaExtension, IsaExample[]>;
+}
+
+export interface DisassembleOptions {
+  /** The complete environment of objdump (PATH must lead to it); nothing is inherited. */
+  env: Record<string, string | undefined>;
+  /** objdump's working directory. */
+  cwd: string;
+  /** objdump is killed (with its process group) after this many milliseconds. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Examples kept per extension; default 5. */
+  maxExamples?: number;
+  /** The objdump program; default `objdump` on env.PATH. */
+  objdump?: string;
+}
+
+export const OBJDUMP_ARGS = ['-d', '--no-show-raw-insn', '-M', 'att'] as const;
+const STDERR_LIMIT = 64 * 1024;
+
+/**
+ * Disassembles `file` with `objdump -d --no-show-raw-insn -M att` and classifies every instruction by ISA
+ * extension while objdump runs: the output (gigabytes for a large library) is parsed chunk by chunk and
+ * never held whole. Missing objdump: ToolError. objdump failing, timing out or cancelled: CommandError.
+ */
+export function disassemble(file: string, options: DisassembleOptions): Promise<Disassembly> {
+  const program = options.objdump ?? 'objdump';
+  const args = [...OBJDUMP_ARGS, file];
+  const printable = formatCommand(program, args);
+  const env = Object.fromEntries(Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined));
+  if (!which(program, env)) {
+    return Promise.reject(
+      new ToolError(`Cannot audit ISA: ${program} not found (PATH ${env.PATH ?? '(unset)'}). Install binutils (e.g. apt-get install binutils), which provides objdump.`),
+    );
+  }
+  return new Promise<Disassembly>((resolve, reject) => {
+    const parser = new ObjdumpParser(options.maxExamples ?? 5);
+    const child = spawn(program, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stderr = '';
+    let parseError: unknown;
+    let timedOut = false;
+    let aborted = false;
+    const killTree = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killTree();
+    }, options.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      killTree();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+    const cleanup = () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (parseError !== undefined) return;
+      try {
+        parser.push(chunk);
+      } catch (e) {
+        parseError = e;
+        killTree();
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      if (stderr.length < STDERR_LIMIT) stderr += text;
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      cleanup();
+      if (e.code === 'ENOENT' && existsSync(options.cwd)) {
+        reject(new ToolError(`Cannot audit ISA: ${program} not found (PATH ${env.PATH ?? '(unset)'}). Install binutils, which provides objdump.`, { cause: e }));
+      } else {
+        reject(new CommandError(`Cannot run ${printable} (cwd ${options.cwd}): ${e.message}`, printable, null, '', { cause: e }));
+      }
+    });
+    child.on('close', (code, signal) => {
+      cleanup();
+      if (parseError !== undefined) return reject(parseError);
+      const tail = stderr.trim().split('\n').slice(-20).join('\n');
+      if (code === 0 && !timedOut && !aborted) {
+        try {
+          return resolve(parser.end());
+        } catch (e) {
+          return reject(e);
+        }
+      }
+      const why = timedOut
+        ? `timed out after ${Math.round(options.timeoutMs / 1000)} s`
+        : aborted
+          ? 'was cancelled'
+          : signal
+            ? `was killed by ${signal}`
+            : `exited with code ${code}`;
+      reject(new CommandError(`Command ${why} (cwd ${options.cwd}): ${printable}${tail ? `\n${tail}` : ''}`, printable, code, tail));
+    });
+  });
+}
+
+const NEWLINE = 0x0a;
+const TAB = 0x09;
+const FORMAT_MARK = 'file format ';
+
+/**
+ * Parses objdump's output as it arrives. Chunks are decoded as latin1 (one byte per character, a cheap
+ * copy) and scanned with indexOf; a line becomes a string of its own only when it is a symbol label or
+ * an instruction whose first letter can start a non-baseline mnemonic (see `classify`).
+ */
+class ObjdumpParser {
+  private rest = '';
+  private symbol = '?';
+  private format = '';
+  private instructions = 0;
+  private readonly counts = Object.fromEntries(ISA_EXTENSIONS.map((e) => [e, 0])) as Record<IsaExtension, number>;
+  private readonly examples = Object.fromEntries(ISA_EXTENSIONS.map((e) => [e, []])) as unknown as Record<IsaExtension, IsaExample[]>;
+
+  constructor(private readonly maxExamples: number) {}
+
+  push(chunk: Buffer): void {
+    const text = this.rest + chunk.toString('latin1');
+    let start = 0;
+    for (let nl = text.indexOf('\n', start); nl >= 0; nl = text.indexOf('\n', start)) {
+      this.line(text, start, nl);
+      start = nl + 1;
+    }
+    this.rest = start < text.length ? text.slice(start) : '';
+  }
+
+  end(): Disassembly {
+    if (this.rest) this.line(this.rest, 0, this.rest.length);
+    this.rest = '';
+    return { format: this.format, instructions: this.instructions, counts: this.counts, examples: this.examples };
+  }
+
+  /** One line, text[start, end) without its newline. */
+  private line(text: string, start: number, end: number): void {
+    const first = text.charCodeAt(start);
+    if (first === 0x20) {
+      // "    1118:\tvmovdqu32 (%rdx,%rax,1),%zmm1"
+      const tab = text.indexOf('\t', start);
+      if (tab < 0 || tab >= end) return;
+      this.instructions++;
+      const c = text.charCodeAt(tab + 1);
+      // v, {, k, t, l, s: the only first letters classify() does not settle as baseline at once.
+      if (c !== 0x76 && c !== 0x7b && c !== 0x6b && c !== 0x74 && c !== 0x6c && c !== 0x73) return;
+      const instruction = text.slice(tab + 1, end);
+      const extension = classify(instruction);
+      if (extension === undefined) return;
+      this.counts[extension]++;
+      const examples = this.examples[extension];
+      if (examples.length < this.maxExamples) {
+        examples.push({ symbol: this.symbol, address: `0x${text.slice(start, tab - 1).trim()}`, instruction: instruction.trim().replace(/ {2,}/g, ' ') });
+      }
+    } else if (first === 0x30 && text.charCodeAt(end - 1) === 0x3a && text.charCodeAt(end - 2) === 0x3e) {
+      // "0000000000001100 <vec_add_avx512>:"
+      const open = text.indexOf(' <', start);
+      if (open > 0 && open < end) this.symbol = Buffer.from(text.slice(open + 2, end - 2), 'latin1').toString('utf8');
+    } else if (!this.format && first !== TAB && first !== NEWLINE) {
+      // "/tmp/x/lib.so:     file format elf64-x86-64"
+      const at = text.lastIndexOf(FORMAT_MARK, end);
+      if (at >= start) this.format = text.slice(at + FORMAT_MARK.length, end).trim();
+    }
+  }
+}
