@@ -20,7 +20,7 @@ describe('the ISA pin', () => {
   function isaOf(ws: TestWorkspace, variant: string): Record<string, boolean> {
     const dir = join(ws.root, 'dist/wheels', variant);
     const python = freshVenv(join(tmp, `venv-${++n}`));
-    pipInstall(python, [join(dir, readdirSync(dir)[0])], fixture.torch.indexUrl);
+    pipInstall(python, [join(dir, readdirSync(dir).find((f) => f.endsWith('.whl')) as string)], fixture.torch.indexUrl);
     return JSON.parse(runPython(python, 'import json, vllm._C as c; print(json.dumps(c.compiled_isa()))'));
   }
 
@@ -36,15 +36,22 @@ describe('the ISA pin', () => {
     fixture = createSharedFixture(join(tmp, 'fixture'));
   });
 
-  it('a Sapphire Rapids build host does not leak VNNI/BF16/AMX into vllm-cpu-avx512 (it does without the pin)', async () => {
+  it('a Sapphire Rapids build host does not leak VNNI/BF16/AMX into vllm-cpu-avx512; unpinned it does, and the audit refuses it', async () => {
     const ws = workspace('sapphireRapids');
     const out = await ws.nxOk(['run', 'vllm-cpu-avx512:wheel', '--outputStyle=static']);
     expect(out).toContain('nx-vllm-wheels: CPU flags pinned to the variant');
     expect(isaOf(ws, 'vllm-cpu-avx512')).toEqual({ avx2: true, avx512f: true, avx512vnni: false, avx512bf16: false, amxbf16: false });
 
+    const report = ws.readJson<{ ok: boolean; libraries: { path: string; highest: string }[] }>(
+      `dist/wheels/vllm-cpu-avx512/${readdirSync(join(ws.root, 'dist/wheels/vllm-cpu-avx512')).find((f) => f.endsWith('.isa-audit.json'))}`,
+    );
+    expect(report).toMatchObject({ ok: true, libraries: [{ path: 'vllm/_C.abi3.so', highest: 'avx512' }] });
+
     setEnv(ws, 'vllm-cpu-avx512', (env) => env, { pinIsa: false });
-    await ws.nxOk(['run', 'vllm-cpu-avx512:wheel', '--outputStyle=static']);
-    expect(isaOf(ws, 'vllm-cpu-avx512')).toEqual({ avx2: true, avx512f: true, avx512vnni: true, avx512bf16: true, amxbf16: true });
+    const leaked = await ws.nx(['run', 'vllm-cpu-avx512:wheel', '--outputStyle=static']);
+    expect(leaked.code).not.toBe(0);
+    expect(leaked.output).toMatch(/declares isa avx512, but:\n\s+- vllm\/_C\.abi3\.so uses avx512vnni \(\d+ instructions?\), e\.g\. in .*kernel_avx512vnni.*: vpdpbusd/);
+    expect(leaked.output).toMatch(/vllm\/_C\.abi3\.so uses amxbf16/);
   });
 
   it('a build host without AVX-512 still produces a real AVX-512 vllm-cpu-avx512, even without VLLM_CPU_AVX512', async () => {

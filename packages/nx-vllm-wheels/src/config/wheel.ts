@@ -72,6 +72,11 @@ export const wheelConfigSchema = z
       .regex(/^(auto|linux_x86_64|manylinux_\d+_\d+_x86_64)$/, 'must be "auto", "linux_x86_64" or "manylinux_X_Y_x86_64"')
       .default('auto'),
     metadata: metadataSchema.default({ keywords: [], urls: {} }),
+    /**
+     * Shared libraries the wheel may need from the system rather than bundle (sonames or globs, e.g.
+     * "libnuma.so.1"): left out of the manylinux check, and said in the README's install notes.
+     */
+    systemLibraries: z.array(z.string().regex(/^[\w.*+-]+$/, 'must be a soname or a glob such as "libnuma.so.1"')).default([]),
   })
   .superRefine((config, ctx) => {
     const disabled = config.env.VLLM_CPU_DISABLE_AVX512 === 'true';
@@ -95,4 +100,4 @@ export type WheelConfig = z.output<typeof wheelConfigSchema>;
 
 /** Fields of wheel.json that decide the raw build. The rest (metadata, version policy) only the `wheel` step. */
 export const WHEEL_BUILD_FIELDS = ['distribution', 'device', 'arch', 'isa', 'env', 'pinIsa'] as const satisfies readonly (keyof WheelConfig)[];
-export const WHEEL_NORMALIZE_FIELDS = ['version', 'platformTag', 'metadata'] as const satisfies readonly (keyof WheelConfig)[];
+export const WHEEL_NORMALIZE_FIELDS = ['version', 'platformTag', 'metadata', 'systemLibraries'] as const satisfies readonly (keyof WheelConfig)[];

@@ -11,7 +11,7 @@ const BUILD_CODE = ['lib/build', 'lib/git', 'lib/python', 'lib/pipeline/build', 
 const SHAPING_CODE = {
   build: BUILD_CODE,
   // The wheel is made from the build's output, so the build's code shapes it too.
-  wheel: [...BUILD_CODE, 'lib/wheel', 'lib/pipeline/normalize', 'lib/pipeline/version'],
+  wheel: [...BUILD_CODE, 'lib/wheel', 'lib/isa', 'lib/tools', 'lib/pipeline/normalize', 'lib/pipeline/version', 'lib/pipeline/cpu-platform-plugin', '../python'],
 } as const;
 
 export type FingerprintKind = keyof typeof SHAPING_CODE;
@@ -36,7 +36,7 @@ function filesUnder(path: string): string[] {
   return readdirSync(path)
     .sort()
     .flatMap((entry) => filesUnder(join(path, entry)))
-    .filter((f) => f.endsWith(codeExtension) && !f.endsWith(`.spec${codeExtension}`) && !f.endsWith(`.d.ts`));
+    .filter((f) => (f.endsWith(codeExtension) || f.endsWith('.py')) && !f.endsWith(`.spec${codeExtension}`) && !f.endsWith(`.d.ts`) && !f.includes('test-support'));
 }
 
 /** The code files (relative to the package's code root) whose bytes make up `kind`'s fingerprint. */

@@ -250,12 +250,12 @@ describe('classify over every opcode objdump decodes', () => {
 });
 
 describe('levels', () => {
-  it('maps every extension to a level, AVX-VNNI with AVX-512 VNNI, the newer VEX extensions to none', () => {
+  it('maps every extension to a level, AVX-VNNI with AMX (CPUs with AVX-512 VNNI may lack it), the newer VEX extensions to none', () => {
     expect(ISA_EXTENSIONS.map((e) => [e, levelOf(e)])).toEqual([
       ['avx2', 'avx2'],
       ['avx512', 'avx512'],
       ['avx512vnni', 'avx512vnni'],
-      ['avxvnni', 'avx512vnni'],
+      ['avxvnni', 'amxbf16'],
       ['avx512bf16', 'avx512bf16'],
       ['amxbf16', 'amxbf16'],
       ['avxifma', null],
@@ -270,7 +270,8 @@ describe('levels', () => {
     expect(exceeds('avx512', 'avx2')).toBe(true);
     expect(exceeds('avx512', 'avx512')).toBe(false);
     expect(exceeds('avx512vnni', 'avx512')).toBe(true);
-    expect(exceeds('avxvnni', 'avx512vnni')).toBe(false);
+    expect(exceeds('avxvnni', 'avx512bf16')).toBe(true);
+    expect(exceeds('avxvnni', 'amxbf16')).toBe(false);
     expect(exceeds('avx512bf16', 'avx512vnni')).toBe(true);
     expect(exceeds('amxbf16', 'avx512bf16')).toBe(true);
     expect(exceeds('amxbf16', 'amxbf16')).toBe(false);

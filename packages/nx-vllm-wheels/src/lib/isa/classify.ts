@@ -18,7 +18,8 @@ export const ISA_LEVEL: Readonly<Record<IsaExtension, CpuIsa | null>> = {
   avx2: 'avx2',
   avx512: 'avx512',
   avx512vnni: 'avx512vnni',
-  avxvnni: 'avx512vnni',
+  // AVX-VNNI (VEX) is not on Cascade Lake, Ice Lake or Zen 4, which have AVX-512 VNNI: only the AMX level (Sapphire Rapids+) implies it.
+  avxvnni: 'amxbf16',
   avx512bf16: 'avx512bf16',
   amxbf16: 'amxbf16',
   avxifma: null,

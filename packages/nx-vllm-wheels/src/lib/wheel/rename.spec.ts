@@ -158,6 +158,43 @@ describe('renameWheel', () => {
     await validateWheel(result.path);
   });
 
+  it('sets the long description, adds members and merges entry points, all in RECORD', async () => {
+    const outputDir = tempDir('rename-out');
+    const { path } = await renameWheel({
+      input,
+      outputDir,
+      distribution: 'vllm-cpu',
+      description: { text: '# vllm-cpu\n\nRead me.\n', contentType: 'text/markdown' },
+      addMembers: [{ path: '_vllm_cpu_platform.py', data: 'def register():\n    return "x"\n' }],
+      entryPoints: { 'vllm.platform_plugins': { cpu: '_vllm_cpu_platform:register' }, console_scripts: { vllm: 'vllm.cli:main' } },
+    });
+    const info = await validateWheel(path); // RECORD covers the new member and the rewritten files
+    expect(info.record.map((r) => r.path)).toContain('_vllm_cpu_platform.py');
+    const di = 'vllm_cpu-0.9.0+cpu.dist-info';
+    const metadata = await text(path, `${di}/METADATA`);
+    expect(getHeader(parseHeaders(metadata), 'Description-Content-Type')).toBe('text/markdown');
+    expect(metadata.endsWith('\n\n# vllm-cpu\n\nRead me.\n')).toBe(true);
+    expect(await text(path, `${di}/entry_points.txt`)).toBe('[console_scripts]\nvllm = vllm.cli:main\n\n[vllm.platform_plugins]\ncpu = _vllm_cpu_platform:register\n');
+  });
+
+  it('refuses to add a member that exists, and malformed entry points, writing nothing', async () => {
+    const outputDir = tempDir('rename-out');
+    const attempt = renameWheel({
+      input,
+      outputDir,
+      distribution: 'vllm-cpu',
+      addMembers: [{ path: 'vllm/__init__.py', data: '' }],
+      entryPoints: { 'vllm.platform_plugins': { cpu: 'not a reference' } },
+    });
+    const error = await attempt.then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.message).toContain('the member vllm/__init__.py to be added already exists');
+    expect(error?.message).toContain('entry point "not a reference" is not "module:attribute"');
+    expect(readdirSync(outputDir)).toEqual([]);
+  });
+
   describe('pip and wheel accept the result', () => {
     let py: string;
     let venvDir: string;

@@ -3,6 +3,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getHeaders, headerProblem, type HeaderUpdates, serializeHeaders, updateHeaders } from './metadata';
 import { dataDirName, distInfoDirName, formatWheelFileName, nameProblem, versionProblem } from './names';
+import { entryPointProblem, mergeEntryPoints, type EntryPoints } from './entry-points';
 import { WheelValidationError } from './problems';
 import { hashBytes, type RecordEntry, serializeRecord } from './record';
 import { openWheel, type OpenWheel } from './validate';
@@ -27,6 +28,12 @@ export interface RenameWheelOptions {
    * and WHEEL stay as they are.
    */
   platformTag?: string | readonly string[];
+  /** The long description: replaces METADATA's body, with its Description-Content-Type. */
+  description?: { text: string; contentType: string };
+  /** New members (e.g. a module at the wheel's root); a path that already exists is an error. */
+  addMembers?: readonly { path: string; data: string | Uint8Array }[];
+  /** Entry points merged into the .dist-info's entry_points.txt (created when absent). */
+  entryPoints?: EntryPoints;
   /** Unix seconds: new members get this time and copied members are clamped to it (reproducible output). */
   sourceDateEpoch?: number;
   /** Cancels the rewrite between members; the temporary file is removed. */
@@ -66,7 +73,7 @@ export async function renameWheel(options: RenameWheelOptions): Promise<RenamedW
     throw e;
   }
   try {
-    const problems = [...optionProblems, ...tagProblems(wheel, options)];
+    const problems = [...optionProblems, ...tagProblems(wheel, options), ...memberProblems(wheel, options)];
     if (problems.length) throw new WheelValidationError(options.input, problems);
     return await writeRenamed(wheel, options);
   } finally {
@@ -94,6 +101,20 @@ function checkOptions(options: RenameWheelOptions): string[] {
     for (const tag of platforms) {
       if (seen.has(tag)) problems.push(at(`platformTag ${JSON.stringify(tag)} is given twice`));
       seen.add(tag);
+    }
+  }
+  if (options.description && !/^text\/(markdown|x-rst|plain)\b/.test(options.description.contentType)) {
+    problems.push(at(`Description-Content-Type ${JSON.stringify(options.description.contentType)} is not text/markdown, text/x-rst or text/plain`));
+  }
+  for (const member of options.addMembers ?? []) {
+    if (!/^[\w.-]+(\/[\w.-]+)*$/.test(member.path) || member.path.split('/').some((p) => p === '..' || p === '.')) {
+      problems.push(at(`the added member ${JSON.stringify(member.path)} is not a plain relative path`));
+    }
+  }
+  for (const [group, entries] of Object.entries(options.entryPoints ?? {})) {
+    for (const [name, value] of Object.entries(entries)) {
+      const bad = entryPointProblem(group, name, value);
+      if (bad) problems.push(at(bad));
     }
   }
   const epoch = options.sourceDateEpoch;
@@ -125,6 +146,12 @@ function tagProblems(wheel: OpenWheel, options: RenameWheelOptions): string[] {
   ];
 }
 
+function memberProblems(wheel: OpenWheel, options: RenameWheelOptions): string[] {
+  return (options.addMembers ?? [])
+    .filter((m) => wheel.zip.get(m.path) !== undefined)
+    .map((m) => `In ${options.input}, the member ${m.path} to be added already exists`);
+}
+
 async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Promise<RenamedWheel> {
   const version = options.version ?? wheel.fileName.version;
   const platforms = options.platformTag === undefined ? undefined : platformTags(options.platformTag);
@@ -144,21 +171,27 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
   const wheelFilePath = `${wheel.distInfoDir}/WHEEL`;
   const isSignature = (path: string) => path === `${wheel.recordPath}.jws` || path === `${wheel.recordPath}.p7s`;
 
-  const metadata = Buffer.from(
-    serializeHeaders(
-      updateHeaders(wheel.metadata, {
-        Name: options.distribution,
-        ...(options.version !== undefined && { Version: options.version }),
-        ...options.metadataUpdates,
-      }),
-    ),
-    'utf8',
-  );
+  const updatedMetadata = updateHeaders(wheel.metadata, {
+    Name: options.distribution,
+    ...(options.version !== undefined && { Version: options.version }),
+    ...(options.description && { 'Description-Content-Type': options.description.contentType }),
+    ...options.metadataUpdates,
+  });
+  const body = options.description ? `${updatedMetadata.eol}${options.description.text}` : updatedMetadata.body;
+  const metadata = Buffer.from(serializeHeaders({ ...updatedMetadata, body }), 'utf8');
   // WHEEL: only the Tag lines change (in place of the first one), and only when retagging.
   const wheelFile = platforms
     ? Buffer.from(serializeHeaders(updateHeaders(wheel.wheel, { Tag: expandTags(wheel.fileName.pythonTag, wheel.fileName.abiTag, platforms) })), 'utf8')
     : undefined;
   const rewritten = new Map<string, Buffer>([[metadataPath, metadata], ...(wheelFile ? ([[wheelFilePath, wheelFile]] as const) : [])]);
+  // New members, and entry_points.txt (rewritten in place, or added when the wheel had none).
+  const added = new Map<string, Buffer>((options.addMembers ?? []).map((m) => [m.path, Buffer.from(m.data)]));
+  if (options.entryPoints && Object.keys(options.entryPoints).length) {
+    const path = `${wheel.distInfoDir}/entry_points.txt`;
+    const entry = wheel.zip.get(path);
+    const current = entry ? (await wheel.zip.readBuffer(entry, 16 * 1024 * 1024)).toString('utf8') : undefined;
+    (entry ? rewritten : added).set(path, Buffer.from(mergeEntryPoints(current, options.entryPoints), 'utf8'));
+  }
   // Times: with SOURCE_DATE_EPOCH, new members get it and copies are clamped to it; without, every
   // member keeps the time of the member it replaces (so the output depends on the input alone).
   const epoch = options.sourceDateEpoch === undefined ? undefined : dosDateTimeFromEpoch(options.sourceDateEpoch);
@@ -180,12 +213,16 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
       }
     }
     const recordEntry = wheel.zip.get(wheel.recordPath)!;
+    for (const [path, data] of added) {
+      await out.addData(newPath(path), data, { modified: epoch ?? recordEntry.modified, mode: 0o644, method: METHOD_DEFLATED });
+    }
     const rows: RecordEntry[] = wheel.record
       .filter((row) => row.path !== wheel.recordPath && !isSignature(row.path))
       .map((row) => {
         const data = rewritten.get(row.path);
         return data ? { path: newPath(row.path), hash: hashBytes(data), size: data.length } : { ...row, path: newPath(row.path) };
       });
+    for (const [path, data] of added) rows.push({ path: newPath(path), hash: hashBytes(data), size: data.length });
     rows.push({ path: newPath(wheel.recordPath) });
     await out.addData(newPath(wheel.recordPath), serializeRecord(rows), { modified: epoch ?? recordEntry.modified, mode: recordEntry.mode || undefined });
     await out.finish();

