@@ -9,6 +9,7 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const fixtures = require('../fixtures/index.js');
 const { layOutWorkspace, NX_BIN, REPO_ROOT, SEED_VARIANTS } = require('../fixtures/workspace.js');
+const { wheelBenchmarks } = require('./wheel-bench.js');
 
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vllm-wheels-bench-'));
@@ -103,13 +104,14 @@ function main() {
     const checkoutLib = median(samples);
     const revParse = timed(() => run('git', ['rev-parse', 'HEAD'], ctx.cache.mirror('vllm')), RUNS * 4);
     rows.push(['checkout no-op, library call', checkoutLib, '`git rev-parse HEAD` in the mirror', revParse]);
+    rows.push(...(await wheelBenchmarks(tmp, median)));
 
     console.log('');
     const w = Math.max(...rows.map((r) => r[0].length));
     const f = Math.max(...rows.map((r) => r[2].length));
-    for (const [name, value, floorName, floorValue] of rows) {
+    for (const [name, value, floorName, floorValue, note] of rows) {
       console.log(
-        `${name.padEnd(w)}  ${value.toFixed(0).padStart(6)} ms   vs ${floorName.padEnd(f)} ${floorValue.toFixed(0).padStart(6)} ms   ratio ${(value / floorValue).toFixed(2)}x`,
+        `${name.padEnd(w)}  ${value.toFixed(0).padStart(6)} ms   vs ${floorName.padEnd(f)} ${floorValue.toFixed(0).padStart(6)} ms   ratio ${(value / floorValue).toFixed(2)}x${note ? `   (${note})` : ''}`,
       );
     }
     fs.rmSync(tmp, { recursive: true, force: true });
