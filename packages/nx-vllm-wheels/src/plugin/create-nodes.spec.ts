@@ -187,6 +187,7 @@ describe('createNodes', () => {
             "version",
             "platformTag",
             "metadata",
+            "systemLibraries",
           ],
           "json": "{projectRoot}/wheel.json",
         },
