@@ -14,21 +14,13 @@ import { request, waitFor } from '../src/lib/cache-server/test-support/http';
 import { startMoto, type MotoServer } from '../src/lib/cache-server/test-support/moto';
 import { tempDir } from '../src/test-support/temp';
 import { runCli, startCliServer, type CliServer } from './support/cache-server';
-import { assertPluginBuilt, NX_BIN, REPO_ROOT } from './support/paths';
+import { assertPluginBuilt, REPO_ROOT } from './support/paths';
+import { cleanEnv, runNx } from './support/workspace';
 
 const RW = 'e2e-read-write-token-0123456789';
 const RO = 'e2e-read-only-token-0123456789a';
 const WRONG = 'e2e-wrong-token-never-echoed-xyz';
 
-/** The test runner's env without anything that would steer nx or the server from outside. */
-function cleanEnv(): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^(NX_|JEST_|VLLM_|AWS_|npm_)/.test(k) || k === 'NODE_OPTIONS') continue;
-    out[k] = v;
-  }
-  return out;
-}
 
 const serverEnv = (extra: Record<string, string> = {}): Record<string, string | undefined> => ({
   ...cleanEnv(),
@@ -354,16 +346,5 @@ function nx(root: string, serverUrl: string, token: string): Promise<{ code: num
     NX_SELF_HOSTED_REMOTE_CACHE_SERVER: serverUrl,
     NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: token,
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NX_BIN, 'run', 'p:make', '--outputStyle=static'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5 * 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, output });
-    });
-  });
+  return runNx(root, ['run', 'p:make', '--outputStyle=static'], env);
 }

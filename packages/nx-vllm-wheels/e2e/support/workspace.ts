@@ -93,16 +93,17 @@ export function createTestWorkspace(options: WorkspaceOptions): TestWorkspace {
 }
 
 /** The test runner's env without anything that would steer nx, git or the build from outside. */
-function cleanEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+export function cleanEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (/^(NX_|JEST_|VLLM_|GIT_|npm_)/.test(k) || ['NODE_OPTIONS', 'CCACHE_DIR', 'MAX_JOBS', 'CXX', 'CC'].includes(k)) continue;
+    if (/^(NX_|JEST_|VLLM_|GIT_|AWS_|npm_)/.test(k) || ['NODE_OPTIONS', 'CCACHE_DIR', 'MAX_JOBS', 'CXX', 'CC'].includes(k)) continue;
     out[k] = v;
   }
   return out;
 }
 
-function runNx(cwd: string, args: string[], env: Record<string, string | undefined>): Promise<NxResult> {
+/** Runs the repository's nx in `cwd`; the output comes back without colour codes (CI may force colours). */
+export function runNx(cwd: string, args: string[], env: Record<string, string | undefined>): Promise<NxResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [NX_BIN, ...args], { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -113,7 +114,7 @@ function runNx(cwd: string, args: string[], env: Record<string, string | undefin
     child.on('close', (code) => {
       clearTimeout(timer);
       if (process.env.VLLM_WHEELS_TEST_VERBOSE) process.stdout.write(output);
-      resolve({ code: code ?? 1, output });
+      resolve({ code: code ?? 1, output: output.replace(/\x1b\[[0-9;]*m/g, '') });
     });
   });
 }
