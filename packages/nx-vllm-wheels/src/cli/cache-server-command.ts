@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../lib/errors';
+import { closestMatch } from '../lib/suggest';
 import type { Logger } from '../lib/log';
 import {
   createDirectoryStore,
@@ -248,7 +249,7 @@ const KNOWN = Object.keys(OPTIONS).map((o) => `--${o}`);
 function explainParseError(e: Error & { code?: string }): string {
   const flag = /'(-[^'=\s]*)/.exec(e.message)?.[1];
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) {
-    const suggestion = closest(flag, KNOWN);
+    const suggestion = closestMatch(flag, KNOWN, 3);
     return `Unknown option ${flag} for cache-server${suggestion ? ` (did you mean ${suggestion}?)` : ''}; the options are ${KNOWN.join(', ')}.`;
   }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
@@ -258,25 +259,3 @@ function explainParseError(e: Error & { code?: string }): string {
   return `Invalid arguments for cache-server (see --help).`;
 }
 
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: { c: string; d: number } | undefined;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d <= 3 && (!best || d < best.d)) best = { c, d };
-  }
-  return best?.c;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
-}

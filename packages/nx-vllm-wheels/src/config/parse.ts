@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../lib/errors';
+import { closestMatch } from '../lib/suggest';
 
 /**
  * Parses one config file against its schema. Every problem is reported at once, each naming the
@@ -42,7 +43,7 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
     return issue.keys
       .map((key) => {
         const where = jsonPath([...issue.path, key]);
-        const hint = closest(key, allowed);
+        const hint = closestMatch(key, allowed);
         const list = allowed.length ? ` Allowed keys: ${allowed.join(', ')}.` : '';
         return `${where}: unknown field${hint ? ` (did you mean "${hint}"?)` : ''}.${list}`;
       })
@@ -73,28 +74,4 @@ function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
     else break;
   }
   return cur;
-}
-
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CommandError, ToolError } from '../errors';
-import { formatCommand, which } from '../process';
+import { formatCommand, killProcessGroup, which } from '../process';
 import { classify, ISA_EXTENSIONS, type IsaExtension } from './classify';
 
 /** One instruction of an extension, where it was found. */
@@ -64,13 +64,7 @@ export function disassemble(file: string, options: DisassembleOptions): Promise<
     let parseError: unknown;
     let timedOut = false;
     let aborted = false;
-    const killTree = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    };
+    const killTree = () => killProcessGroup(child);
     const timer = setTimeout(() => {
       timedOut = true;
       killTree();

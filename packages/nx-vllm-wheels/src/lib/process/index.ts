@@ -1,4 +1,4 @@
-export { run, formatCommand } from './run';
+export { run, formatCommand, killProcessGroup } from './run';
 export type { RunOptions, RunResult, OutputStream } from './run';
 export { redact } from './redact';
 export { which } from './which';

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CommandError, ToolError } from '../errors';
 import { redact } from './redact';
@@ -59,6 +59,15 @@ class StreamCapture {
   }
 }
 
+/** Kills a child started with `detached: true` together with everything it started (its process group). */
+export function killProcessGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
 export function formatCommand(command: string, args: readonly string[]): string {
   return [command, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
@@ -82,13 +91,7 @@ export function run(command: string, args: readonly string[], options: RunOption
     const err = new StreamCapture('stderr', options.onLine);
     let timedOut = false;
     let aborted = false;
-    const killTree = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    };
+    const killTree = () => killProcessGroup(child);
     const timer = setTimeout(() => {
       timedOut = true;
       killTree();
