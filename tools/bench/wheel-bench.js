@@ -114,4 +114,4 @@ async function wheelBenchmarks(tmp, median) {
   return rows;
 }
 
-module.exports = { wheelBenchmarks };
+module.exports = { wheelBenchmarks, syntheticWheel };
