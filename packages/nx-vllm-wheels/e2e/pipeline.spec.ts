@@ -77,6 +77,9 @@ describe('the pipeline through nx', () => {
     const ws = workspace();
     const vllm = ws.readJson<Record<string, string>>('packages/vllm/vllm.json');
     ws.writeJson('packages/vllm/vllm.json', { ...vllm, ref: 'v0.16.2' });
+    const preview = await ws.nxOk(['run', 'vllm:lock', '--dry-run', '--outputStyle=static']);
+    expect(preview).toContain(`[dry-run] would write packages/vllm/vllm.json with "commit": "${fixture.repo.tags['v0.16.2']}"`);
+    expect(ws.readJson('packages/vllm/vllm.json')).toEqual({ ...vllm, ref: 'v0.16.2' });
     const out = await ws.nxOk(['run', 'vllm:lock', '--outputStyle=static']);
     expect(out).toContain(`"v0.16.2" locked to ${fixture.repo.tags['v0.16.2']}`);
     expect(ws.readJson('packages/vllm/vllm.json')).toEqual({ ...vllm, ref: 'v0.16.2', commit: fixture.repo.tags['v0.16.2'] });
