@@ -1,0 +1,136 @@
+import { parseWheelFileName } from '../wheel';
+import { cmp, type IndexedFile, type IndexState } from './state';
+
+/** Pure renderers: same state, same bytes (sorted, no timestamps). */
+
+export const API_VERSION = '1.1';
+export const JSON_CONTENT_TYPE = 'application/vnd.pypi.simple.v1+json';
+
+export interface InstallHints {
+  /** The CPU torch index (`https://download.pytorch.org/whl/cpu`). */
+  readonly torchIndexUrl: string;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** A file name as a URL path segment: `+` becomes `%2B` (S3 reads a raw `+` as a space). */
+export function encodeFileName(filename: string): string {
+  return encodeURIComponent(filename);
+}
+
+/** The URL of a file relative to the index root, as recorded in the state. */
+export function fileUrl(project: string, filename: string): string {
+  return `files/${encodeURIComponent(project)}/${encodeFileName(filename)}`;
+}
+
+/** The href of a file from its project page `simple/<project>/` (root-relative URLs get `../../`). */
+export function hrefFromProjectPage(url: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(url) || url.startsWith('/') ? url : `../../${url}`;
+}
+
+/** Projects of a state, sorted, each with its files sorted by filename. */
+export function groupByProject(state: IndexState): [string, IndexedFile[]][] {
+  const map = new Map<string, IndexedFile[]>();
+  for (const f of state.files) map.set(f.project, [...(map.get(f.project) ?? []), f]);
+  return [...map.entries()].sort(([a], [b]) => cmp(a, b)).map(([p, fs]) => [p, [...fs].sort((a, b) => cmp(a.filename, b.filename))]);
+}
+
+const head = (title: string) =>
+  `<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:repository-version" content="${API_VERSION}">\n    <title>${escapeHtml(title)}</title>\n  </head>\n  <body>\n`;
+const foot = '  </body>\n</html>\n';
+
+/** PEP 503 root: one link per project. */
+export function renderRootHtml(projects: readonly string[]): string {
+  const links = projects.map((p) => `    <a href="${encodeURIComponent(p)}/">${escapeHtml(p)}</a><br>\n`).join('');
+  return `${head('Simple index')}${links}${foot}`;
+}
+
+/** PEP 691 root. */
+export function renderRootJson(projects: readonly string[]): string {
+  return json({ meta: { 'api-version': API_VERSION }, projects: projects.map((name) => ({ name })) });
+}
+
+/** PEP 503 project page with PEP 658/714 attributes. */
+export function renderProjectHtml(project: string, files: readonly IndexedFile[]): string {
+  const links = files
+    .map((f) => {
+      const attrs = [`href="${escapeHtml(hrefFromProjectPage(f.url))}#sha256=${f.sha256}"`];
+      if (f.requiresPython !== undefined) attrs.push(`data-requires-python="${escapeHtml(f.requiresPython)}"`);
+      if (f.metadataSha256 !== undefined) attrs.push(`data-dist-info-metadata="sha256=${f.metadataSha256}"`, `data-core-metadata="sha256=${f.metadataSha256}"`);
+      return `    <a ${attrs.join(' ')}>${escapeHtml(f.filename)}</a><br>\n`;
+    })
+    .join('');
+  return `${head(`Links for ${project}`)}    <h1>Links for ${escapeHtml(project)}</h1>\n${links}${foot}`;
+}
+
+/** PEP 691 (API 1.1, PEP 700 `versions` and `size`) project page. */
+export function renderProjectJson(project: string, files: readonly IndexedFile[]): string {
+  const versions = [...new Set(files.map((f) => parseWheelFileName(f.filename).version))].sort(cmp);
+  return json({
+    meta: { 'api-version': API_VERSION },
+    name: project,
+    versions,
+    files: files.map((f) => ({
+      filename: f.filename,
+      url: hrefFromProjectPage(f.url),
+      hashes: { sha256: f.sha256 },
+      ...(f.requiresPython !== undefined && { 'requires-python': f.requiresPython }),
+      size: f.size,
+      ...(f.metadataSha256 !== undefined && { 'core-metadata': { sha256: f.metadataSha256 }, 'dist-info-metadata': { sha256: f.metadataSha256 } }),
+    })),
+  });
+}
+
+/** The landing page `index.html`: what the index holds and how to install from it with pip and uv. */
+export function renderLandingPage(state: IndexState, options: { baseUrl?: string; title?: string; installHints?: InstallHints }): string {
+  const title = options.title ?? 'vLLM wheels';
+  const simple = `${(options.baseUrl ?? 'https://<where this index is served>').replace(/\/+$/, '')}/simple/`;
+  const torch = options.installHints?.torchIndexUrl;
+  const sections = groupByProject(state).map(([project, files]) => {
+    const versions = [...new Set(files.map((f) => parseWheelFileName(f.filename).version))].sort(cmp);
+    const pip = `pip install --index-url ${simple}${torch ? ` --extra-index-url ${torch}` : ''} ${project}`;
+    const uvToml = [
+      '[project]',
+      `dependencies = [${torch ? `"${project}", "torch"` : `"${project}"`}]`,
+      '',
+      '[[tool.uv.index]]',
+      'name = "vllm-wheels"',
+      `url = "${simple}"`,
+      ...(torch
+        ? ['', '[[tool.uv.index]]', 'name = "pytorch-cpu"', `url = "${torch}"`, 'explicit = true', '', '[tool.uv.sources]', 'torch = { index = "pytorch-cpu" }']
+        : []),
+    ].join('\n');
+    return [
+      `    <h2 id="${escapeHtml(project)}">${escapeHtml(project)}</h2>`,
+      `    <p>Versions: ${versions.map(escapeHtml).join(', ')} (<a href="simple/${encodeURIComponent(project)}/">files</a>)</p>`,
+      '    <p>With pip:</p>',
+      `    <pre><code>${escapeHtml(pip)}</code></pre>`,
+      `    <p>With uv, in <code>pyproject.toml</code>, then <code>uv sync</code>${
+        torch ? ' (torch comes only from the CPU index, so a resolver can never pull CUDA torch from PyPI; it is listed as a dependency because uv applies sources to direct dependencies only)' : ''
+      }:</p>`,
+      `    <pre><code>${escapeHtml(uvToml)}</code></pre>`,
+      '',
+    ].join('\n');
+  });
+  return [
+    '<!DOCTYPE html>',
+    '<html>',
+    '  <head>',
+    '    <meta charset="utf-8">',
+    `    <title>${escapeHtml(title)}</title>`,
+    '  </head>',
+    '  <body>',
+    `    <h1>${escapeHtml(title)}</h1>`,
+    `    <p>A PEP 503 / 691 simple repository: <a href="simple/">simple/</a>.</p>`,
+    ...sections,
+    '  </body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
