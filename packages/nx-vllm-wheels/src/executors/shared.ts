@@ -1,11 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { parseConfigFile, torchConfigSchema, vllmConfigSchema, wheelConfigSchema } from '../config';
 import { machineCache } from '../lib/cache-dir';
 import { VllmWheelsError } from '../lib/errors';
 import { consoleLogger } from '../lib/log';
 import type { SourceSpec, StepContext, TorchSpec, VariantSpec } from '../lib/pipeline';
-import { basename, dirname } from 'node:path';
 
 export interface CommonOptions {
   dryRun?: boolean;
