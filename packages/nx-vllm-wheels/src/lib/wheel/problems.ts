@@ -31,6 +31,11 @@ export class ProblemList {
     this.items.push(...problems);
   }
 
+  /** The problems so far, each naming the archive. */
+  get all(): readonly string[] {
+    return [...this.items];
+  }
+
   get size(): number {
     return this.items.length;
   }

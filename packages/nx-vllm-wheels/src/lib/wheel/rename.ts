@@ -6,7 +6,7 @@ import { dataDirName, distInfoDirName, formatWheelFileName, nameProblem, version
 import { entryPointProblem, mergeEntryPoints, type EntryPoints } from './entry-points';
 import { WheelValidationError } from './problems';
 import { hashBytes, type RecordEntry, serializeRecord } from './record';
-import { openWheel, type OpenWheel } from './validate';
+import { deferredHashProblems, isDeferredHash, memberHashCheck, openWheel, type OpenWheel } from './validate';
 import { dosDateTimeFromEpoch, type DosDateTime, METHOD_DEFLATED } from './zip-format';
 import { ZipWriter } from './zip-write';
 
@@ -67,14 +67,19 @@ export async function renameWheel(options: RenameWheelOptions): Promise<RenamedW
   const optionProblems = checkOptions(options);
   let wheel: OpenWheel;
   try {
-    wheel = await openWheel(options.input);
+    // Unchanged members' hashes are checked while they are copied (one read of the wheel, not two).
+    wheel = await openWheel(options.input, { deferHashes: true });
   } catch (e) {
     if (e instanceof WheelValidationError && optionProblems.length) throw new WheelValidationError(options.input, [...optionProblems, ...e.problems]);
     throw e;
   }
   try {
     const problems = [...optionProblems, ...tagProblems(wheel, options), ...memberProblems(wheel, options)];
-    if (problems.length) throw new WheelValidationError(options.input, problems);
+    if (problems.length) {
+      // As if the wheel had been fully validated first: its problems then come with the options' alone.
+      const hashProblems = await deferredHashProblems(wheel);
+      throw new WheelValidationError(options.input, hashProblems.length ? [...optionProblems, ...hashProblems] : problems);
+    }
     return await writeRenamed(wheel, options);
   } finally {
     await wheel.zip.close();
@@ -200,7 +205,10 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
   await mkdir(options.outputDir, { recursive: true });
   const finalPath = join(options.outputDir, fileName);
   const tempPath = join(options.outputDir, `.${fileName}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const recordRows = new Map(wheel.record.map((row) => [row.path, row]));
   const out = await ZipWriter.create(tempPath);
+  /** Set when a copied member fails its verification: the error is then the validator's. */
+  let badMember = false;
   try {
     for (const entry of wheel.zip.entries) {
       options.signal?.throwIfAborted();
@@ -209,7 +217,31 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
       if (data) {
         await out.addData(newPath(entry.name), data, { modified: epoch ?? entry.modified, mode: entry.mode || undefined, method: METHOD_DEFLATED });
       } else {
-        await out.addRaw(newPath(entry.name), { ...entry, modified: clamp(entry.modified) }, wheel.zip.rawChunks(entry));
+        const row = recordRows.get(entry.name);
+        const check = row?.hash && isDeferredHash(wheel, entry.name) ? memberHashCheck(wheel.path, entry, row) : undefined;
+        await out.addRawFrom(newPath(entry.name), { ...entry, modified: clamp(entry.modified) }, async (write) => {
+          if (!check) {
+            for await (const chunk of wheel.zip.rawChunks(entry)) await write(chunk);
+            return;
+          }
+          let writeFailed = false;
+          const copy = (chunk: Buffer) =>
+            write(chunk).catch((e: unknown) => {
+              writeFailed = true;
+              throw e;
+            });
+          try {
+            await wheel.zip.consumeData(entry, check.update, copy);
+          } catch (e) {
+            if (!writeFailed) badMember = true;
+            throw e;
+          }
+          const problem = check.problem();
+          if (problem) {
+            badMember = true;
+            throw new WheelValidationError(options.input, [problem]);
+          }
+        });
       }
     }
     const recordEntry = wheel.zip.get(wheel.recordPath)!;
@@ -230,6 +262,10 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
   } catch (e) {
     await out.abort();
     await rm(tempPath, { force: true });
+    if (badMember) {
+      const problems = await deferredHashProblems(wheel);
+      if (problems.length) throw new WheelValidationError(options.input, problems);
+    }
     throw e;
   }
   return { path: finalPath, fileName };

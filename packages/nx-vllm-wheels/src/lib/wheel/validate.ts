@@ -33,9 +33,9 @@ export interface OpenWheel extends WheelInfo {
  * Opens a wheel and checks all of it before anything is done with it: the file name, the archive
  * (see ZipReader), one `.dist-info` directory matching the file name, METADATA (Name and Version agreeing
  * with the file name), WHEEL, and RECORD against every member, hashing each member's inflated content.
- * Throws one WheelValidationError listing every problem.
+ * Throws one WheelValidationError listing every problem. See OpenWheelOptions for deferring the hashes.
  */
-export async function openWheel(path: string): Promise<OpenWheel> {
+export async function openWheel(path: string, options: OpenWheelOptions = {}): Promise<OpenWheel> {
   const problems = new ProblemList(path);
   let fileName: WheelFileName | undefined;
   try {
@@ -54,7 +54,13 @@ export async function openWheel(path: string): Promise<OpenWheel> {
     throw e;
   }
   try {
-    const info = await checkContents(zip, fileName, problems);
+    const info = await checkContents(zip, fileName, problems, Boolean(options.deferHashes));
+    if (options.deferHashes && problems.size > 0) {
+      // The error must be the one a full validation gives (every problem, in member order).
+      await zip.close();
+      await openWheel(path);
+      throw new WheelError(`${path}: validation with deferred hashes found problems a full validation did not (a bug).`);
+    }
     problems.throwIfAny();
     if (!info) throw new WheelError(`${path}: validation found no problem but could not describe the wheel (a bug).`);
     return { ...info, zip };
@@ -62,6 +68,50 @@ export async function openWheel(path: string): Promise<OpenWheel> {
     await zip.close();
     throw e;
   }
+}
+
+export interface OpenWheelOptions {
+  /**
+   * Skip hashing the members the caller will copy unchanged, except METADATA, WHEEL and
+   * entry_points.txt: the caller must verify each of them (see `isDeferredHash`, `memberHashCheck`)
+   * before trusting or publishing anything derived from them. On any problem the full validation runs,
+   * so the error is the same as without this option.
+   */
+  deferHashes?: boolean;
+}
+
+/** Whether openWheel with `deferHashes` left the member's RECORD hash unchecked. */
+export function isDeferredHash(wheel: Pick<WheelInfo, 'distInfoDir' | 'recordPath'>, name: string): boolean {
+  const d = wheel.distInfoDir;
+  return !(name === `${d}/METADATA` || name === `${d}/WHEEL` || name === `${d}/entry_points.txt` || isUnhashed(wheel.recordPath, name) || name.endsWith('/'));
+}
+
+/** Checks a member's content against its RECORD row as it is fed; `problem` gives the validator's message. */
+export function memberHashCheck(archive: string, entry: ZipEntry, row: RecordEntry): { update(chunk: Buffer): void; problem(): string | undefined } {
+  const hasher = createRecordHasher(row.hash!.algorithm);
+  let size = 0;
+  return {
+    update(chunk) {
+      hasher.update(chunk);
+      size += chunk.length;
+    },
+    problem() {
+      const digest = hasher.digest();
+      if (digest.value === row.hash!.value && (row.size === undefined || row.size === size)) return undefined;
+      return `In ${archive}, hash / size of ${entry.name} didn't match RECORD (RECORD: ${formatHash(row.hash!)}, ${row.size ?? 'no size'}; content: ${formatHash(digest)}, ${size})`;
+    },
+  };
+}
+
+/** The problems openWheel with `deferHashes` left unchecked (every deferred member hashed, in member order). */
+export async function deferredHashProblems(wheel: OpenWheel): Promise<readonly string[]> {
+  const problems = new ProblemList(wheel.path);
+  const rows = new Map(wheel.record.map((row) => [row.path, row]));
+  for (const entry of wheel.zip.entries) {
+    const row = rows.get(entry.name);
+    if (row?.hash && isDeferredHash(wheel, entry.name)) await checkMember(wheel.zip, entry, row, problems);
+  }
+  return problems.all;
 }
 
 /** Validates a wheel (see openWheel) and closes it. */
@@ -72,7 +122,7 @@ export async function validateWheel(path: string): Promise<WheelInfo> {
 }
 
 /** Fills `problems`; returns the wheel's description when nothing prevented building one. */
-async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined, problems: ProblemList): Promise<WheelInfo | undefined> {
+async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined, problems: ProblemList, deferHashes: boolean): Promise<WheelInfo | undefined> {
   const topDirs = [...new Set(zip.entries.filter((e) => e.name.includes('/')).map((e) => e.name.slice(0, e.name.indexOf('/'))))];
   const distInfos = topDirs.filter((d) => d.endsWith('.dist-info'));
   if (distInfos.length !== 1) {
@@ -99,7 +149,8 @@ async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined
   }
   const recordPath = `${distInfoDir}/RECORD`;
   const record = await readRecord(zip, recordPath, problems);
-  if (record) await checkRecord(zip, recordPath, record, problems);
+  const defer = deferHashes ? (name: string) => isDeferredHash({ distInfoDir, recordPath }, name) : () => false;
+  if (record) await checkRecord(zip, recordPath, record, problems, defer);
 
   if (!fileName || !metadata || !wheel || !record) return undefined;
   return { path: zip.path, fileName, distInfoDir, ...(dataDirs.includes(expectedDataDir) && { dataDir: expectedDataDir }), metadata, wheel, recordPath, record };
@@ -168,7 +219,7 @@ function isUnhashed(recordPath: string, member: string): boolean {
  * pypa/installer's validate_record, with content: every file member has a RECORD row with a hash, its
  * inflated content matches that hash and size; every row names a member.
  */
-async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList): Promise<void> {
+async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList, defer: (name: string) => boolean): Promise<void> {
   const rows = new Map<string, RecordEntry>();
   for (const row of record) {
     if (rows.has(row.path)) problems.add(`${row.path} is listed more than once in RECORD`);
@@ -180,27 +231,19 @@ async function checkRecord(zip: ZipReader, recordPath: string, record: readonly 
     const row = rows.get(entry.name);
     if (!row) problems.add(`${entry.name} is not mentioned in RECORD`);
     else if (!row.hash) problems.add(`hash of ${entry.name} is not included in RECORD`);
-    else await checkMember(zip, entry, row, problems);
+    else if (!defer(entry.name)) await checkMember(zip, entry, row, problems);
   }
 }
 
 async function checkMember(zip: ZipReader, entry: ZipEntry, row: RecordEntry, problems: ProblemList): Promise<void> {
-  const hasher = createRecordHasher(row.hash!.algorithm);
-  let size = 0;
+  const check = memberHashCheck(zip.path, entry, row);
   try {
-    for await (const chunk of zip.dataChunks(entry)) {
-      hasher.update(chunk);
-      size += chunk.length;
-    }
+    await zip.consumeData(entry, check.update);
   } catch (e) {
     if (!(e instanceof WheelError)) throw e;
     problems.addAll([e.message]);
     return;
   }
-  const digest = hasher.digest();
-  if (digest.value !== row.hash!.value || (row.size !== undefined && row.size !== size)) {
-    problems.add(
-      `hash / size of ${entry.name} didn't match RECORD (RECORD: ${formatHash(row.hash!)}, ${row.size ?? 'no size'}; content: ${formatHash(digest)}, ${size})`,
-    );
-  }
+  const problem = check.problem();
+  if (problem) problems.addAll([problem]);
 }

@@ -117,6 +117,16 @@ export class ZipWriter {
 
   /** Appends a member by copying `raw`, the still-compressed bytes of `source`, under `name`. */
   addRaw(name: string, source: RawSource, raw: AsyncIterable<Uint8Array>): Promise<WrittenEntry> {
+    return this.addRawFrom(name, source, async (write) => {
+      for await (const chunk of raw) await write(chunk);
+    });
+  }
+
+  /**
+   * Like addRaw, with the caller pushing the compressed bytes: `pump` calls `write` for each chunk, in
+   * order (the chunk may be reused once the promise settles); a failure of `pump` fails the member.
+   */
+  addRawFrom(name: string, source: RawSource, pump: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>): Promise<WrittenEntry> {
     return this.guard(name, async () => {
       const zip64 = this.options.forceZip64 || source.compressedSize >= MAX_UINT32 || source.uncompressedSize >= MAX_UINT32;
       const record = this.newRecord(name, {
@@ -131,13 +141,14 @@ export class ZipWriter {
       });
       await this.out.write(localHeader(record, zip64));
       let copied = 0;
-      for await (const chunk of raw) {
+      const tooMany = () => new WheelError(`Raw copy of ${name} into ${this.path}: expected ${source.compressedSize} compressed bytes, got more.`);
+      await pump(async (chunk) => {
         copied += chunk.length;
-        if (copied > source.compressedSize) break;
+        if (copied > source.compressedSize) throw tooMany();
         await this.out.write(chunk);
-      }
+      });
       if (copied !== source.compressedSize) {
-        throw new WheelError(`Raw copy of ${name} into ${this.path}: expected ${source.compressedSize} compressed bytes, got ${copied > source.compressedSize ? 'more' : copied}.`);
+        throw new WheelError(`Raw copy of ${name} into ${this.path}: expected ${source.compressedSize} compressed bytes, got ${copied}.`);
       }
       return this.commit(record);
     });
