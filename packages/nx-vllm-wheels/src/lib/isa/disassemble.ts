@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CommandError, ToolError } from '../errors';
-import { formatCommand, killProcessGroup, which } from '../process';
+import { formatCommand, superviseChild, which } from '../process';
 import { classify, ISA_EXTENSIONS, type IsaExtension } from './classify';
 
 /** One instruction of an extension, where it was found. */
@@ -62,37 +62,21 @@ export function disassemble(file: string, options: DisassembleOptions): Promise<
     const child = spawn(program, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     let parseError: unknown;
-    let timedOut = false;
-    let aborted = false;
-    const killTree = () => killProcessGroup(child);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killTree();
-    }, options.timeoutMs);
-    const onAbort = () => {
-      aborted = true;
-      killTree();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) onAbort();
-    const cleanup = () => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
+    const supervision = superviseChild(child, options.timeoutMs, options.signal);
     child.stdout.on('data', (chunk: Buffer) => {
       if (parseError !== undefined) return;
       try {
         parser.push(chunk);
       } catch (e) {
         parseError = e;
-        killTree();
+        supervision.kill();
       }
     });
     child.stderr.setEncoding('utf8').on('data', (text: string) => {
       if (stderr.length < STDERR_LIMIT) stderr += text;
     });
     child.on('error', (e: NodeJS.ErrnoException) => {
-      cleanup();
+      supervision.stop();
       if (e.code === 'ENOENT' && existsSync(options.cwd)) {
         reject(new ToolError(`Cannot audit ISA: ${program} not found (PATH ${env.PATH ?? '(unset)'}). Install binutils, which provides objdump.`, { cause: e }));
       } else {
@@ -100,24 +84,17 @@ export function disassemble(file: string, options: DisassembleOptions): Promise<
       }
     });
     child.on('close', (code, signal) => {
-      cleanup();
+      supervision.stop();
       if (parseError !== undefined) return reject(parseError);
       const tail = stderr.trim().split('\n').slice(-20).join('\n');
-      if (code === 0 && !timedOut && !aborted) {
+      if (code === 0 && !supervision.timedOut && !supervision.aborted) {
         try {
           return resolve(parser.end());
         } catch (e) {
           return reject(e);
         }
       }
-      const why = timedOut
-        ? `timed out after ${Math.round(options.timeoutMs / 1000)} s`
-        : aborted
-          ? 'was cancelled'
-          : signal
-            ? `was killed by ${signal}`
-            : `exited with code ${code}`;
-      reject(new CommandError(`Command ${why} (cwd ${options.cwd}): ${printable}${tail ? `\n${tail}` : ''}`, printable, code, tail));
+      reject(new CommandError(`Command ${supervision.failure(code, signal)} (cwd ${options.cwd}): ${printable}${tail ? `\n${tail}` : ''}`, printable, code, tail));
     });
   });
 }

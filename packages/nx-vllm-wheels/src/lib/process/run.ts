@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CommandError, ToolError } from '../errors';
 import { redact } from './redact';
+import { superviseChild } from './supervise';
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -59,15 +60,6 @@ class StreamCapture {
   }
 }
 
-/** Kills a child started with `detached: true` together with everything it started (its process group). */
-export function killProcessGroup(child: ChildProcess): void {
-  try {
-    if (child.pid) process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    child.kill('SIGKILL');
-  }
-}
-
 export function formatCommand(command: string, args: readonly string[]): string {
   return [command, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
@@ -89,29 +81,13 @@ export function run(command: string, args: readonly string[], options: RunOption
     });
     const out = new StreamCapture('stdout', options.onLine);
     const err = new StreamCapture('stderr', options.onLine);
-    let timedOut = false;
-    let aborted = false;
-    const killTree = () => killProcessGroup(child);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killTree();
-    }, options.timeoutMs);
-    const onAbort = () => {
-      aborted = true;
-      killTree();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) onAbort(); // an already-aborted signal never fires 'abort' again
+    const supervision = superviseChild(child, options.timeoutMs, options.signal);
     child.stdout.setEncoding('utf8').on('data', (c: string) => out.push(c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => err.push(c));
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
-    const cleanup = () => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
     child.on('error', (e: NodeJS.ErrnoException) => {
-      cleanup();
+      supervision.stop();
       if (e.code === 'ENOENT' && !existsSync(options.cwd)) {
         // spawn reports a missing cwd as ENOENT too: do not blame the program.
         reject(new CommandError(`Cannot run ${printable}: the working directory ${options.cwd} does not exist.`, printable, null, '', { cause: e }));
@@ -122,21 +98,15 @@ export function run(command: string, args: readonly string[], options: RunOption
       }
     });
     child.on('close', (code, signal) => {
-      cleanup();
+      supervision.stop();
       const stdout = out.end();
       const stderr = err.end();
       const exitCode = code ?? 128;
-      if (exitCode === 0 && !timedOut && !aborted) return resolve({ exitCode, stdout, stderr });
+      const interrupted = supervision.timedOut || supervision.aborted;
+      if (exitCode === 0 && !interrupted) return resolve({ exitCode, stdout, stderr });
+      if (options.allowFailure && !interrupted) return resolve({ exitCode, stdout, stderr });
       const tail = redact(tailLines(`${stdout}\n${stderr}`, TAIL_LINES), options.secrets);
-      const why = timedOut
-        ? `timed out after ${Math.round(options.timeoutMs / 1000)} s`
-        : aborted
-          ? 'was cancelled'
-          : signal
-            ? `was killed by ${signal}`
-            : `exited with code ${exitCode}`;
-      if (options.allowFailure && !timedOut && !aborted) return resolve({ exitCode, stdout, stderr });
-      reject(new CommandError(`Command ${why} (cwd ${options.cwd}): ${printable}\n${tail}`, printable, code, tail));
+      reject(new CommandError(`Command ${supervision.failure(exitCode, signal)} (cwd ${options.cwd}): ${printable}\n${tail}`, printable, code, tail));
     });
   });
 }
