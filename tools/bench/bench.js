@@ -46,6 +46,24 @@ const nxEnv = (cpuinfo) => ({
 });
 const nx = (cwd, args, env) => run(process.execPath, [NX_BIN, ...args], cwd, env);
 
+/** The plugin's cache server as its own process (the benchmark's nx calls block this one). */
+function startCacheServer(store, token) {
+  const { spawn } = require('node:child_process');
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'packages/nx-vllm-wheels/dist/cli/main.js'), 'cache-server', '--port', '0', '--store', store], {
+    env: { ...process.env, VLLM_WHEELS_CACHE_READ_WRITE_TOKENS: token },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ url: m[1], stop: () => child.kill('SIGTERM') });
+    });
+    child.on('exit', (code) => reject(new Error(`cache server exited (${code}): ${out}`)));
+  });
+}
+
 function floorWorkspace(root, projects) {
   fs.mkdirSync(root, { recursive: true });
   fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir');
@@ -61,7 +79,7 @@ function floorWorkspace(root, projects) {
   return root;
 }
 
-function main() {
+async function main() {
   console.log(`vllm-wheels benchmarks (${RUNS} runs each, median; temp dir ${tmp})`);
   const fixtureDir = path.join(tmp, 'fixture');
   const repo = fixtures.createVllmRepo(path.join(fixtureDir, 'vllm-src'));
@@ -82,6 +100,22 @@ function main() {
   const cachedNoop = timed(() => nx(floor, ['run-many', '-t', 'noop'], env));
   rows.push(['no-op `run-many -t wheel` (5 variants, all cached)', cachedWheel, 'cached trivial target, 5 projects', cachedNoop]);
 
+  // Remote hits: a second clone (its own Nx cache and machine cache) reads every variant from the
+  // cache server that the first clone filled; compared with the first clone's local hits.
+  const token = 'bench-cache-token-0123456789abcdef';
+  const server = await startCacheServer(path.join(tmp, 'cache-store'), token);
+  const remoteEnv = { ...env, NX_SELF_HOSTED_REMOTE_CACHE_SERVER: server.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: token };
+  // Fill the remote cache from a clone that builds everything (--skip-nx-cache would not upload).
+  const seed = layOutWorkspace({ root: path.join(tmp, 'seed'), repo, torchIndexUrl: torch.indexUrl, linkNodeModules: true });
+  nx(seed, ['run-many', '-t', 'wheel'], { ...remoteEnv, VLLM_WHEELS_CACHE_DIR: path.join(tmp, 'machine-cache-seed') });
+  const clones = Array.from({ length: RUNS }, (_, i) => layOutWorkspace({ root: path.join(tmp, `clone-${i}`), repo, torchIndexUrl: torch.indexUrl, linkNodeModules: true }));
+  for (const clone of clones) nx(clone, ['run', 'torch-cpu:install'], { ...env, VLLM_WHEELS_CACHE_DIR: path.join(tmp, 'machine-cache-b') }); // same warm venv, so only the cache differs
+  let next = 0;
+  const remoteHit = timed(() => nx(clones[next++], ['run-many', '-t', 'wheel'], { ...remoteEnv, VLLM_WHEELS_CACHE_DIR: path.join(tmp, 'machine-cache-b') }));
+  const localHit = timed(() => nx(ws, ['run-many', '-t', 'wheel'], remoteEnv));
+  server.stop();
+  rows.push(['remote-hit `run-many -t wheel` on a fresh clone', remoteHit, 'local-hit run on the first clone', localHit, 'goal <= 1.5x']);
+
   const checkoutNx = timed(() => nx(ws, ['run', 'vllm:checkout'], env));
   const noopNx = timed(() => nx(floor, ['run', 'p1:noop', '--skip-nx-cache'], env));
   rows.push(['`nx run vllm:checkout` (commit present)', checkoutNx, '`nx run p1:noop` uncached', noopNx]);
@@ -94,7 +128,7 @@ function main() {
   const stepEnv = { ...process.env, ...env };
   const ctx = { workspaceRoot: ws, env: stepEnv, cache: cacheOf(stepEnv), log: silentLogger, dryRun: false };
   const source = { name: 'vllm', configFile: 'packages/vllm/vllm.json', config: { patches: [], ...config } };
-  return (async () => {
+  {
     const samples = [];
     for (let i = 0; i < RUNS * 4; i++) {
       t = performance.now();
@@ -115,7 +149,7 @@ function main() {
       );
     }
     fs.rmSync(tmp, { recursive: true, force: true });
-  })();
+  }
 }
 
 Promise.resolve(main()).catch((e) => {
