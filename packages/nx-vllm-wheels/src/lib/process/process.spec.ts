@@ -3,18 +3,11 @@ import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
 import { CommandError, ToolError } from '../errors';
 import { formatCommand, redact, run, which, type OutputStream } from './index';
+import { rejection } from '../../test-support/rejection';
 
 /** A minimal explicit environment: only PATH, so nothing of the test runner's env reaches the child. */
 const ENV = { PATH: process.env.PATH };
 
-function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the promise to reject');
-    },
-    (e: unknown) => e,
-  );
-}
 
 /** True when `pid` no longer runs (gone, or a zombie waiting for init to reap it). */
 function isGone(pid: number): boolean {

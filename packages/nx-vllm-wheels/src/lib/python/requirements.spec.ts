@@ -1,5 +1,6 @@
 import { SourceError } from '../errors';
 import { readBuildRequirements } from './requirements';
+import { rejection } from '../../test-support/rejection';
 
 /** A source tree as `git show` would read it: path -> text, undefined when the file is not there. */
 function source(files: Record<string, string>): { read: (path: string) => Promise<string | undefined>; reads: string[] } {
@@ -13,14 +14,6 @@ function source(files: Record<string, string>): { read: (path: string) => Promis
   };
 }
 
-function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the promise to reject');
-    },
-    (e: unknown) => e,
-  );
-}
 
 describe('readBuildRequirements', () => {
   it('drops the index options the source declares and reports them', async () => {
