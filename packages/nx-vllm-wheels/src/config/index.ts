@@ -5,5 +5,5 @@ export { torchConfigSchema, TORCH_BUILD_FIELDS, PYTORCH_CPU_INDEX, DEFAULT_REQUI
 export type { TorchConfig } from './torch';
 export { wheelConfigSchema, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, CPU_ISAS } from './wheel';
 export type { WheelConfig, CpuIsa } from './wheel';
-export { indexConfigSchema } from './index-config';
-export type { IndexConfig } from './index-config';
+export { indexConfigSchema, s3TargetSchema, INDEX_CONTENT_FIELDS } from './index-config';
+export type { IndexConfig, S3Target } from './index-config';

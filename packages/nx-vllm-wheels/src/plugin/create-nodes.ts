@@ -1,6 +1,6 @@
 import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
 import { z } from 'zod';
-import { TORCH_BUILD_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
+import { INDEX_CONTENT_FIELDS, TORCH_BUILD_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
 import { CONFIG_GLOB, readWorkspaceConfigs, type WorkspaceConfigs } from './config-files';
 import { pluginFingerprint } from './fingerprint';
@@ -21,17 +21,21 @@ const TARGETS = {
   install: { executor: 'install-torch-cpu', cache: false, description: 'Create (or reuse) the build venv: CPU torch as the source pins it, plus its build tools.' },
   build: { executor: 'build-wheel', cache: true, output: 'dist/raw', description: "Build vLLM for this variant's ISA flags into a raw wheel." },
   wheel: { executor: 'normalize', cache: true, output: 'dist/wheels', description: "Turn the raw wheel into this variant's distribution: renamed, versioned, with its metadata." },
+  'publish-wheel': { executor: 'publish-pypi', cache: false, description: "Upload this variant's wheel to a PyPI-compatible repository (PyPI by default); an existing file is a no-op." },
+  index: { executor: 'build-index', cache: true, description: "A static PEP 503/691/658 simple repository over every variant's wheel, in dist/index." },
+  'publish-index': { executor: 'publish-s3', cache: false, description: 'Upload dist/index to S3 (files, then project pages, then the root), merged with what is already published.' },
+  verify: { executor: 'verify-index', cache: false, description: 'Install every variant from the published index with pip and with uv in fresh venvs, and import it.' },
 } as const;
 
 type TargetName = keyof typeof TARGETS;
 
 function target(name: TargetName, options: Record<string, unknown>, extra: Partial<TargetConfiguration> = {}): TargetConfiguration {
-  const t = TARGETS[name];
+  const t: { executor: string; cache: boolean; description: string; output?: string } = TARGETS[name];
   return {
     executor: `${PLUGIN}:${t.executor}`,
     cache: t.cache,
     options,
-    ...('output' in t ? { outputs: [`{workspaceRoot}/${t.output}/{projectName}`] } : {}),
+    ...(t.output ? { outputs: [`{workspaceRoot}/${t.output}/{projectName}`] } : {}),
     ...extra,
     metadata: { description: t.description, technologies: ['vllm', 'python'] },
   };
@@ -94,6 +98,7 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
           inputs: [...inputs, { json: '{projectRoot}/wheel.json', fields: [...WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md'],
           dependsOn: [{ target: 'build', params: 'forward' }],
         }),
+        publish: target('publish-wheel', { config: variant.file }, { dependsOn: [{ target: 'wheel', params: 'forward' }] }),
       },
       metadata: { description: `${variant.config.distribution}: vLLM for ${variant.config.device} ${variant.config.arch}, isa ${variant.config.isa}` },
     };
@@ -104,7 +109,24 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
       name: index.name,
       tags: ['vllm-wheels:index'],
       implicitDependencies: members,
-      targets: {},
+      targets: {
+        index: target(
+          'index',
+          { config: index.file, codeFingerprint: pluginFingerprint('index') },
+          {
+            inputs: [
+              { json: `{projectRoot}/index.json`, fields: [...INDEX_CONTENT_FIELDS] },
+              ...index.config.extraWheels.map((p) => `{projectRoot}/${p}`),
+              { dependentTasksOutputFiles: '**/*.whl' },
+              { externalDependencies: [] },
+            ],
+            outputs: ['{workspaceRoot}/dist/index'],
+            dependsOn: [{ projects: members, target: 'wheel', params: 'forward' }],
+          },
+        ),
+        publish: target('publish-index', { config: index.file }, { dependsOn: [{ target: 'index', params: 'forward' }] }),
+        verify: target('verify', { config: index.file }),
+      },
       metadata: { description: `PEP 503 index over ${members.join(', ') || 'no variants'}` },
     };
   }
