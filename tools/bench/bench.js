@@ -10,6 +10,7 @@ const { performance } = require('node:perf_hooks');
 const fixtures = require('../fixtures/index.js');
 const { layOutWorkspace, NX_BIN, REPO_ROOT, SEED_VARIANTS } = require('../fixtures/workspace.js');
 const { wheelBenchmarks } = require('./wheel-bench.js');
+const { indexBenchmarks } = require('./index-bench.js');
 
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vllm-wheels-bench-'));
@@ -139,6 +140,7 @@ async function main() {
     const revParse = timed(() => run('git', ['rev-parse', 'HEAD'], ctx.cache.mirror('vllm')), RUNS * 4);
     rows.push(['checkout no-op, library call', checkoutLib, '`git rev-parse HEAD` in the mirror', revParse]);
     rows.push(...(await wheelBenchmarks(tmp, median)));
+    rows.push(...(await indexBenchmarks(tmp, median)));
 
     console.log('');
     const w = Math.max(...rows.map((r) => r[0].length));

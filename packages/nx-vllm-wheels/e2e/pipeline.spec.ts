@@ -36,11 +36,22 @@ describe('the pipeline through nx', () => {
     expect(deps('wheel-index')).toEqual(VARIANTS);
 
     const project = JSON.parse(await ws.nxOk(['show', 'project', 'vllm-cpu-avx512', '--json']));
-    expect(Object.keys(project.targets).sort()).toEqual(['build', 'wheel']);
+    expect(Object.keys(project.targets).sort()).toEqual(['build', 'publish', 'wheel']);
     expect(project.targets.build.outputs).toEqual(['{workspaceRoot}/dist/raw/{projectName}']);
     expect(project.targets.wheel.outputs).toEqual(['{workspaceRoot}/dist/wheels/{projectName}']);
     expect(project.targets.build.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['distribution', 'device', 'arch', 'isa', 'env', 'pinIsa'] });
     expect(project.targets.build.metadata.description).toMatch(/raw wheel/);
+    // Publishing uploads what was built: no dependsOn (a dry run must not rebuild anything).
+    expect(project.targets.publish).toMatchObject({ cache: false, executor: 'nx-vllm-wheels:publish-pypi' });
+    expect(project.targets.publish.dependsOn).toBeUndefined();
+
+    const index = JSON.parse(await ws.nxOk(['show', 'project', 'wheel-index', '--json']));
+    expect(Object.keys(index.targets).sort()).toEqual(['index', 'publish', 'verify']);
+    expect(index.targets.index).toMatchObject({ cache: true, outputs: ['{workspaceRoot}/dist/index'] });
+    expect(index.targets.index.dependsOn).toEqual([{ projects: expect.arrayContaining(VARIANTS), target: 'wheel', params: 'forward' }]);
+    expect(index.targets.index.dependsOn[0].projects).toHaveLength(VARIANTS.length);
+    expect(index.targets.publish).toMatchObject({ cache: false, executor: 'nx-vllm-wheels:publish-s3' });
+    expect(index.targets.publish.dependsOn).toBeUndefined();
   });
 
   it('--dry-run previews the whole chain (commands, env, cwd, files) and changes nothing', async () => {

@@ -24,3 +24,6 @@ export type TorchConfig = z.output<typeof torchConfigSchema>;
 
 /** Fields of torch.json that decide what gets built. Index URLs do not: the pin says what torch is. */
 export const TORCH_BUILD_FIELDS = ['python', 'requirements'] as const satisfies readonly (keyof TorchConfig)[];
+
+/** Fields of torch.json that the index shows users (its landing page's install commands). */
+export const TORCH_INDEX_FIELDS = ['torchIndexUrl'] as const satisfies readonly (keyof TorchConfig)[];

@@ -52,6 +52,26 @@ const metadataSchema = z.strictObject({
   urls: z.record(z.string().min(1).max(32, 'labels must be at most 32 characters'), z.url('must be a URL')).default({}),
 });
 
+export const PYPI_UPLOAD_URL = 'https://upload.pypi.org/legacy/';
+/** PyPI's default per-file upload limit (warehouse's MAX_FILESIZE); a project may be granted more. */
+export const PYPI_DEFAULT_MAX_FILE_SIZE_MIB = 100;
+
+const httpUrlSchema = z.string().refine((u) => /^https?:\/\/[^/\s]+/.test(u), { message: 'must be an http:// or https:// URL' });
+
+/** Where `<variant>:publish` uploads. Only the upload reads it: it is in no build or wheel hash. */
+const publishSchema = z.strictObject({
+  repositoryUrl: httpUrlSchema.default(PYPI_UPLOAD_URL).describe('the upload API (twine --repository-url); PyPI by default'),
+  indexUrl: httpUrlSchema
+    .optional()
+    .describe('the simple index that shows what is already published; derived for PyPI, TestPyPI and servers with /simple/ beside the upload URL'),
+  maxFileSizeMiB: z
+    .number()
+    .int('must be a whole number of MiB')
+    .positive('must be a positive number of MiB')
+    .default(PYPI_DEFAULT_MAX_FILE_SIZE_MIB)
+    .describe("PyPI's per-file limit for this project (100 MiB unless PyPI granted more)"),
+});
+
 /** `packages/<variant>/wheel.json`: one variant = one PyPI distribution. */
 export const wheelConfigSchema = z
   .strictObject({
@@ -77,6 +97,7 @@ export const wheelConfigSchema = z
      * "libnuma.so.1"): left out of the manylinux check, and said in the README's install notes.
      */
     systemLibraries: z.array(z.string().regex(/^[\w.*+-]+$/, 'must be a soname or a glob such as "libnuma.so.1"')).default([]),
+    publish: publishSchema.default({ repositoryUrl: PYPI_UPLOAD_URL, maxFileSizeMiB: PYPI_DEFAULT_MAX_FILE_SIZE_MIB }),
   })
   .superRefine((config, ctx) => {
     const disabled = config.env.VLLM_CPU_DISABLE_AVX512 === 'true';
@@ -97,7 +118,11 @@ export const wheelConfigSchema = z
   });
 
 export type WheelConfig = z.output<typeof wheelConfigSchema>;
+export type PublishConfig = WheelConfig['publish'];
 
-/** Fields of wheel.json that decide the raw build. The rest (metadata, version policy) only the `wheel` step. */
+/**
+ * Fields of wheel.json that decide the raw build. The rest (metadata, version policy) only the `wheel`
+ * step; `publish` neither: where a wheel goes never changes its bytes.
+ */
 export const WHEEL_BUILD_FIELDS = ['distribution', 'device', 'arch', 'isa', 'env', 'pinIsa'] as const satisfies readonly (keyof WheelConfig)[];
 export const WHEEL_NORMALIZE_FIELDS = ['version', 'platformTag', 'metadata', 'systemLibraries'] as const satisfies readonly (keyof WheelConfig)[];

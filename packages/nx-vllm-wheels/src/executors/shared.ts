@@ -1,10 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { basename, dirname, resolve } from 'node:path';
-import { parseConfigFile, torchConfigSchema, vllmConfigSchema, wheelConfigSchema } from '../config';
+import { indexConfigSchema, parseConfigFile, torchConfigSchema, vllmConfigSchema, wheelConfigSchema } from '../config';
 import { machineCache } from '../lib/cache-dir';
 import { VllmWheelsError } from '../lib/errors';
 import { consoleLogger } from '../lib/log';
-import type { SourceSpec, StepContext, TorchSpec, VariantSpec } from '../lib/pipeline';
+import type { IndexSpec, SourceSpec, StepContext, TorchSpec, VariantSpec } from '../lib/pipeline';
 
 export interface CommonOptions {
   dryRun?: boolean;
@@ -26,6 +26,11 @@ export function loadTorch(context: ExecutorContext, file: string): TorchSpec {
 
 export function loadVariant(context: ExecutorContext, file: string): VariantSpec {
   return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(wheelConfigSchema, resolve(context.root, file), file) };
+}
+
+/** index.json and its member variants (inference passes them: index.json's `variants`, or every variant). */
+export function loadIndex(context: ExecutorContext, file: string, variants: readonly string[]): IndexSpec {
+  return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(indexConfigSchema, resolve(context.root, file), file), variants };
 }
 
 /** Runs a step and maps it to Nx's `{ success }`; our own errors print their message, not a stack. */

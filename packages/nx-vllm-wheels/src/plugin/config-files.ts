@@ -68,6 +68,12 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
   }
   if (sources.length > 1) problems.push(`Only one vllm.json may exist in a workspace; found ${sources.map((s) => s.file).join(', ')}.`);
   if (torches.length > 1) problems.push(`Only one torch.json may exist in a workspace; found ${torches.map((s) => s.file).join(', ')}.`);
+  if (out.indexes.length > 1) {
+    problems.push(
+      `Only one index.json may exist in a workspace (its index is built into dist/index); found ${out.indexes.map((s) => s.file).join(', ')}. ` +
+        'Keep one, and list the variants it indexes in its "variants" field.',
+    );
+  }
   [out.source] = sources;
   [out.torch] = torches;
   if (out.variants.length && !out.source) problems.push(`${out.variants[0].file} needs the vLLM source: add packages/vllm/vllm.json.`);

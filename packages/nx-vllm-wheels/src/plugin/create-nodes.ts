@@ -1,6 +1,6 @@
 import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
 import { z } from 'zod';
-import { INDEX_CONTENT_FIELDS, TORCH_BUILD_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
+import { INDEX_CONTENT_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
 import { CONFIG_GLOB, readWorkspaceConfigs, type WorkspaceConfigs } from './config-files';
 import { pluginFingerprint } from './fingerprint';
@@ -98,7 +98,11 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
           inputs: [...inputs, { json: '{projectRoot}/wheel.json', fields: [...WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md'],
           dependsOn: [{ target: 'build', params: 'forward' }],
         }),
-        publish: target('publish-wheel', { config: variant.file }, { dependsOn: [{ target: 'wheel', params: 'forward' }] }),
+        // Publishing uploads what `wheel` built and has no dependsOn (see decisions.md, "Publish targets
+        // publish what is built"): a forwarded command line (--repository-url) would be refused by the
+        // build chain and re-key its caches, and `--dry-run` turns Nx's cache off, so a dependency would
+        // make a dry run rebuild every wheel for real.
+        publish: target('publish-wheel', { config: variant.file }),
       },
       metadata: { description: `${variant.config.distribution}: vLLM for ${variant.config.device} ${variant.config.arch}, isa ${variant.config.isa}` },
     };
@@ -112,20 +116,24 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
       targets: {
         index: target(
           'index',
-          { config: index.file, codeFingerprint: pluginFingerprint('index') },
+          { config: index.file, variants: members, ...(torch && { torchConfig: torch.file }), codeFingerprint: pluginFingerprint('index') },
           {
             inputs: [
               { json: `{projectRoot}/index.json`, fields: [...INDEX_CONTENT_FIELDS] },
+              // The landing page's install commands name the CPU torch index.
+              ...(torch ? [{ json: `{workspaceRoot}/${torch.file}`, fields: [...TORCH_INDEX_FIELDS] }] : []),
               ...index.config.extraWheels.map((p) => `{projectRoot}/${p}`),
               { dependentTasksOutputFiles: '**/*.whl' },
               { externalDependencies: [] },
             ],
             outputs: ['{workspaceRoot}/dist/index'],
-            dependsOn: [{ projects: members, target: 'wheel', params: 'forward' }],
+            // An empty project list makes Nx warn that the pattern matches nothing.
+            ...(members.length ? { dependsOn: [{ projects: members, target: 'wheel', params: 'forward' }] } : {}),
           },
         ),
-        publish: target('publish-index', { config: index.file }, { dependsOn: [{ target: 'index', params: 'forward' }] }),
-        verify: target('verify', { config: index.file }),
+        // Uploads dist/index as `index` built it; no dependsOn, for the reasons given at the variants' publish.
+        publish: target('publish-index', { config: index.file, ...(torch && { torchConfig: torch.file }) }),
+        verify: target('verify', { config: index.file, variants: members, ...(torch && { torchConfig: torch.file }) }),
       },
       metadata: { description: `PEP 503 index over ${members.join(', ') || 'no variants'}` },
     };

@@ -13,7 +13,8 @@ const SHAPING_CODE = {
   // The wheel is made from the build's output, so the build's code shapes it too.
   wheel: [...BUILD_CODE, 'lib/wheel', 'lib/isa', 'lib/tools', 'lib/pipeline/normalize', 'lib/pipeline/version', 'lib/pipeline/cpu-platform-plugin', '../python'],
   // The index reads wheels (lib/wheel) and renders pages (lib/index); the wheels' own code is in their hashes.
-  index: ['lib/index', 'lib/wheel', 'lib/fs', 'lib/pipeline/index'],
+  // index-config: its defaults (the title) shape the landing page.
+  index: ['lib/index', 'lib/wheel', 'lib/fs', 'lib/pipeline/build-index', 'config/index-config'],
 } as const;
 
 export type FingerprintKind = keyof typeof SHAPING_CODE;

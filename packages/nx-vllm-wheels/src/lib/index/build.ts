@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { WheelError } from '../errors';
 import { tempSibling, writeFileAtomic } from '../fs';
 import { getHeader, normalizeName, openWheel, parseHeaders } from '../wheel';
 import { IndexError } from './errors';
+import { FileHasher } from './file-hasher';
 import { fileUrl, groupByProject, type InstallHints, renderLandingPage, renderProjectHtml, renderProjectJson, renderRootHtml, renderRootJson } from './render';
 import { type IndexedFile, type IndexState, mergeState } from './state';
 
@@ -22,6 +22,8 @@ export interface BuildIndexOptions {
   readonly baseUrl?: string;
   readonly title?: string;
   readonly installHints?: InstallHints;
+  /** Called as each wheel has been copied and hashed (progress for large wheels). */
+  readonly onFile?: (file: { readonly filename: string; readonly sha256: string; readonly size: number }) => void;
 }
 
 interface Input {
@@ -36,46 +38,68 @@ interface Input {
  * Writes a static PEP 503 / 691 / 658 simple repository into `outDir`:
  * `files/<project>/<wheel>` and `<wheel>.metadata`, `simple/index.{html,json}`,
  * `simple/<project>/index.{html,json}`, a landing page `index.html` and `index-state.json`.
- * Same inputs give the same bytes. Wheels are validated first (a bad one: nothing is written); wheels
- * are copied into a staging directory beside `outDir`, hashed in the same pass, and moved in only when
- * the merge with `existing` succeeded; pages are written atomically after the files they link to.
+ * Same inputs give the same bytes. Every wheel is validated (a bad one: nothing is written in
+ * `outDir`) while, at the same time, it is copied into a staging directory beside `outDir` and hashed;
+ * the copies are moved in only when all are valid and the merge with `existing` succeeded; pages are
+ * written atomically after the files they link to.
  */
 export async function buildIndex(options: BuildIndexOptions): Promise<IndexState> {
-  const inputs = await readInputs(options.wheels);
   const outDir = options.outDir;
   mkdirSync(dirname(outDir), { recursive: true });
   const staging = tempSibling(outDir);
+  mkdirSync(staging);
+  const hasher = new FileHasher();
   let state: IndexState;
   try {
-    const added: IndexedFile[] = [];
-    for (const input of inputs) {
-      const rel = join('files', input.project, input.filename);
-      const target = join(staging, rel);
-      mkdirSync(dirname(target), { recursive: true });
-      const { sha256, size } = await copyWithHash(input.path, target);
-      writeFileAtomic(`${target}.metadata`, input.metadata);
-      added.push({
-        project: input.project,
-        filename: input.filename,
-        sha256,
-        size,
-        ...(input.requiresPython !== undefined && { requiresPython: input.requiresPython }),
-        metadataSha256: createHash('sha256').update(input.metadata).digest('hex'),
-        url: fileUrl(input.project, input.filename),
-      });
-    }
+    // Two lanes, so the whole-file sha256 costs no extra wall time: this thread checks every member
+    // against RECORD (one sha256 pass), while each file is copied in the kernel (copyFile:
+    // copy_file_range, or a reflink) and hashed on a worker thread (the other sha256 pass).
+    const [validated, copied] = await Promise.allSettled([readInputs(options.wheels), copyAndHash(options.wheels, staging, hasher, options.onFile)]);
+    if (validated.status === 'rejected') throw validated.reason;
+    if (copied.status === 'rejected') throw copied.reason;
+    const inputs = validated.value;
+    const added = inputs.map((input, i): IndexedFile => ({
+      project: input.project,
+      filename: input.filename,
+      sha256: copied.value[i].sha256,
+      size: copied.value[i].size,
+      ...(input.requiresPython !== undefined && { requiresPython: input.requiresPython }),
+      metadataSha256: createHash('sha256').update(input.metadata).digest('hex'),
+      url: fileUrl(input.project, input.filename),
+    }));
     state = mergeState(options.existing, added);
-    for (const input of inputs) {
-      const rel = join('files', input.project, input.filename);
-      mkdirSync(dirname(join(outDir, rel)), { recursive: true });
-      renameSync(join(staging, `${rel}.metadata`), join(outDir, `${rel}.metadata`));
-      renameSync(join(staging, rel), join(outDir, rel));
-    }
+    inputs.forEach((input, i) => {
+      const target = join(outDir, 'files', input.project, input.filename);
+      writeFileAtomic(`${target}.metadata`, input.metadata);
+      renameSync(copied.value[i].copy, target);
+    });
   } finally {
+    await hasher.close();
     rmSync(staging, { recursive: true, force: true });
   }
   writePages(outDir, state, options);
   return state;
+}
+
+/**
+ * Copies each wheel into `staging` and hashes it, in order. The copy and the hash read the same file at
+ * the same time; a file replaced or changed meanwhile (its inode, size or mtime moved) is an error,
+ * so the recorded sha256 is the copy's.
+ */
+async function copyAndHash(paths: readonly string[], staging: string, hasher: FileHasher, onFile: BuildIndexOptions['onFile']) {
+  const out: { copy: string; sha256: string; size: number }[] = [];
+  for (const [i, path] of paths.entries()) {
+    const copy = join(staging, `${i}.whl`);
+    const before = statSync(path);
+    const [, hashed] = await Promise.all([copyFile(path, copy), hasher.hash(path)]);
+    const after = statSync(path);
+    if (before.ino !== after.ino || before.mtimeMs !== after.mtimeMs || before.size !== hashed.size || after.size !== hashed.size || statSync(copy).size !== hashed.size) {
+      throw new IndexError(`${path} changed while it was being indexed (it must not be written meanwhile); nothing was written. Run again.`);
+    }
+    out.push({ copy, ...hashed });
+    onFile?.({ filename: basename(path), ...hashed });
+  }
+  return out;
 }
 
 /** Validates every wheel, collecting every problem, and reads its METADATA bytes. */
@@ -107,21 +131,6 @@ async function readInputs(paths: readonly string[]): Promise<Input[]> {
   }
   if (problems.length) throw new IndexError(`Cannot index ${problems.length === 1 ? 'a wheel' : `${problems.length} wheels`}; nothing was written:\n${problems.join('\n')}`);
   return inputs;
-}
-
-/** Copies `from` to `to`, streaming, returning the hex sha256 and size computed in the same pass. */
-async function copyWithHash(from: string, to: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  await pipeline(createReadStream(from, { highWaterMark: 1024 * 1024 }), tap, createWriteStream(to));
-  return { sha256: hash.digest('hex'), size };
 }
 
 /** Project pages first, then the roots, then the state: a reader never sees a link to a missing page. */

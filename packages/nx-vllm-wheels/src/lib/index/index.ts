@@ -20,3 +20,5 @@ export {
   renderLandingPage,
 } from './render';
 export type { InstallHints } from './render';
+export { renderIndexPages, HTML_CONTENT_TYPE, STATE_CONTENT_TYPE } from './pages';
+export type { IndexPage, PageLevel, PageOptions } from './pages';

@@ -23,16 +23,17 @@ const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
 /**
  * `moto_server` (the S3 API, from the pinned tools venv in the machine's test cache, installed once per
- * machine) on 127.0.0.1 at a free port. `stop()` kills exactly that process.
+ * machine) on 127.0.0.1 at a free port. `stop()` kills exactly that process. `env` adds moto settings
+ * (`INITIAL_NO_AUTH_ACTION_COUNT` turns on its IAM authentication).
  */
-export async function startMoto(): Promise<MotoServer> {
+export async function startMoto(options: { env?: Record<string, string> } = {}): Promise<MotoServer> {
   const venv = await testToolsVenv();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   let output = '';
   const child: ChildProcess = spawn(venv.bin('moto_server'), ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...envFor(), PYTHONUNBUFFERED: '1' },
+    env: { ...process.env, ...envFor(), PYTHONUNBUFFERED: '1', ...options.env },
   });
   child.stdout?.on('data', (c) => (output += c));
   child.stderr?.on('data', (c) => (output += c));

