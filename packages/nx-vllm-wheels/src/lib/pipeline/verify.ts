@@ -1,0 +1,94 @@
+import { basename } from 'node:path';
+import type { IndexConfig } from '../../config';
+import { PYTORCH_CPU_INDEX } from '../../config';
+import { findPython } from '../python';
+import { run } from '../process';
+import { ensureToolsVenv } from '../tools';
+import { formatVerifyTable, INSTALLERS, pipNetworkSettings, VerifyError, verifyInstalls, type Installer, type VerifyPackage, type VerifyResult } from '../verify';
+import { parseWheelFileName } from '../wheel';
+import { findVariantWheel } from './build-index';
+import type { StepContext, TorchSpec, VariantSpec } from './context';
+
+export interface VerifyIndexInput {
+  /** index.json (relative to the workspace) and its config: `publicUrl` is the default index. */
+  readonly configFile: string;
+  readonly config: IndexConfig;
+  readonly variants: readonly VariantSpec[];
+  readonly torch?: TorchSpec;
+  /** The simple index to install from (overrides publicUrl + "/simple/"). */
+  readonly indexUrl?: string;
+  /** The CPU torch index (overrides torch.json's torchIndexUrl). */
+  readonly torchIndexUrl?: string;
+  readonly installers?: readonly string[];
+}
+
+/** The simple index to verify: the option, else index.json's publicUrl + "/simple/". */
+export function verifyIndexUrl(input: Pick<VerifyIndexInput, 'indexUrl' | 'config' | 'configFile'>): string {
+  if (input.indexUrl) return input.indexUrl.endsWith('/') ? input.indexUrl : `${input.indexUrl}/`;
+  if (input.config.publicUrl) return `${input.config.publicUrl.replace(/\/+$/, '')}/simple/`;
+  throw new VerifyError(
+    `No index to verify: pass --index-url=<simple index URL> (e.g. http://host/simple/), or set "publicUrl" in ${input.configFile} (the index root; its simple/ is used).`,
+  );
+}
+
+function installersOf(list: readonly string[] | undefined): Installer[] {
+  const wanted = list?.length ? list : [...INSTALLERS];
+  const unknown = wanted.filter((i) => !(INSTALLERS as readonly string[]).includes(i));
+  if (unknown.length) throw new VerifyError(`Unknown installer(s) ${unknown.join(', ')}: the installers are ${INSTALLERS.join(' and ')}.`);
+  return [...new Set(wanted)] as Installer[];
+}
+
+/** Pin each variant to the version built here when its wheel is in dist/wheels, else the newest published. */
+function packagesOf(variants: readonly VariantSpec[], ctx: StepContext): VerifyPackage[] {
+  return variants.map((v) => {
+    let version: string | undefined;
+    try {
+      const wheel = findVariantWheel(ctx, v.name, true);
+      if (wheel) version = parseWheelFileName(basename(wheel)).version;
+    } catch {
+      // several or no wheels here: verify the newest published
+    }
+    return { variant: v.name, distribution: v.config.distribution, ...(version ? { version } : {}) };
+  });
+}
+
+/**
+ * `wheel-index:verify`: every member variant installed from the published index with pip and with uv,
+ * each in a fresh venv, torch from the CPU index, then imported as vLLM's CPU build. Prints a table of
+ * variant × installer; fails when any cell failed.
+ */
+export async function verifyWheelIndex(input: VerifyIndexInput, ctx: StepContext): Promise<VerifyResult[]> {
+  const indexUrl = verifyIndexUrl(input);
+  const torchIndexUrl = input.torchIndexUrl ?? input.torch?.config.torchIndexUrl ?? PYTORCH_CPU_INDEX;
+  const installers = installersOf(input.installers);
+  if (!input.variants.length) throw new VerifyError(`${input.configFile}: no variants to verify.`);
+  const packages = packagesOf(input.variants, ctx);
+  const describe = packages.map((p) => `${p.distribution}${p.version ? `==${p.version}` : ''}`).join(', ');
+  if (ctx.dryRun) {
+    ctx.log.info(`[dry-run] would install ${describe} with ${installers.join(' and ')} from ${indexUrl} (torch from ${torchIndexUrl}) into fresh venvs and import vllm`);
+    return [];
+  }
+  const python = input.torch ? (await findPython(input.torch.config.python, ctx.env)).path : 'python3';
+  const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['uv'], env: ctx.env, log: ctx.log });
+  // Network settings (cert, proxy) of the user's pip config, carried over: the installs load no pip config.
+  const configList = await run(tools.python, ['-m', 'pip', 'config', 'list'], { cwd: ctx.workspaceRoot, env: ctx.env, timeoutMs: 60_000, allowFailure: true });
+  const results = await verifyInstalls({
+    indexUrl,
+    torchIndexUrl,
+    packages,
+    installers,
+    python,
+    uv: tools.bin('uv'),
+    env: ctx.env,
+    pipNetwork: pipNetworkSettings(configList.stdout),
+    log: ctx.log,
+  });
+  const table = formatVerifyTable(results);
+  ctx.log.step(`Verified ${indexUrl} (torch from ${torchIndexUrl})`);
+  ctx.log.info(table);
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length) {
+    throw new VerifyError(`${failed.length} of ${results.length} installs from ${indexUrl} failed:\n${table}`);
+  }
+  return results;
+}

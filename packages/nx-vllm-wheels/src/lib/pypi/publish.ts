@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Logger } from '../log';
+import { parseWheelFileName } from '../wheel';
+import { credentialsFromEnv, missingTokenMessage } from './credentials';
+import { PublishError } from './errors';
+import { pypiRefusals, twineCheckRefusal, type WheelFacts } from './refusals';
+import { hasPypiRules, targetLabel, type UploadTarget } from './repository';
+import { lookupPublished, type PublishedState } from './simple-index';
+import { twineCheck, twineUpload } from './twine';
+
+export interface PublishWheelOptions {
+  readonly wheel: string;
+  /** The distribution's name (the project on the index). */
+  readonly project: string;
+  readonly target: UploadTarget;
+  readonly maxFileSizeMiB: number;
+  /** For messages: wheel.json relative to the workspace, and the Nx project. */
+  readonly configFile: string;
+  readonly variant: string;
+  /** twine from the tools venv (resolved lazily: a dry run of a refused wheel needs none). */
+  readonly twine: () => Promise<string>;
+  readonly cwd: string;
+  /** The user's environment: the token, TWINE_USERNAME, proxies and certificates. */
+  readonly env: Record<string, string | undefined>;
+  readonly log: Logger;
+  readonly dryRun: boolean;
+  readonly fetch?: typeof fetch;
+}
+
+export type PublishOutcome = 'uploaded' | 'already-published' | 'dry-run';
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 21 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Publishes one wheel: refuse what PyPI would reject (PyPI and TestPyPI only), look the file up on the
+ * repository's simple index (same name and sha256: nothing to do; same name, other bytes: an error,
+ * a published file never changes), then `twine upload`. A dry run does everything but the upload.
+ */
+export async function publishWheel(options: PublishWheelOptions): Promise<PublishOutcome> {
+  const { target, log } = options;
+  const fileName = basename(options.wheel);
+  const facts: WheelFacts = { fileName, name: parseWheelFileName(fileName), size: statSync(options.wheel).size };
+  const sha256 = await sha256File(options.wheel);
+  const label = targetLabel(target);
+  log.step(`${options.variant}: ${fileName} (${facts.size} bytes, sha256 ${sha256}) -> ${target.uploadUrl}`);
+
+  const { credentials, ignored } = credentialsFromEnv(options.env);
+  if (credentials) {
+    log.info(`Token from ${credentials.source} (user ${credentials.username}).`);
+    if (ignored.length) log.warn(`${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} also set, to another value, and not used: ${credentials.source} comes first.`);
+  } else if (!options.dryRun) {
+    throw new PublishError(missingTokenMessage(target.uploadUrl));
+  }
+
+  if (hasPypiRules(target)) {
+    const ctx = { configFile: options.configFile, variant: options.variant, maxFileSizeMiB: options.maxFileSizeMiB, label };
+    const refusals = pypiRefusals(facts, ctx);
+    const findings = await twineCheck(options.wheel, { twine: await options.twine(), cwd: options.cwd, env: options.env, log });
+    if (findings) refusals.push(twineCheckRefusal(findings, ctx));
+    if (refusals.length) {
+      throw new PublishError(`${fileName} is not uploaded: ${label} would reject it.\n${refusals.map((r) => `  - ${r}`).join('\n')}`);
+    }
+    log.info(`${label}'s checks pass: public version, ${facts.name.platformTag}, ${facts.size} bytes <= ${options.maxFileSizeMiB} MiB, twine check --strict.`);
+  }
+
+  const lookup = () =>
+    lookupPublished({
+      indexUrl: target.indexUrl,
+      project: options.project,
+      filename: fileName,
+      fetch: options.fetch,
+      // A private index may want the same credentials; only ever sent to the upload server's own origin.
+      ...(credentials && target.kind === 'other' ? { auth: { username: credentials.username, password: credentials.password, origin: new URL(target.uploadUrl).origin } } : {}),
+    });
+  log.info(`Checking ${target.indexUrl} for ${fileName}…`);
+  let published: PublishedState;
+  try {
+    published = await lookup();
+  } catch (e) {
+    if (!options.dryRun || !(e instanceof PublishError)) throw e;
+    log.warn(`${e.message} (a real run stops here)`);
+    published = { state: 'absent' };
+  }
+  if (published.state === 'absent' && published.note) log.info(published.note);
+  if (published.state === 'present') return alreadyThere(published, sha256, fileName, target, log);
+
+  if (options.dryRun) {
+    log.info(
+      `[dry-run] would upload ${options.wheel}\n  file     ${fileName}\n  size     ${facts.size} bytes\n  sha256   ${sha256}\n  to       ${target.uploadUrl} (${label})\n` +
+        `  as       ${credentials ? `${credentials.username}, token from ${credentials.source}` : '(no token set: PYPI_TOKEN, TWINE_PASSWORD or UV_PUBLISH_TOKEN is needed)'}`,
+    );
+    return 'dry-run';
+  }
+  const twine = await options.twine();
+  log.info(`Uploading with twine to ${target.uploadUrl}…`);
+  const result = await twineUpload(options.wheel, target, credentials!, { twine, cwd: options.cwd, env: options.env, log });
+  if (result !== 'uploaded') {
+    // Already there (uploaded by someone else meanwhile), or a real refusal: the index tells.
+    const now = await lookup();
+    if (now.state === 'present') return alreadyThere(now, sha256, fileName, target, log);
+    throw new PublishError(result.rejected);
+  }
+  log.info(`Uploaded ${fileName} to ${target.uploadUrl}.`);
+  return 'uploaded';
+}
+
+function alreadyThere(published: { sha256: string; url: string }, sha256: string, fileName: string, target: UploadTarget, log: Logger): PublishOutcome {
+  if (published.sha256 !== sha256) {
+    throw new PublishError(
+      `${fileName} is already published on ${target.indexUrl} with different contents (sha256 ${published.sha256} there, ${sha256} here). ` +
+        'A published file never changes: give the new build a new version (wheel.json "version": { "suffix": ".post1" }) and publish that.',
+    );
+  }
+  log.info(`${fileName} is already published (same sha256 ${sha256}): nothing uploaded.`);
+  return 'already-published';
+}

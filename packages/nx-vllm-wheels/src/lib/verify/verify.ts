@@ -1,0 +1,196 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommandError } from '../errors';
+import type { Logger } from '../log';
+import { redact, run, type RunResult } from '../process';
+import { urlSecrets } from '../python';
+import { VerifyError } from './errors';
+import { installerEnv } from './env';
+
+export const INSTALLERS = ['pip', 'uv'] as const;
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+export type Installer = (typeof INSTALLERS)[number];
+
+export interface VerifyPackage {
+  /** The Nx project (the table's row). */
+  readonly variant: string;
+  readonly distribution: string;
+  /** Pin (the version built here), or the newest on the index when absent. */
+  readonly version?: string;
+}
+
+export interface VerifyOptions {
+  /** The published simple index, with a trailing "/" (pip --index-url, uv's default index). */
+  readonly indexUrl: string;
+  /** The CPU torch index: torch comes from there (for uv: only from there). */
+  readonly torchIndexUrl: string;
+  readonly packages: readonly VerifyPackage[];
+  readonly installers: readonly Installer[];
+  /** The interpreter the fresh venvs are made from. */
+  readonly python: string;
+  /** uv from the tools venv (needed when "uv" is one of the installers). */
+  readonly uv?: string;
+  /** The user's environment; installerEnv() decides what of it pip and uv see. */
+  readonly env: Record<string, string | undefined>;
+  /** Network settings from the user's pip config (see pipNetworkSettings). */
+  readonly pipNetwork?: Record<string, string>;
+  readonly log: Logger;
+  /** Where the temporary venvs go (default the OS temp dir); each is removed after its check. */
+  readonly tempRoot?: string;
+  readonly timeoutMs?: number;
+}
+
+export interface VerifyResult {
+  readonly variant: string;
+  readonly installer: Installer;
+  readonly ok: boolean;
+  /** ok: "<dist> <version>, platform CpuPlatform, torch <v>"; failed: the reason (one line). */
+  readonly summary: string;
+  /** The end of the failing command's output (secrets masked). */
+  readonly details?: string;
+}
+
+/**
+ * What `vllm` must do after the install: import, and pick the CPU platform the way an engine start
+ * does (vllm.config.DeviceConfig with device="auto" asks vllm.platforms.current_platform).
+ */
+export const IMPORT_CHECK = `
+import importlib.metadata as md, json, sys
+import vllm
+from vllm.platforms import current_platform
+from vllm.config import DeviceConfig
+print(json.dumps({
+    "distribution": md.version(sys.argv[1]),
+    "torch": md.version("torch"),
+    "platform": type(current_platform).__name__,
+    "device_type": DeviceConfig().device_type,
+}))
+`;
+
+/** uv's project file: the published index is the default, the CPU torch index explicit and the only source of torch. */
+export function uvProject(requirement: string, indexUrl: string, torchIndexUrl: string): string {
+  const q = (s: string) => JSON.stringify(s);
+  return [
+    '[project]',
+    'name = "vllm-wheels-verify"',
+    'version = "0"',
+    `dependencies = [${q(requirement)}, "torch"]`,
+    '',
+    '[[tool.uv.index]]',
+    'name = "published"',
+    `url = ${q(indexUrl)}`,
+    'default = true',
+    '',
+    '[[tool.uv.index]]',
+    'name = "pytorch-cpu"',
+    `url = ${q(torchIndexUrl)}`,
+    'explicit = true',
+    '',
+    '[tool.uv.sources]',
+    'torch = { index = "pytorch-cpu" }',
+    '',
+  ].join('\n');
+}
+
+/** For each package and installer: a fresh venv, the install from the index, the import check. */
+export async function verifyInstalls(options: VerifyOptions): Promise<VerifyResult[]> {
+  const results: VerifyResult[] = [];
+  for (const pkg of options.packages) {
+    for (const installer of options.installers) {
+      options.log.step(`${pkg.variant}: install ${pkg.distribution}${pkg.version ? `==${pkg.version}` : ''} with ${installer} from ${options.indexUrl}`);
+      const result = await verifyOne(pkg, installer, options);
+      options.log.info(result.ok ? `ok: ${result.summary}` : `FAILED: ${result.summary}${result.details ? `\n${result.details}` : ''}`);
+      results.push(result);
+    }
+  }
+  return results;
+}
+
+async function verifyOne(pkg: VerifyPackage, installer: Installer, options: VerifyOptions): Promise<VerifyResult> {
+  const root = mkdtempSync(join(options.tempRoot ?? tmpdir(), `vllm-wheels-verify-${installer}-`));
+  const secrets = urlSecrets([options.indexUrl, options.torchIndexUrl]);
+  const timeoutMs = options.timeoutMs ?? 20 * 60_000;
+  const emptyConfigDir = join(root, 'no-config');
+  mkdirSync(emptyConfigDir);
+  const env = installerEnv(options.env, { emptyConfigDir, pipNetwork: options.pipNetwork });
+  const venv = join(root, 'venv');
+  const python = join(venv, 'bin', 'python');
+  const requirement = pkg.version ? `${pkg.distribution}==${pkg.version}` : pkg.distribution;
+  const step = async (what: string, command: string, args: string[], cwd = root): Promise<RunResult | VerifyResult> => {
+    options.log.info(`$ ${redact([command, ...args].join(' '), secrets)}`);
+    try {
+      return await run(command, args, { cwd, env, timeoutMs, secrets, onLine: (line) => options.log.info(`  ${redact(line, secrets).replace(ANSI, '')}`) });
+    } catch (e) {
+      const tail = (e instanceof CommandError ? e.outputTail : (e as Error).message).replace(ANSI, '');
+      return { variant: pkg.variant, installer, ok: false, summary: `${what} failed: ${reason(tail)}`, details: indent(tail) };
+    }
+  };
+  const failed = (r: RunResult | VerifyResult): r is VerifyResult => 'ok' in r;
+  try {
+    let r: RunResult | VerifyResult;
+    if (installer === 'pip') {
+      r = await step('venv', options.python, ['-m', 'venv', venv]);
+      if (failed(r)) return r;
+      r = await step('pip install', python, ['-m', 'pip', 'install', '--index-url', options.indexUrl, '--extra-index-url', options.torchIndexUrl, requirement]);
+      if (failed(r)) return r;
+    } else {
+      if (!options.uv) throw new VerifyError('uv is needed to verify with uv (the tools venv provides it).');
+      r = await step('uv venv', options.uv, ['venv', '--python', options.python, venv]);
+      if (failed(r)) return r;
+      const project = join(root, 'project');
+      mkdirSync(project);
+      writeFileSync(join(project, 'pyproject.toml'), uvProject(requirement, options.indexUrl, options.torchIndexUrl));
+      // Run in the project folder: uv pip reads its [tool.uv] indexes from the pyproject.toml there.
+      r = await step('uv pip install', options.uv, ['pip', 'install', '--python', python, '-r', 'pyproject.toml'], project);
+      if (failed(r)) return r;
+    }
+    r = await step('import check', python, ['-c', IMPORT_CHECK, pkg.distribution]);
+    if (failed(r)) return r;
+    return importResult(pkg, installer, r.stdout);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function importResult(pkg: VerifyPackage, installer: Installer, stdout: string): VerifyResult {
+  const last = stdout.trim().split('\n').pop() ?? '';
+  let report: { distribution?: string; torch?: string; platform?: string; device_type?: string };
+  try {
+    report = JSON.parse(last);
+  } catch {
+    return { variant: pkg.variant, installer, ok: false, summary: `import check printed no report: ${last.slice(0, 200)}` };
+  }
+  const summary = `${pkg.distribution} ${report.distribution}, torch ${report.torch}, platform ${report.platform} (device ${report.device_type})`;
+  if (report.device_type !== 'cpu') return { variant: pkg.variant, installer, ok: false, summary: `vLLM did not pick the CPU platform: ${summary}` };
+  if (pkg.version && report.distribution !== pkg.version) return { variant: pkg.variant, installer, ok: false, summary: `installed ${report.distribution}, not ${pkg.version}` };
+  return { variant: pkg.variant, installer, ok: true, summary };
+}
+
+/** The most telling line of a failure: the last error line, else the last line. */
+function reason(tail: string): string {
+  const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
+  const error = [...lines].reverse().find((l) => /^(ERROR|error|RuntimeError|ImportError|ModuleNotFoundError|\S*Error:)/.test(l) || /No solution found|not found|Because /.test(l));
+  return (error ?? lines[lines.length - 1] ?? 'no output').slice(0, 300);
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .slice(-20)
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+/** variant × installer -> ok / failed, as a plain-text table. */
+export function formatVerifyTable(results: readonly VerifyResult[]): string {
+  const installers = INSTALLERS.filter((i) => results.some((r) => r.installer === i));
+  const variants = [...new Set(results.map((r) => r.variant))];
+  const cell = (v: string, i: Installer) => {
+    const r = results.find((x) => x.variant === v && x.installer === i);
+    return r ? (r.ok ? 'ok' : `failed: ${r.summary}`) : '-';
+  };
+  const rows = [['variant', ...installers], ...variants.map((v) => [v, ...installers.map((i) => cell(v, i))])];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (c < r.length - 1 ? r[c].length : 0))));
+  return rows.map((r) => r.map((text, c) => (c < r.length - 1 ? text.padEnd(widths[c]) : text)).join('  ')).join('\n');
+}
