@@ -51,9 +51,11 @@ export async function buildIndex(options: BuildIndexOptions): Promise<IndexState
   const hasher = new FileHasher();
   let state: IndexState;
   try {
-    // Two lanes, so the whole-file sha256 costs no extra wall time: this thread checks every member
-    // against RECORD (one sha256 pass), while each file is copied in the kernel (copyFile:
-    // copy_file_range, or a reflink) and hashed on a worker thread (the other sha256 pass).
+    // Two lanes: this thread validates each wheel's structure (names, METADATA, WHEEL, RECORD listing
+    // every member) while each file is copied in the kernel (copyFile: copy_file_range, or a reflink) and
+    // hashed on a worker thread. Member contents are not re-hashed against RECORD here: the `wheel` target
+    // wrote those rows, installers check each member's CRC-32 as they extract it, and the whole-file
+    // sha256 the index publishes is what pip and uv verify (see decisions.md, 19).
     const [validated, copied] = await Promise.allSettled([readInputs(options.wheels), copyAndHash(options.wheels, staging, hasher, options.onFile)]);
     if (validated.status === 'rejected') throw validated.reason;
     if (copied.status === 'rejected') throw copied.reason;
@@ -108,7 +110,7 @@ async function readInputs(paths: readonly string[]): Promise<Input[]> {
   const inputs: Input[] = [];
   for (const path of paths) {
     try {
-      const wheel = await openWheel(path);
+      const wheel = await openWheel(path, { deferHashes: true });
       let metadata: Buffer;
       try {
         metadata = await wheel.zip.readBuffer(wheel.zip.get(`${wheel.distInfoDir}/METADATA`)!, MAX_METADATA);
