@@ -6,8 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
+import { treeHashes } from '../src/test-support/tree';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
 import { assertPluginBuilt } from './support/paths';
 import { freshVenv, pipInstall, runPython } from './support/python';
@@ -19,19 +20,7 @@ const WHEEL_TASKS = VARIANTS.flatMap((v) => [`${v}:build`, `${v}:wheel`]);
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-/** sha256 of every file under `dir`, by relative path. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(dir, p)] = sha256(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
+const tree = treeHashes;
 
 describe('wheel-index:index with real nx', () => {
   let fixture: SharedFixture;

