@@ -46,30 +46,38 @@ export interface ParsedRecord {
 export function parseRecord(text: string): ParsedRecord {
   const entries: RecordEntry[] = [];
   const issues: RecordIssue[] = [];
-  for (const { line, fields, error } of parseCsv(text)) {
+  parseCsv(text, (line, fields, error) => {
     if (error) {
       issues.push({ line, message: error });
-      continue;
+      return;
     }
     if (fields.length !== 3) {
       issues.push({ line, message: `expected 3 fields (path,hash,size), got ${fields.length}` });
-      continue;
+      return;
     }
     const [path, hashText, sizeText] = fields;
-    const problems: string[] = [];
-    if (path === '') problems.push('the path is empty');
+    let problems: string[] | undefined;
+    if (path === '') (problems ??= []).push('the path is empty');
     let hash: RecordHash | undefined;
     if (hashText !== '') {
       const parsed = parseHash(hashText);
-      if (typeof parsed === 'string') problems.push(parsed);
+      if (typeof parsed === 'string') (problems ??= []).push(parsed);
       else hash = parsed;
     }
-    if (sizeText !== '' && !/^\d+$/.test(sizeText)) problems.push(`size ${JSON.stringify(sizeText)} is not a non-negative integer`);
-    if (problems.length) issues.push({ line, message: `${path || '(no path)'}: ${problems.join('; ')}` });
-    else entries.push({ path, ...(hash && { hash }), ...(sizeText !== '' && { size: Number(sizeText) }) });
-  }
+    if (sizeText !== '' && !DIGITS.test(sizeText)) (problems ??= []).push(`size ${JSON.stringify(sizeText)} is not a non-negative integer`);
+    if (problems) issues.push({ line, message: `${path || '(no path)'}: ${problems.join('; ')}` });
+    else {
+      const entry: { path: string; hash?: RecordHash; size?: number } = { path };
+      if (hash) entry.hash = hash;
+      if (sizeText !== '') entry.size = Number(sizeText);
+      entries.push(entry);
+    }
+  });
   return { entries, issues };
 }
+
+const DIGITS = /^\d+$/;
+const URLSAFE_BASE64 = /^[A-Za-z0-9_-]*$/;
 
 /** `algorithm=value` → RecordHash, or the reason it is not acceptable. */
 export function parseHash(text: string): RecordHash | string {
@@ -80,7 +88,7 @@ export function parseHash(text: string): RecordHash | string {
   if (WEAK_ALGORITHMS.has(algorithm.toLowerCase())) return `hash algorithm ${algorithm} is too weak; RECORD hashes must be sha256 or stronger`;
   if (!Object.hasOwn(ALGORITHMS, algorithm)) return `hash algorithm ${JSON.stringify(algorithm)} is not supported (use one of ${Object.keys(ALGORITHMS).join(', ')})`;
   const spec = ALGORITHMS[algorithm as RecordHashAlgorithm];
-  if (!/^[A-Za-z0-9_-]*$/.test(value) || value.length !== Math.ceil((spec.bytes * 4) / 3)) {
+  if (value.length !== Math.ceil((spec.bytes * 4) / 3) || !URLSAFE_BASE64.test(value)) {
     return `${algorithm} digest ${JSON.stringify(value)} is not urlsafe base64 without padding of a ${spec.bytes}-byte digest`;
   }
   return { algorithm: algorithm as RecordHashAlgorithm, value };
@@ -107,9 +115,9 @@ export function hashBytes(data: Uint8Array, algorithm: RecordHashAlgorithm = 'sh
 
 /** RECORD's text: one CSV row per entry, quoted like Python's csv module, "\n" line ends (as pypa/wheel writes). */
 export function serializeRecord(entries: readonly RecordEntry[]): string {
-  return entries
-    .map((e) => [e.path, e.hash ? formatHash(e.hash) : '', e.size === undefined ? '' : String(e.size)].map(quoteField).join(',') + '\n')
-    .join('');
+  let text = '';
+  for (const e of entries) text += `${quoteField(e.path)},${e.hash ? quoteField(formatHash(e.hash)) : ''},${e.size === undefined ? '' : e.size}\n`;
+  return text;
 }
 
 /** csv.QUOTE_MINIMAL: quote when the field holds the delimiter, the quote char or a line break. */
@@ -117,37 +125,29 @@ function quoteField(field: string): string {
   return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
 }
 
-interface CsvRow {
-  line: number;
-  fields: string[];
-  error?: string;
-}
-
 /**
  * Python's csv.reader (excel dialect, strict=False): quoted fields may hold commas, line breaks and ""
  * escapes; a quote inside an unquoted field is literal; blank lines yield no row. An unterminated quoted
  * field is reported instead of silently accepted. Rows without a quote (nearly all) are simply split.
  */
-function parseCsv(text: string): CsvRow[] {
-  const rows: CsvRow[] = [];
+function parseCsv(text: string, row: (line: number, fields: string[], error?: string) => void): void {
   let line = 1;
   for (let pos = 0; pos < text.length; ) {
     const lf = text.indexOf('\n', pos);
     const end = lf < 0 ? text.length : lf;
     const simple = text.slice(pos, end);
     if (!simple.includes('"') && !simple.includes('\r')) {
-      if (simple !== '') rows.push({ line, fields: simple.split(',') });
+      if (simple !== '') row(line, simple.split(','));
       pos = end + 1;
       line++;
       continue;
     }
-    const row = parseQuotedRow(text, pos);
-    if (row.fields) rows.push({ line, fields: row.fields });
-    if (row.error) rows.push({ line, fields: [], error: row.error });
-    line += row.lines;
-    pos = row.next;
+    const quoted = parseQuotedRow(text, pos);
+    if (quoted.fields) row(line, quoted.fields);
+    if (quoted.error) row(line, [], quoted.error);
+    line += quoted.lines;
+    pos = quoted.next;
   }
-  return rows;
 }
 
 /** One row from `start` with the full state machine; `lines` is how many line ends it consumed. */

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { chmod, copyFile, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { getHeaders, headerProblem, type HeaderUpdates, serializeHeaders, updateHeaders } from './metadata';
 import { dataDirName, distInfoDirName, formatWheelFileName, nameProblem, versionProblem } from './names';
 import { entryPointProblem, mergeEntryPoints, type EntryPoints } from './entry-points';
+import { WheelError } from '../errors';
 import { WheelValidationError } from './problems';
 import { hashBytes, type RecordEntry, serializeRecord } from './record';
-import { deferredHashProblems, isDeferredHash, memberHashCheck, openWheel, type OpenWheel } from './validate';
+import { deferredHashProblems, openWheel, type OpenWheel } from './validate';
 import { dosDateTimeFromEpoch, type DosDateTime, METHOD_DEFLATED } from './zip-format';
-import { ZipWriter } from './zip-write';
+import type { ZipEntry } from './zip-read';
+import { type KeptMember, planKeep, ZipWriter } from './zip-write';
 
 export interface RenameWheelOptions {
   /** Path of the wheel to rename; it is validated first and never modified. */
@@ -44,6 +47,11 @@ export interface RenamedWheel {
   /** outputDir joined with fileName. */
   path: string;
   fileName: string;
+  /**
+   * How many members were kept in place in a kernel copy of the input (their bytes never went through
+   * this process); the others were written after them.
+   */
+  keptInPlace: number;
 }
 
 /** Headers with an option of their own; setting them through metadataUpdates would desynchronize the names. */
@@ -58,31 +66,47 @@ const RESERVED_HEADERS = new Set(['name', 'version', 'metadata-version']);
  * rows; METADATA (and WHEEL when retagged) is rewritten; RECORD is written last with its own row last
  * and empty. RECORD signatures (RECORD.jws/.p7s) are dropped: they cannot sign the new RECORD.
  *
- * Nothing is written unless the input and the options are valid (one WheelValidationError lists every
- * problem). The output is written to a temporary file in outputDir and renamed into place when
- * complete, so a reader never sees a partial wheel; on failure the temporary file is removed.
+ * Members that keep their name and content are neither inflated nor hashed: the input is validated
+ * with openWheel's `deferHashes` (everything but those hashes), and their RECORD rows, hashes included,
+ * go to the output unchanged, for installers and `wheel unpack` to verify. The members before the first
+ * one that changes (bdist_wheel writes .dist-info last: nearly the whole file) do not even pass
+ * through this process: the kernel copies the input (copy_file_range or a reflink, like `cp`) while it
+ * is validated, the copy is cut after them, and the rest is appended. The output is byte for byte what
+ * copying every member through ZipWriter gives.
+ *
+ * Nothing is published unless the input and the options are valid (one WheelValidationError lists
+ * every problem). The output is written to a temporary file in outputDir and renamed into place when
+ * complete, so a reader never sees a partial wheel; on failure the temporary file is removed (and
+ * outputDir, when this call created it).
  */
 export async function renameWheel(options: RenameWheelOptions): Promise<RenamedWheel> {
   options.signal?.throwIfAborted();
   const optionProblems = checkOptions(options);
-  let wheel: OpenWheel;
+  // The kernel copies the input while it is validated (nothing to copy when the options are wrong).
+  const copy = optionProblems.length ? undefined : await KernelCopy.start(options.input, options.outputDir);
   try {
-    // Unchanged members' hashes are checked while they are copied (one read of the wheel, not two).
-    wheel = await openWheel(options.input, { deferHashes: true });
-  } catch (e) {
-    if (e instanceof WheelValidationError && optionProblems.length) throw new WheelValidationError(options.input, [...optionProblems, ...e.problems]);
-    throw e;
-  }
-  try {
-    const problems = [...optionProblems, ...tagProblems(wheel, options), ...memberProblems(wheel, options)];
-    if (problems.length) {
-      // As if the wheel had been fully validated first: its problems then come with the options' alone.
-      const hashProblems = await deferredHashProblems(wheel);
-      throw new WheelValidationError(options.input, hashProblems.length ? [...optionProblems, ...hashProblems] : problems);
+    let wheel: OpenWheel;
+    try {
+      // Unchanged members keep their RECORD rows: their hashes are left to whoever installs the output.
+      wheel = await openWheel(options.input, { deferHashes: true });
+    } catch (e) {
+      if (e instanceof WheelValidationError && optionProblems.length) throw new WheelValidationError(options.input, [...optionProblems, ...e.problems]);
+      throw e;
     }
-    return await writeRenamed(wheel, options);
-  } finally {
-    await wheel.zip.close();
+    try {
+      const problems = [...optionProblems, ...tagProblems(wheel, options), ...memberProblems(wheel, options)];
+      if (problems.length || !copy /* no copy: the options are wrong */) {
+        // As if the wheel had been fully validated first: its problems then come with the options' alone.
+        const hashProblems = await deferredHashProblems(wheel);
+        throw new WheelValidationError(options.input, hashProblems.length ? [...optionProblems, ...hashProblems] : problems);
+      }
+      return await writeRenamed(wheel, options, copy);
+    } finally {
+      await wheel.zip.close();
+    }
+  } catch (e) {
+    await copy?.discard();
+    throw e;
   }
 }
 
@@ -157,7 +181,7 @@ function memberProblems(wheel: OpenWheel, options: RenameWheelOptions): string[]
     .map((m) => `In ${options.input}, the member ${m.path} to be added already exists`);
 }
 
-async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Promise<RenamedWheel> {
+async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions, copy: KernelCopy): Promise<RenamedWheel> {
   const version = options.version ?? wheel.fileName.version;
   const platforms = options.platformTag === undefined ? undefined : platformTags(options.platformTag);
   const fileName = formatWheelFileName({
@@ -169,12 +193,11 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
   const renames: [string, string][] = [[`${wheel.distInfoDir}/`, `${distInfoDirName(options.distribution, version)}/`]];
   if (wheel.dataDir) renames.push([`${wheel.dataDir}/`, `${dataDirName(options.distribution, version)}/`]);
   const newPath = (path: string): string => {
-    const hit = renames.find(([from]) => path.startsWith(from));
-    return hit ? hit[1] + path.slice(hit[0].length) : path;
+    for (const [from, to] of renames) if (path.startsWith(from)) return to + path.slice(from.length);
+    return path;
   };
   const metadataPath = `${wheel.distInfoDir}/METADATA`;
   const wheelFilePath = `${wheel.distInfoDir}/WHEEL`;
-  const isSignature = (path: string) => path === `${wheel.recordPath}.jws` || path === `${wheel.recordPath}.p7s`;
 
   const updatedMetadata = updateHeaders(wheel.metadata, {
     Name: options.distribution,
@@ -202,71 +225,115 @@ async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions): Prom
   const epoch = options.sourceDateEpoch === undefined ? undefined : dosDateTimeFromEpoch(options.sourceDateEpoch);
   const clamp = (t: DosDateTime) => (epoch === undefined ? t : Math.min(t, epoch));
 
-  await mkdir(options.outputDir, { recursive: true });
   const finalPath = join(options.outputDir, fileName);
-  const tempPath = join(options.outputDir, `.${fileName}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const recordRows = new Map(wheel.record.map((row) => [row.path, row]));
-  const out = await ZipWriter.create(tempPath);
-  /** Set when a copied member fails its verification: the error is then the validator's. */
-  let badMember = false;
+  const signatures = new Set([`${wheel.recordPath}.jws`, `${wheel.recordPath}.p7s`]);
+  const isCopied = (entry: ZipEntry) => entry.name !== wheel.recordPath && !signatures.has(entry.name) && !rewritten.has(entry.name);
+  const entries = wheel.zip.entries;
+
+  // While the kernel copies: RECORD and the new content compressed (in zlib's threads), and which
+  // members can stay in place in the copy: those before the first that changes in name or content.
+  const rows: RecordEntry[] = wheel.record
+    .filter((row) => row.path !== wheel.recordPath && !signatures.has(row.path))
+    .map((row) => {
+      const data = rewritten.get(row.path);
+      if (data) return { path: newPath(row.path), hash: hashBytes(data), size: data.length };
+      const path = newPath(row.path);
+      return path === row.path ? row : { ...row, path };
+    });
+  for (const [path, data] of added) rows.push({ path: newPath(path), hash: hashBytes(data), size: data.length });
+  rows.push({ path: newPath(wheel.recordPath) });
+  const record = ZipWriter.prepare(serializeRecord(rows));
+  const prepared = new Map(await Promise.all([...rewritten, ...added].map(async ([path, data]) => [path, await ZipWriter.prepare(data)] as const)));
+  let unchanged = 0;
+  while (unchanged < entries.length && isCopied(entries[unchanged]) && newPath(entries[unchanged].name) === entries[unchanged].name) unchanged++;
+  const kept: KeptMember[] = entries.slice(0, unchanged).map((entry) => (clamp(entry.modified) === entry.modified ? entry : { ...entry, modified: clamp(entry.modified) }));
+  const plan = await planKeep(kept, (i) => wheel.zip.localHeaderIfRead(entries[i]) ?? wheel.zip.localHeader(entries[i]));
+  options.signal?.throwIfAborted();
+
+  await copy.finished(wheel.zip.size);
+  let out: ZipWriter | undefined;
   try {
-    for (const entry of wheel.zip.entries) {
+    out = await ZipWriter.extend(copy.path, plan);
+    for (const entry of entries.slice(plan.kept)) {
       options.signal?.throwIfAborted();
-      if (entry.name === wheel.recordPath || isSignature(entry.name)) continue; // RECORD goes last
-      const data = rewritten.get(entry.name);
-      if (data) {
-        await out.addData(newPath(entry.name), data, { modified: epoch ?? entry.modified, mode: entry.mode || undefined, method: METHOD_DEFLATED });
-      } else {
-        const row = recordRows.get(entry.name);
-        const check = row?.hash && isDeferredHash(wheel, entry.name) ? memberHashCheck(wheel.path, entry, row) : undefined;
-        await out.addRawFrom(newPath(entry.name), { ...entry, modified: clamp(entry.modified) }, async (write) => {
-          if (!check) {
-            for await (const chunk of wheel.zip.rawChunks(entry)) await write(chunk);
-            return;
-          }
-          let writeFailed = false;
-          const copy = (chunk: Buffer) =>
-            write(chunk).catch((e: unknown) => {
-              writeFailed = true;
-              throw e;
-            });
-          try {
-            await wheel.zip.consumeData(entry, check.update, copy);
-          } catch (e) {
-            if (!writeFailed) badMember = true;
-            throw e;
-          }
-          const problem = check.problem();
-          if (problem) {
-            badMember = true;
-            throw new WheelValidationError(options.input, [problem]);
-          }
-        });
+      if (!isCopied(entry)) {
+        const data = prepared.get(entry.name);
+        if (data) await out.addData(newPath(entry.name), data, { modified: epoch ?? entry.modified, mode: entry.mode || undefined, method: METHOD_DEFLATED });
+        continue; // RECORD goes last, signatures are dropped
       }
+      await out.addRaw(newPath(entry.name), { ...entry, modified: clamp(entry.modified) }, wheel.zip.rawChunks(entry));
     }
     const recordEntry = wheel.zip.get(wheel.recordPath)!;
-    for (const [path, data] of added) {
-      await out.addData(newPath(path), data, { modified: epoch ?? recordEntry.modified, mode: 0o644, method: METHOD_DEFLATED });
+    for (const path of added.keys()) {
+      await out.addData(newPath(path), prepared.get(path)!, { modified: epoch ?? recordEntry.modified, mode: 0o644, method: METHOD_DEFLATED });
     }
-    const rows: RecordEntry[] = wheel.record
-      .filter((row) => row.path !== wheel.recordPath && !isSignature(row.path))
-      .map((row) => {
-        const data = rewritten.get(row.path);
-        return data ? { path: newPath(row.path), hash: hashBytes(data), size: data.length } : { ...row, path: newPath(row.path) };
-      });
-    for (const [path, data] of added) rows.push({ path: newPath(path), hash: hashBytes(data), size: data.length });
-    rows.push({ path: newPath(wheel.recordPath) });
-    await out.addData(newPath(wheel.recordPath), serializeRecord(rows), { modified: epoch ?? recordEntry.modified, mode: recordEntry.mode || undefined });
+    await out.addData(newPath(wheel.recordPath), await record, { modified: epoch ?? recordEntry.modified, mode: recordEntry.mode || undefined });
     await out.finish();
-    await rename(tempPath, finalPath);
+    await rename(copy.path, finalPath);
   } catch (e) {
-    await out.abort();
-    await rm(tempPath, { force: true });
-    if (badMember) {
-      const problems = await deferredHashProblems(wheel);
-      if (problems.length) throw new WheelValidationError(options.input, problems);
-    }
+    await out?.abort();
     throw e;
   }
-  return { path: finalPath, fileName };
+  return { path: finalPath, fileName, keptInPlace: plan.kept };
+}
+
+/**
+ * The output's temporary file in outputDir, started as a copy of the input by the kernel
+ * (copy_file_range, or a reflink where the file system has them, as `cp` does), in libuv's thread pool
+ * while this process goes on. It gets the mode a new file gets, as ZipWriter.create would give it.
+ */
+class KernelCopy {
+  private constructor(
+    private readonly input: string,
+    readonly path: string,
+    private readonly copied: Promise<number>,
+    /** The first directory this copy created (mkdir -p), removed again by discard() when empty. */
+    private readonly createdDir: string | undefined,
+    private readonly outputDir: string,
+  ) {}
+
+  static async start(input: string, outputDir: string): Promise<KernelCopy> {
+    outputDir = resolve(outputDir);
+    const createdDir = await mkdir(outputDir, { recursive: true });
+    const path = join(outputDir, `.${basename(input)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    // Created first, exclusively: its mode is then the one a new file gets here (the umask applied),
+    // which copyFile replaces with the input's.
+    const created = await open(path, 'wx').catch((cause: Error) => {
+      throw new WheelError(`Cannot create ${path}: ${cause.message}`, { cause });
+    });
+    let mode: number;
+    try {
+      mode = (await created.stat()).mode & 0o7777;
+    } finally {
+      await created.close();
+    }
+    const copied = (async () => {
+      try {
+        await copyFile(input, path, constants.COPYFILE_FICLONE);
+        await chmod(path, mode); // copyFile gives it the input's mode
+        return (await stat(path)).size;
+      } catch (cause) {
+        throw new WheelError(`Cannot copy ${input} to ${path}: ${(cause as Error).message}`, { cause });
+      }
+    })();
+    copied.catch(() => undefined); // awaited by finished() or discard()
+    return new KernelCopy(input, path, copied, createdDir, outputDir);
+  }
+
+  /** Waits for the copy; it must be as large as the input was when it was validated. */
+  async finished(expectedSize: number): Promise<void> {
+    const size = await this.copied;
+    if (size !== expectedSize) throw new WheelError(`${this.input} changed while it was being renamed: ${expectedSize} bytes when validated, ${size} when copied.`);
+  }
+
+  /** Removes the temporary file (once the copy has stopped), and outputDir if this copy created it and it is empty. */
+  async discard(): Promise<void> {
+    await this.copied.catch(() => undefined);
+    await rm(this.path, { force: true });
+    if (this.createdDir === undefined) return;
+    for (let dir = this.outputDir; ; dir = dirname(dir)) {
+      if (!(await rmdir(dir).then(() => true, () => false))) break;
+      if (dir === this.createdDir || dirname(dir) === dir) break;
+    }
+  }
 }

@@ -72,22 +72,29 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
 
 export interface OpenWheelOptions {
   /**
-   * Skip hashing the members the caller will copy unchanged, except METADATA, WHEEL and
-   * entry_points.txt: the caller must verify each of them (see `isDeferredHash`, `memberHashCheck`)
-   * before trusting or publishing anything derived from them. On any problem the full validation runs,
-   * so the error is the same as without this option.
+   * Do not inflate and hash the members a copy keeps unchanged (all but METADATA, WHEEL and
+   * entry_points.txt, which are read and rewritten, see `isDeferredHash`): only check that each one's
+   * RECORD size is its central directory size. Everything else is checked as without this option.
+   * For a caller that copies those members raw together with their RECORD rows, so that the hashes go
+   * unchanged to whoever installs or validates the copy (pip, `wheel unpack`, validateWheel): such a
+   * caller must not trust or derive anything from their content. On any problem the full validation
+   * runs, so the error is the same as without this option.
    */
   deferHashes?: boolean;
 }
 
 /** Whether openWheel with `deferHashes` left the member's RECORD hash unchecked. */
 export function isDeferredHash(wheel: Pick<WheelInfo, 'distInfoDir' | 'recordPath'>, name: string): boolean {
-  const d = wheel.distInfoDir;
-  return !(name === `${d}/METADATA` || name === `${d}/WHEEL` || name === `${d}/entry_points.txt` || isUnhashed(wheel.recordPath, name) || name.endsWith('/'));
+  return deferredHashTest(wheel.distInfoDir, wheel.recordPath)(name);
+}
+
+function deferredHashTest(distInfoDir: string, recordPath: string): (name: string) => boolean {
+  const read = new Set([`${distInfoDir}/METADATA`, `${distInfoDir}/WHEEL`, `${distInfoDir}/entry_points.txt`, ...unhashedNames(recordPath)]);
+  return (name) => !read.has(name) && !name.endsWith('/');
 }
 
 /** Checks a member's content against its RECORD row as it is fed; `problem` gives the validator's message. */
-export function memberHashCheck(archive: string, entry: ZipEntry, row: RecordEntry): { update(chunk: Buffer): void; problem(): string | undefined } {
+function memberHashCheck(archive: string, entry: ZipEntry, row: RecordEntry): { update(chunk: Buffer): void; problem(): string | undefined } {
   const hasher = createRecordHasher(row.hash!.algorithm);
   let size = 0;
   return {
@@ -123,7 +130,15 @@ export async function validateWheel(path: string): Promise<WheelInfo> {
 
 /** Fills `problems`; returns the wheel's description when nothing prevented building one. */
 async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined, problems: ProblemList, deferHashes: boolean): Promise<WheelInfo | undefined> {
-  const topDirs = [...new Set(zip.entries.filter((e) => e.name.includes('/')).map((e) => e.name.slice(0, e.name.indexOf('/'))))];
+  const topDirSet = new Set<string>();
+  let last = '';
+  for (const { name } of zip.entries) {
+    // Members of one directory come together: most names start with the last directory seen.
+    if (last && name.length > last.length && name.charCodeAt(last.length) === 0x2f && name.startsWith(last)) continue;
+    const slash = name.indexOf('/');
+    if (slash >= 0) topDirSet.add((last = name.slice(0, slash)));
+  }
+  const topDirs = [...topDirSet];
   const distInfos = topDirs.filter((d) => d.endsWith('.dist-info'));
   if (distInfos.length !== 1) {
     problems.add(distInfos.length === 0 ? 'there is no .dist-info directory' : `there are ${distInfos.length} .dist-info directories (${distInfos.join(', ')}); a wheel has exactly one`);
@@ -149,7 +164,7 @@ async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined
   }
   const recordPath = `${distInfoDir}/RECORD`;
   const record = await readRecord(zip, recordPath, problems);
-  const defer = deferHashes ? (name: string) => isDeferredHash({ distInfoDir, recordPath }, name) : () => false;
+  const defer = deferHashes ? deferredHashTest(distInfoDir, recordPath) : () => false;
   if (record) await checkRecord(zip, recordPath, record, problems, defer);
 
   if (!fileName || !metadata || !wheel || !record) return undefined;
@@ -211,13 +226,14 @@ async function readRecord(zip: ZipReader, recordPath: string, problems: ProblemL
 }
 
 /** RECORD's own row and signatures of it are listed without a hash (PEP 376 / PEP 427). */
-function isUnhashed(recordPath: string, member: string): boolean {
-  return member === recordPath || member === `${recordPath}.jws` || member === `${recordPath}.p7s`;
+function unhashedNames(recordPath: string): string[] {
+  return [recordPath, `${recordPath}.jws`, `${recordPath}.p7s`];
 }
 
 /**
  * pypa/installer's validate_record, with content: every file member has a RECORD row with a hash, its
- * inflated content matches that hash and size; every row names a member.
+ * inflated content matches that hash and size; every row names a member. For `defer`red members, only
+ * the size is checked, against the central directory.
  */
 async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList, defer: (name: string) => boolean): Promise<void> {
   const rows = new Map<string, RecordEntry>();
@@ -226,12 +242,17 @@ async function checkRecord(zip: ZipReader, recordPath: string, record: readonly 
     rows.set(row.path, row);
   }
   for (const row of rows.values()) if (!zip.get(row.path)) problems.add(`RECORD lists ${row.path}, which is not in the archive`);
+  const unhashed = new Set(unhashedNames(recordPath));
   for (const entry of zip.entries) {
-    if (entry.isDirectory || isUnhashed(recordPath, entry.name)) continue;
+    if (entry.isDirectory || unhashed.has(entry.name)) continue;
     const row = rows.get(entry.name);
     if (!row) problems.add(`${entry.name} is not mentioned in RECORD`);
     else if (!row.hash) problems.add(`hash of ${entry.name} is not included in RECORD`);
     else if (!defer(entry.name)) await checkMember(zip, entry, row, problems);
+    else if (row.size !== undefined && row.size !== entry.uncompressedSize) {
+      // Reported by the full validation that follows (as a hash / size or a data problem).
+      problems.add(`${entry.name} has ${entry.uncompressedSize} bytes, but RECORD says ${row.size}`);
+    }
   }
 }
 

@@ -12,26 +12,30 @@ import { ZipWriter } from './zip-write';
 const DI = 'vllm-0.9.0.dist-info';
 const BIG = 'vllm/_C.abi3.so';
 
-type Defect = 'none' | Wrong;
-type Wrong = 'hashes' | 'stored-hash' | 'crc' | 'deflate';
+type Defect = 'none' | Carried | Refused;
+/** Defects in members copied unchanged, which only their content shows: the output carries them. */
+type Carried = 'hashes' | 'stored-hash' | 'crc' | 'deflate';
+/** Defects renameWheel still refuses: a size that disagrees with the archive's, a member it reads. */
+type Refused = 'size' | 'metadata-hash';
 
 /**
  * A wheel whose large member (read through the large-member path) and two small ones may be wrong:
- * RECORD hashes that do not match, a flipped byte (CRC), or a broken deflate stream.
+ * RECORD hashes that do not match, a flipped byte (CRC), a broken deflate stream, a RECORD size that
+ * is not the member's; or whose METADATA's RECORD hash does not match.
  */
 async function writeWheel(defect: Defect): Promise<string> {
   const path = join(tempDir('verify-copy'), 'vllm-0.9.0-py3-none-any.whl');
   const modified = dosDateTimeFromEpoch(1700000000);
   const out = await ZipWriter.create(path);
   const rows: RecordEntry[] = [];
-  const add = async (name: string, data: Buffer, wrongHash: boolean, stored = false) => {
+  const add = async (name: string, data: Buffer, wrongHash: boolean, stored = false, wrongSize = false) => {
     await out.addData(name, data, { modified, level: 1, ...(stored && { method: METHOD_STORED }) });
-    rows.push({ path: name, hash: hashBytes(wrongHash ? Buffer.from('other') : data), size: data.length });
+    rows.push({ path: name, hash: hashBytes(wrongHash ? Buffer.from('other') : data), size: data.length + (wrongSize ? 1 : 0) });
   };
   await add('vllm/a.py', Buffer.from('a = 1\n'), defect === 'hashes');
-  await add(BIG, randomBytes(3 * 1024 * 1024), defect === 'hashes' || defect === 'stored-hash', defect === 'stored-hash');
+  await add(BIG, randomBytes(3 * 1024 * 1024), defect === 'hashes' || defect === 'stored-hash', defect === 'stored-hash', defect === 'size');
   await add('vllm/b.py', Buffer.from('b = 1\n'), defect === 'hashes');
-  await add(`${DI}/METADATA`, Buffer.from('Metadata-Version: 2.1\nName: vllm\nVersion: 0.9.0\n'), false);
+  await add(`${DI}/METADATA`, Buffer.from('Metadata-Version: 2.1\nName: vllm\nVersion: 0.9.0\n'), defect === 'metadata-hash');
   await add(`${DI}/WHEEL`, Buffer.from('Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n'), false);
   await out.addData(`${DI}/RECORD`, serializeRecord([...rows, { path: `${DI}/RECORD` }]), { modified });
   await out.finish();
@@ -54,7 +58,13 @@ async function errorOf(run: Promise<unknown>): Promise<WheelValidationError> {
   return error as WheelValidationError;
 }
 
-describe('renameWheel verifies the members it copies', () => {
+/**
+ * renameWheel does not inflate or hash the members it copies unchanged (see openWheel's deferHashes):
+ * their RECORD rows go to the output as they are, and whoever installs or validates the output checks
+ * them there. What it reads (METADATA, WHEEL, entry_points.txt) and what the archive itself says
+ * (every RECORD size against the central directory) it still checks before writing anything.
+ */
+describe('renameWheel and the content of the members it copies', () => {
   it('copies a sound wheel', async () => {
     const input = await writeWheel('none');
     const outputDir = tempDir('verify-copy-out');
@@ -62,15 +72,27 @@ describe('renameWheel verifies the members it copies', () => {
     expect((await validateWheel(path)).record.map((r) => r.path)).toContain(BIG);
   });
 
-  it.each<Wrong>(['hashes', 'stored-hash', 'crc', 'deflate'])('refuses a wheel with %s wrong, with validateWheel\'s error, leaving nothing', async (defect) => {
+  it.each<Carried>(['hashes', 'stored-hash', 'crc', 'deflate'])('copies a wheel with %s wrong as it is: validating the output reports what validating the input does', async (defect) => {
+    const input = await writeWheel(defect);
+    const expected = await errorOf(validateWheel(input));
+    expect(expected.problems).toHaveLength(defect === 'hashes' ? 3 : 1);
+    const fragment = { hashes: "didn't match RECORD", 'stored-hash': "didn't match RECORD", crc: 'CRC-32', deflate: 'cannot be read' }[defect];
+    expect(expected.problems.every((p) => p.includes(fragment))).toBe(true);
+
+    const outputDir = tempDir('verify-copy-out');
+    const { path, keptInPlace } = await renameWheel({ input, outputDir, distribution: 'vllm-cpu' });
+    expect(keptInPlace).toBe(3); // a.py, the large member and b.py: never read
+    const carried = await errorOf(validateWheel(path));
+    expect(carried.problems).toEqual(expected.problems.map((p) => p.replace(input, path)));
+  });
+
+  it.each<Refused>(['size', 'metadata-hash'])('refuses a wheel with its %s wrong, with validateWheel\'s error, leaving nothing', async (defect) => {
     const input = await writeWheel(defect);
     const expected = await errorOf(validateWheel(input));
     const outputDir = tempDir('verify-copy-out');
     const error = await errorOf(renameWheel({ input, outputDir, distribution: 'vllm-cpu' }));
     expect(error.problems).toEqual(expected.problems);
-    expect(error.problems).toHaveLength(defect === 'hashes' ? 3 : 1);
-    const fragment = { hashes: "didn't match RECORD", 'stored-hash': "didn't match RECORD", crc: 'CRC-32', deflate: 'cannot be read' }[defect];
-    expect(error.problems.every((p) => p.includes(fragment))).toBe(true);
+    expect(error.problems).toEqual([expect.stringContaining(`hash / size of ${defect === 'size' ? BIG : `${DI}/METADATA`} didn't match RECORD`)]);
     expect(readdirSync(outputDir)).toEqual([]);
   });
 

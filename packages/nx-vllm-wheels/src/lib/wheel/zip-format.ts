@@ -97,11 +97,15 @@ export function encodeName(name: string): { bytes: Buffer; flags: number } {
   return { bytes, flags: /^[\x00-\x7f]*$/.test(name) ? 0 : FLAG_UTF8 };
 }
 
+/** Components of word characters, ".", "+" and "-" that do not start with "." (so never "." or ".."). */
+const PLAIN_NAME = /^(?:[\w+-][\w.+-]*\/)*[\w+-][\w.+-]*\/?$/;
+
 /**
  * Why a member name is unsafe to extract (zip-slip and friends), or undefined when it is a normalized
  * relative path. Directory entries end with "/".
  */
 export function unsafeNameReason(name: string): string | undefined {
+  if (PLAIN_NAME.test(name)) return undefined; // the common case, decided by one regex
   if (name === '') return 'has an empty name';
   if (name.includes('\\')) return 'contains a backslash';
   if (name.includes('\0')) return 'contains a NUL character';

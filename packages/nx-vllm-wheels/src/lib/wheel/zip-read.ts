@@ -11,6 +11,7 @@ import {
   EOCD_SEARCH_SIZE,
   EOCD_SIZE,
   FLAG_ENCRYPTED,
+  FLAG_UTF8,
   FLAG_MASKED_HEADERS,
   FLAG_PATCHED_DATA,
   FLAG_STRONG_ENCRYPTION,
@@ -85,7 +86,9 @@ export class ZipReader {
     /** Members in central directory order. */
     readonly entries: readonly ZipEntry[],
   ) {
-    this.byName = new Map(entries.map((e) => [e.name, e]));
+    const byName = new Map<string, ZipEntry>();
+    for (const e of entries) byName.set(e.name, e);
+    this.byName = byName;
   }
 
   static async open(path: string): Promise<ZipReader> {
@@ -107,6 +110,26 @@ export class ZipReader {
 
   get(name: string): ZipEntry | undefined {
     return this.byName.get(name);
+  }
+
+  /** The archive's size in bytes when it was opened. */
+  get size(): number {
+    return this.file.size;
+  }
+
+  /** The member's local header as stored (from its offset to its data): a view, valid as long as the reader. */
+  localHeader(entry: ZipEntry): Promise<Buffer> {
+    this.check(entry);
+    return this.file.read(entry.localHeaderOffset, entry.dataOffset - entry.localHeaderOffset);
+  }
+
+  /**
+   * What localHeader gives, when the read-ahead window already holds it, else undefined: for a caller
+   * that walks thousands of headers in file order, most without a read, a promise each would dominate.
+   */
+  localHeaderIfRead(entry: ZipEntry): Buffer | undefined {
+    this.check(entry);
+    return this.file.readIfHeld(entry.localHeaderOffset, entry.dataOffset - entry.localHeaderOffset);
   }
 
   /** The member's bytes as stored in the archive (still compressed), for copying without recompression. */
@@ -356,7 +379,7 @@ function readError(archive: string, entry: ZipEntry, cause: Error): WheelError {
 /** Positional reads through a read-ahead window, so that thousands of small members cost few system calls. */
 class WindowedFile {
   private window = Buffer.alloc(0);
-  private windowStart = 0;
+  private start = 0;
   constructor(
     readonly path: string,
     readonly handle: FileHandle,
@@ -375,8 +398,35 @@ class WindowedFile {
 
   /** Exactly `length` bytes at `position` (a view that stays valid: windows are never reused). */
   async read(position: number, length: number): Promise<Buffer> {
+    const window = this.holds(position, length) ? this.window : await this.load(position, length);
     const offset = position - this.windowStart;
-    if (offset >= 0 && offset + length <= this.window.length) return this.window.subarray(offset, offset + length);
+    return window.subarray(offset, offset + length);
+  }
+
+  /** What read gives, when the window holds it already. */
+  readIfHeld(position: number, length: number): Buffer | undefined {
+    if (!this.holds(position, length)) return undefined;
+    const offset = position - this.start;
+    return this.window.subarray(offset, offset + length);
+  }
+
+  /** The current window, which starts at file offset `windowStart`. */
+  get current(): Buffer {
+    return this.window;
+  }
+
+  get windowStart(): number {
+    return this.start;
+  }
+
+  /** Whether the current window holds `length` bytes at `position` (then no read, and no promise, is needed). */
+  holds(position: number, length: number): boolean {
+    const offset = position - this.start;
+    return offset >= 0 && offset + length <= this.window.length;
+  }
+
+  /** Makes a new window that holds `length` bytes at `position`, and returns it. */
+  async load(position: number, length: number): Promise<Buffer> {
     const size = Math.min(Math.max(length, WINDOW_SIZE), this.size - position);
     if (size < length || position < 0) throw truncated(this.path, `reading ${length} bytes at offset ${position} goes past its end (${this.size} bytes)`);
     const buffer = Buffer.allocUnsafe(size);
@@ -386,8 +436,8 @@ class WindowedFile {
       done += bytesRead;
     }
     this.window = buffer;
-    this.windowStart = position;
-    return buffer.subarray(0, length);
+    this.start = position;
+    return buffer;
   }
 }
 
@@ -456,28 +506,39 @@ function u64(path: string, buffer: Buffer, offset: number): number {
   return Number(value);
 }
 
-/** A central directory entry before its local header has been read. */
-type CentralEntry = Omit<ZipEntry, 'dataOffset' | 'isDirectory'> & { nameBytes: Buffer };
+/** A ZipEntry while the archive is read: `dataOffset` is set once its local header has been checked. */
+type EntryInProgress = { -readonly [K in keyof ZipEntry]: ZipEntry[K] };
 
+/**
+ * Builds one object per member, of one shape, and no other per-member garbage (views, copies, promises
+ * for bytes already read): for wheels of tens of thousands of files, allocation and GC are what
+ * opening costs.
+ */
 async function readEntries(path: string, file: WindowedFile): Promise<ZipEntry[]> {
   const end = await readEndRecord(path, file);
   // Copied: a later read would replace the window the central directory was read through.
   const cd = Buffer.from(await file.read(end.cdOffset, end.cdSize));
   const problems = new ProblemList(path);
-  const central = parseCentralDirectory(path, cd, end.entryCount, problems);
+  /** Where each entry's name is in `cd`. */
+  const nameAt: number[] = [];
+  const entries = parseCentralDirectory(path, cd, end.entryCount, problems, nameAt);
 
   const seen = new Set<string>();
-  for (const e of central) {
+  for (const e of entries) {
     if (seen.has(e.name)) problems.add(`${e.name} appears more than once in the archive`);
     seen.add(e.name);
   }
 
   // Local headers in file order, so that the read-ahead window serves many of them at once; members
   // must not overlap one another nor the central directory (overlapping members are how zip bombs work).
-  const located = new Map<CentralEntry, number>();
+  let order = entries.map((_, i) => i);
+  if (!entries.every((e, i) => i === 0 || entries[i - 1].localHeaderOffset <= e.localHeaderOffset)) {
+    order = order.sort((a, b) => entries[a].localHeaderOffset - entries[b].localHeaderOffset);
+  }
   let previousEnd = 0;
   let previousName = '';
-  for (const e of [...central].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset)) {
+  for (const i of order) {
+    const e = entries[i];
     if (e.localHeaderOffset < previousEnd) {
       problems.add(`${e.name} overlaps ${previousName} (corrupt or malicious archive)`);
       continue;
@@ -486,74 +547,75 @@ async function readEntries(path: string, file: WindowedFile): Promise<ZipEntry[]
       problems.add(`the local header of ${e.name} (offset ${e.localHeaderOffset}) is past the end of the member data: the archive is truncated or corrupt`);
       continue;
     }
-    const header = await file.read(e.localHeaderOffset, LOCAL_HEADER_SIZE);
-    if (header.readUInt32LE(0) !== SIG_LOCAL_HEADER) {
+    let window = file.holds(e.localHeaderOffset, LOCAL_HEADER_SIZE) ? file.current : await file.load(e.localHeaderOffset, LOCAL_HEADER_SIZE);
+    let at = e.localHeaderOffset - file.windowStart;
+    if (u32(window, at) !== SIG_LOCAL_HEADER) {
       problems.add(`${e.name} has no local header at offset ${e.localHeaderOffset}: the archive is corrupt`);
       continue;
     }
-    const nameLength = header.readUInt16LE(26);
-    const dataOffset = e.localHeaderOffset + LOCAL_HEADER_SIZE + nameLength + header.readUInt16LE(28);
+    const nameLength = u16(window, at + 26);
+    const dataOffset = e.localHeaderOffset + LOCAL_HEADER_SIZE + nameLength + u16(window, at + 28);
     if (dataOffset + e.compressedSize > end.cdOffset) {
       problems.add(`the data of ${e.name} runs past the end of the member data: the archive is truncated or corrupt`);
       continue;
     }
-    const localName = await file.read(e.localHeaderOffset + LOCAL_HEADER_SIZE, nameLength);
-    if (!localName.equals(e.nameBytes)) {
-      problems.add(`the local header of ${e.name} names ${JSON.stringify(localName.toString('latin1'))}: the archive is corrupt`);
+    if (!file.holds(e.localHeaderOffset, LOCAL_HEADER_SIZE + nameLength)) {
+      window = await file.load(e.localHeaderOffset, LOCAL_HEADER_SIZE + nameLength);
+      at = e.localHeaderOffset - file.windowStart;
+    }
+    if (u16(cd, nameAt[i] - CENTRAL_HEADER_SIZE + 28) !== nameLength || !sameBytes(cd, nameAt[i], window, at + LOCAL_HEADER_SIZE, nameLength)) {
+      problems.add(`the local header of ${e.name} names ${JSON.stringify(window.toString('latin1', at + LOCAL_HEADER_SIZE, at + LOCAL_HEADER_SIZE + nameLength))}: the archive is corrupt`);
       continue;
     }
-    located.set(e, dataOffset);
+    e.dataOffset = dataOffset;
     previousEnd = dataOffset + e.compressedSize;
     previousName = e.name;
   }
   problems.throwIfAny();
-
-  return central.map((c) => {
-    const { nameBytes: _, ...e } = c;
-    return { ...e, isDirectory: e.name.endsWith('/'), dataOffset: located.get(c)! };
-  });
+  return entries;
 }
 
-function parseCentralDirectory(path: string, cd: Buffer, entryCount: number, problems: ProblemList): CentralEntry[] {
-  const entries: CentralEntry[] = [];
+/** The entries of the central directory (`nameAt[i]`: where entry i's name starts in `cd`). */
+function parseCentralDirectory(path: string, cd: Buffer, entryCount: number, problems: ProblemList, nameAt: number[]): EntryInProgress[] {
+  const entries: EntryInProgress[] = [];
   let p = 0;
   for (let i = 0; i < entryCount; i++) {
-    if (p + CENTRAL_HEADER_SIZE > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL_HEADER) {
+    if (p + CENTRAL_HEADER_SIZE > cd.length || u32(cd, p) !== SIG_CENTRAL_HEADER) {
       throw truncated(path, `central directory entry ${i + 1} of ${entryCount} is missing or corrupt`);
     }
-    const flags = cd.readUInt16LE(p + 8);
-    const method = cd.readUInt16LE(p + 10);
-    const nameLength = cd.readUInt16LE(p + 28);
-    const extraLength = cd.readUInt16LE(p + 30);
-    const commentLength = cd.readUInt16LE(p + 32);
+    const flags = u16(cd, p + 8);
+    const method = u16(cd, p + 10);
+    const nameLength = u16(cd, p + 28);
+    const extraLength = u16(cd, p + 30);
+    const commentLength = u16(cd, p + 32);
     const next = p + CENTRAL_HEADER_SIZE + nameLength + extraLength + commentLength;
     if (next > cd.length) throw truncated(path, `central directory entry ${i + 1} of ${entryCount} runs past the directory's end`);
-    const nameBytes = cd.subarray(p + CENTRAL_HEADER_SIZE, p + CENTRAL_HEADER_SIZE + nameLength);
-    let name: string;
-    try {
-      name = decodeName(nameBytes, flags);
-    } catch {
-      problems.add(`member ${JSON.stringify(nameBytes.toString('latin1'))} has a name that is not valid UTF-8`);
-      p = next;
-      continue;
+    const nameStart = p + CENTRAL_HEADER_SIZE;
+    const nameEnd = nameStart + nameLength;
+    let name = flags & FLAG_UTF8 ? undefined : cd.toString('latin1', nameStart, nameEnd);
+    if (name === undefined || HIGH_BYTE.test(name)) {
+      try {
+        name = decodeName(cd.subarray(nameStart, nameEnd), flags);
+      } catch {
+        problems.add(`member ${JSON.stringify(cd.toString('latin1', nameStart, nameEnd))} has a name that is not valid UTF-8`);
+        p = next;
+        continue;
+      }
     }
-    // ZIP64 extra: 64-bit values, in this order, for exactly the fields that hold their 32-bit maximum
-    // (the disk number, 16-bit, widens to 32 bits).
-    const zip64 = findExtra(cd.subarray(p + CENTRAL_HEADER_SIZE + nameLength, p + CENTRAL_HEADER_SIZE + nameLength + extraLength), ZIP64_EXTRA_ID);
-    let q = 0;
+    let uncompressedSize = u32(cd, p + 24);
+    let compressedSize = u32(cd, p + 20);
+    let localHeaderOffset = u32(cd, p + 42);
+    let diskStart = u16(cd, p + 34);
     let zip64Broken = false;
-    const widen = (value: number, max: number, bytes: 4 | 8): number => {
-      if (value !== max) return value;
-      if (!zip64 || q + bytes > zip64.length) return ((zip64Broken = true), value);
-      const wide = bytes === 8 ? zip64.readBigUInt64LE(q) : BigInt(zip64.readUInt32LE(q));
-      q += bytes;
-      if (wide > BigInt(Number.MAX_SAFE_INTEGER)) return ((zip64Broken = true), value);
-      return Number(wide);
-    };
-    const uncompressedSize = widen(cd.readUInt32LE(p + 24), MAX_UINT32, 8);
-    const compressedSize = widen(cd.readUInt32LE(p + 20), MAX_UINT32, 8);
-    const localHeaderOffset = widen(cd.readUInt32LE(p + 42), MAX_UINT32, 8);
-    const diskStart = widen(cd.readUInt16LE(p + 34), MAX_UINT16, 4);
+    if (uncompressedSize === MAX_UINT32 || compressedSize === MAX_UINT32 || localHeaderOffset === MAX_UINT32 || diskStart === MAX_UINT16) {
+      ({ uncompressedSize, compressedSize, localHeaderOffset, diskStart, zip64Broken } = widenFromZip64(cd.subarray(nameEnd, nameEnd + extraLength), {
+        uncompressedSize,
+        compressedSize,
+        localHeaderOffset,
+        diskStart,
+        zip64Broken,
+      }));
+    }
 
     const unsafe = unsafeNameReason(name);
     if (unsafe) problems.add(`member ${JSON.stringify(name)} ${unsafe}; refusing to read it (zip-slip)`);
@@ -564,24 +626,64 @@ function parseCentralDirectory(path: string, cd: Buffer, entryCount: number, pro
     if (method !== METHOD_STORED && method !== METHOD_DEFLATED) {
       problems.add(`${name} uses compression method ${method}; only stored (0) and deflated (8) are supported`);
     }
-    const externalAttributes = cd.readUInt32LE(p + 38);
+    const externalAttributes = u32(cd, p + 38);
     entries.push({
       name,
-      nameBytes,
       method: method as ZipMethod,
       flags,
-      crc32: cd.readUInt32LE(p + 16),
+      crc32: u32(cd, p + 16),
       compressedSize,
       uncompressedSize,
-      modified: ((cd.readUInt16LE(p + 14) << 16) | cd.readUInt16LE(p + 12)) >>> 0,
-      versionMadeBy: cd.readUInt16LE(p + 4),
+      modified: ((u16(cd, p + 14) << 16) | u16(cd, p + 12)) >>> 0,
+      versionMadeBy: u16(cd, p + 4),
       externalAttributes,
       mode: externalAttributes >>> 16,
       localHeaderOffset,
+      isDirectory: name.endsWith('/'),
+      dataOffset: 0,
     });
+    nameAt.push(nameStart);
     p = next;
   }
   return entries;
+}
+
+const HIGH_BYTE = /[\x80-\xff]/;
+
+/** Little-endian reads without Buffer's argument checks (the callers check the bounds), for per-member loops. */
+function u16(b: Buffer, at: number): number {
+  return b[at] | (b[at + 1] << 8);
+}
+
+function u32(b: Buffer, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000;
+}
+
+function sameBytes(a: Buffer, aStart: number, b: Buffer, bStart: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
+}
+
+/**
+ * ZIP64 extra: 64-bit values, in this order, for exactly the fields that hold their 32-bit maximum
+ * (the disk number, 16-bit, widens to 32 bits). Sets `zip64Broken` when a value is missing or too large.
+ */
+function widenFromZip64<T extends { uncompressedSize: number; compressedSize: number; localHeaderOffset: number; diskStart: number; zip64Broken: boolean }>(extra: Buffer, v: T): T {
+  const zip64 = findExtra(extra, ZIP64_EXTRA_ID);
+  let q = 0;
+  const widen = (value: number, max: number, bytes: 4 | 8): number => {
+    if (value !== max) return value;
+    if (!zip64 || q + bytes > zip64.length) return ((v.zip64Broken = true), value);
+    const wide = bytes === 8 ? zip64.readBigUInt64LE(q) : BigInt(zip64.readUInt32LE(q));
+    q += bytes;
+    if (wide > BigInt(Number.MAX_SAFE_INTEGER)) return ((v.zip64Broken = true), value);
+    return Number(wide);
+  };
+  v.uncompressedSize = widen(v.uncompressedSize, MAX_UINT32, 8);
+  v.compressedSize = widen(v.compressedSize, MAX_UINT32, 8);
+  v.localHeaderOffset = widen(v.localHeaderOffset, MAX_UINT32, 8);
+  v.diskStart = widen(v.diskStart, MAX_UINT16, 4);
+  return v;
 }
 
 /** The data of the first extra field with this id, or undefined. */

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { inflateRawSync } from 'node:zlib';
@@ -7,7 +7,7 @@ import { WheelError } from '../errors';
 import { python, writeZipWithPython } from './test-support/python';
 import { dosDateTimeFromEpoch, epochFromDosDateTime, METHOD_DEFLATED, METHOD_STORED } from './zip-format';
 import { type ZipEntry, ZipReader } from './zip-read';
-import { ZipWriter } from './zip-write';
+import { type KeptMember, planKeep, ZipWriter } from './zip-write';
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -169,6 +169,75 @@ describe('ZipWriter', () => {
     const reader = await ZipReader.open(path);
     expect(reader.entries.length).toBe(count);
     await reader.close();
+  });
+});
+
+describe('ZipWriter.extend (continuing a copy of an archive)', () => {
+  /** What writing every member of `source` with addRaw (`members` says how), then a new one, gives. */
+  async function rewritten(source: ZipReader, members: readonly KeptMember[], path: string, forceZip64: boolean): Promise<Buffer> {
+    const out = await ZipWriter.create(path, { forceZip64 });
+    for (const [i, m] of members.entries()) await out.addRaw(m.name, m, source.openRaw(source.entries[i]));
+    await out.addData('added.txt', 'added\n', { modified: T2020 });
+    await out.finish();
+    return readFileSync(path);
+  }
+
+  it.each([false, true])('keeps the members in place and gives the same bytes as writing them all (forceZip64: %s)', async (forceZip64) => {
+    const dir = tempDir('zip');
+    const source = join(dir, 'source.zip');
+    const w = await ZipWriter.create(source, { forceZip64 });
+    const T2024 = dosDateTimeFromEpoch(1704164646);
+    await w.addData('a.txt', 'hello '.repeat(1000), { modified: T2024 });
+    await w.addData('dir/', '', { modified: T2024 });
+    await w.addData('b.bin', Buffer.from([0, 1, 2, 3]), { modified: T2024, method: METHOD_STORED, mode: 0o100755 });
+    await w.addData('ünï.txt', 'x', { modified: T2024 });
+    await w.finish();
+    const reader = await ZipReader.open(source);
+    // The first member's time goes back to 2020: its local header is patched in the copy.
+    const members: KeptMember[] = reader.entries.map((e, i) => (i === 0 ? { ...e, modified: T2020 } : e));
+
+    const copy = join(dir, 'copy.zip');
+    copyFileSync(source, copy);
+    const plan = await planKeep(members, (i) => reader.localHeader(reader.entries[i]), { forceZip64 });
+    expect([plan.kept, plan.timePatches.length]).toEqual([4, 1]);
+    const out = await ZipWriter.extend(copy, plan, { forceZip64 });
+    await out.addData('added.txt', 'added\n', { modified: T2020 });
+    await out.finish();
+
+    expect(readFileSync(copy).equals(await rewritten(reader, members, join(dir, 'expected.zip'), forceZip64))).toBe(true);
+    await reader.close();
+    const view = await pythonView(copy);
+    expect(view.bad).toBeNull();
+    expect(view.members.map((m) => [m.name, m.time[0]])).toEqual([
+      ['a.txt', 2020],
+      ['dir/', 2024],
+      ['b.bin', 2024],
+      ['ünï.txt', 2024],
+      ['added.txt', 2020],
+    ]);
+  });
+
+  it('keeps members up to the first whose local header the writer would write differently; the rest is added as usual', async () => {
+    const dir = tempDir('zip');
+    const source = join(dir, 'source.zip');
+    await writeZipWithPython(source, [
+      { name: 'a.txt', data: 'a'.repeat(100) },
+      { name: 'b.txt', data: 'b'.repeat(100), extra: Buffer.from([0xfe, 0xca, 0, 0]) },
+      { name: 'c.txt', data: 'c'.repeat(100) },
+    ]);
+    const reader = await ZipReader.open(source);
+    const copy = join(dir, 'copy.zip');
+    copyFileSync(source, copy);
+    const plan = await planKeep(reader.entries, (i) => reader.localHeader(reader.entries[i]));
+    expect(plan.kept).toBe(1);
+    const out = await ZipWriter.extend(copy, plan);
+    for (const e of reader.entries.slice(plan.kept)) await out.addRaw(e.name, e, reader.openRaw(e));
+    await out.addData('added.txt', 'added\n', { modified: T2020 });
+    await out.finish();
+
+    expect(readFileSync(copy).equals(await rewritten(reader, reader.entries, join(dir, 'expected.zip'), false))).toBe(true);
+    await reader.close();
+    expect((await pythonView(copy)).members.map((m) => m.name)).toEqual(['a.txt', 'b.txt', 'c.txt', 'added.txt']);
   });
 });
 

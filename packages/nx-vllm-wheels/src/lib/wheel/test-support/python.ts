@@ -28,6 +28,8 @@ export interface Member {
   mode?: number;
   /** Default true. */
   deflate?: boolean;
+  /** Extra fields, written by zipfile in both the local header and the central directory. */
+  extra?: Buffer;
 }
 
 /** Writes a zip with Python's zipfile, members in the given order, all dated 2024-01-02 03:04:06. */
@@ -41,11 +43,12 @@ with zipfile.ZipFile(spec["path"], "w") as z:
         zi = zipfile.ZipInfo(m["name"], date_time=(2024, 1, 2, 3, 4, 6))
         zi.compress_type = zipfile.ZIP_DEFLATED if m["deflate"] else zipfile.ZIP_STORED
         zi.external_attr = (0o100000 | m["mode"]) << 16
+        zi.extra = base64.b64decode(m["extra"])
         z.writestr(zi, base64.b64decode(m["data"]))
 `;
   const input = {
     path,
-    members: members.map((m) => ({ name: m.name, data: Buffer.from(m.data).toString('base64'), mode: m.mode ?? 0o644, deflate: m.deflate ?? true })),
+    members: members.map((m) => ({ name: m.name, data: Buffer.from(m.data).toString('base64'), mode: m.mode ?? 0o644, deflate: m.deflate ?? true, extra: (m.extra ?? Buffer.alloc(0)).toString('base64') })),
   };
   await python(script, { cwd: process.cwd(), input });
 }
