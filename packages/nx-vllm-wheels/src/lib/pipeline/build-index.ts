@@ -62,6 +62,8 @@ export async function buildWheelIndex(index: IndexSpec, torch: TorchSpec | undef
       ...(index.config.publicUrl !== undefined && { baseUrl: index.config.publicUrl }),
       ...(torch && { installHints: { torchIndexUrl: torch.config.torchIndexUrl } }),
       onFile: (f) => ctx.log.info(`  ${f.filename}: ${(f.size / 2 ** 20).toFixed(1)} MiB, sha256 ${f.sha256}`),
+      // The variants' wheels are replaced only by rename (ours) or remove + copy (Nx's restore): linked.
+      hardLink: (wheel) => found.some((f) => f.path === wheel),
     });
   });
   ctx.log.info(`Index: ${rel(outDir)} (${state!.files.length} files, ${new Set(state!.files.map((f) => f.project)).size} projects)`);

