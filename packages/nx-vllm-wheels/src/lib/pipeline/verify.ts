@@ -7,6 +7,8 @@ import { ensureToolsVenv } from '../tools';
 import { formatVerifyTable, INSTALLERS, pipNetworkSettings, VerifyError, verifyInstalls, type Installer, type VerifyPackage, type VerifyResult } from '../verify';
 import { parseWheelFileName } from '../wheel';
 import { findVariantWheel } from './build-index';
+
+const PYPI_SIMPLE = 'https://pypi.org/simple/';
 import type { StepContext, TorchSpec, VariantSpec } from './context';
 
 export interface VerifyIndexInput {
@@ -19,6 +21,8 @@ export interface VerifyIndexInput {
   readonly indexUrl?: string;
   /** The CPU torch index (overrides torch.json's torchIndexUrl). */
   readonly torchIndexUrl?: string;
+  /** Where the variants' other dependencies come from (overrides torch.json's indexUrl, else PyPI). */
+  readonly dependenciesIndexUrl?: string;
   readonly installers?: readonly string[];
 }
 
@@ -60,12 +64,13 @@ function packagesOf(variants: readonly VariantSpec[], ctx: StepContext): VerifyP
 export async function verifyWheelIndex(input: VerifyIndexInput, ctx: StepContext): Promise<VerifyResult[]> {
   const indexUrl = verifyIndexUrl(input);
   const torchIndexUrl = input.torchIndexUrl ?? input.torch?.config.torchIndexUrl ?? PYTORCH_CPU_INDEX;
+  const dependenciesIndexUrl = input.dependenciesIndexUrl ?? input.torch?.config.indexUrl ?? PYPI_SIMPLE;
   const installers = installersOf(input.installers);
   if (!input.variants.length) throw new VerifyError(`${input.configFile}: no variants to verify.`);
   const packages = packagesOf(input.variants, ctx);
   const describe = packages.map((p) => `${p.distribution}${p.version ? `==${p.version}` : ''}`).join(', ');
   if (ctx.dryRun) {
-    ctx.log.info(`[dry-run] would install ${describe} with ${installers.join(' and ')} from ${indexUrl} (torch from ${torchIndexUrl}) into fresh venvs and import vllm`);
+    ctx.log.info(`[dry-run] would install ${describe} with ${installers.join(' and ')} from ${indexUrl} (torch from ${torchIndexUrl}, other dependencies from ${dependenciesIndexUrl}) into fresh venvs and import vllm`);
     return [];
   }
   const python = input.torch ? (await findPython(input.torch.config.python, ctx.env)).path : 'python3';
@@ -75,6 +80,7 @@ export async function verifyWheelIndex(input: VerifyIndexInput, ctx: StepContext
   const results = await verifyInstalls({
     indexUrl,
     torchIndexUrl,
+    dependenciesIndexUrl,
     packages,
     installers,
     python,

@@ -184,7 +184,7 @@ describe('publishIndexToS3', () => {
     // Progress lines number the uploads.
     expect(log.lines).toContain(`uploading 16/16 ${PREFIX}/index-state.json (${readFileSync(join(indexA, 'index-state.json')).length} B)`);
     expect(log.lines.filter((l) => /^uploading \d+\/16 /.test(l))).toHaveLength(16);
-    expect(log.lines.at(-1)).toBe(`Over HTTP (when the bucket allows anonymous reads): pip install --index-url ${indexUrl(bucket)}simple/ <project>`);
+    expect(log.lines.at(-1)).toBe(`Over HTTP (when the bucket allows anonymous reads), the index is ${indexUrl(bucket)}simple/ (the landing page index.html gives the pip and uv commands)`);
 
     // The bytes are the built index's (pages re-rendered from the same state are identical), with their types.
     const types: [string, string, string][] = [

@@ -149,7 +149,7 @@ async function publish(client: S3Client, options: PublishIndexOptions): Promise<
     `${dry ? '[dry-run] would upload' : 'Uploaded'} ${uploads.length} object(s), skipped ${skipped.length}${options.prune ? `, ${dry ? 'would delete' : 'deleted'} ${deleted.length}` : ''}; ` +
       `the index holds ${state.files.length} file(s) of ${new Set(state.files.map((f) => f.project)).size} project(s)`,
   );
-  log.info(`Over HTTP (when the bucket allows anonymous reads): pip install --index-url ${s3HttpUrl(location)}simple/ <project>`);
+  log.info(`Over HTTP (when the bucket allows anonymous reads), the index is ${s3HttpUrl(location)}simple/ (the landing page index.html gives the pip and uv commands)`);
   return { state, uploaded: uploads.map((p) => p.key), skipped: skipped.map((p) => p.key), deleted };
 }
 

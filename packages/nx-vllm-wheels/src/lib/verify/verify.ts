@@ -21,10 +21,12 @@ export interface VerifyPackage {
 }
 
 export interface VerifyOptions {
-  /** The published simple index, with a trailing "/" (pip --index-url, uv's default index). */
+  /** The published simple index, with a trailing "/": the variant comes from there, and only from there. */
   readonly indexUrl: string;
   /** The CPU torch index: torch comes from there (for uv: only from there). */
   readonly torchIndexUrl: string;
+  /** Where the variant's other dependencies come from (PyPI, or torch.json's indexUrl). */
+  readonly dependenciesIndexUrl: string;
   readonly packages: readonly VerifyPackage[];
   readonly installers: readonly Installer[];
   /** The interpreter the fresh venvs are made from. */
@@ -68,8 +70,12 @@ print(json.dumps({
 }))
 `;
 
-/** uv's project file: the published index is the default, the CPU torch index explicit and the only source of torch. */
-export function uvProject(requirement: string, indexUrl: string, torchIndexUrl: string): string {
+/**
+ * uv's project file, as the landing page tells users: the published index and the CPU torch index are
+ * `explicit`, each the only source of its package (the variant, torch); everything else comes from the
+ * dependencies index (the default).
+ */
+export function uvProject(requirement: string, distribution: string, indexes: Pick<VerifyOptions, 'indexUrl' | 'torchIndexUrl' | 'dependenciesIndexUrl'>): string {
   const q = (s: string) => JSON.stringify(s);
   return [
     '[project]',
@@ -79,15 +85,21 @@ export function uvProject(requirement: string, indexUrl: string, torchIndexUrl: 
     '',
     '[[tool.uv.index]]',
     'name = "published"',
-    `url = ${q(indexUrl)}`,
-    'default = true',
+    `url = ${q(indexes.indexUrl)}`,
+    'explicit = true',
     '',
     '[[tool.uv.index]]',
     'name = "pytorch-cpu"',
-    `url = ${q(torchIndexUrl)}`,
+    `url = ${q(indexes.torchIndexUrl)}`,
     'explicit = true',
     '',
+    '[[tool.uv.index]]',
+    'name = "dependencies"',
+    `url = ${q(indexes.dependenciesIndexUrl)}`,
+    'default = true',
+    '',
     '[tool.uv.sources]',
+    `${q(distribution)} = { index = "published" }`,
     'torch = { index = "pytorch-cpu" }',
     '',
   ].join('\n');
@@ -109,7 +121,7 @@ export async function verifyInstalls(options: VerifyOptions): Promise<VerifyResu
 
 async function verifyOne(pkg: VerifyPackage, installer: Installer, options: VerifyOptions): Promise<VerifyResult> {
   const root = mkdtempSync(join(options.tempRoot ?? tmpdir(), `vllm-wheels-verify-${installer}-`));
-  const secrets = urlSecrets([options.indexUrl, options.torchIndexUrl]);
+  const secrets = urlSecrets([options.indexUrl, options.torchIndexUrl, options.dependenciesIndexUrl]);
   const timeoutMs = options.timeoutMs ?? 20 * 60_000;
   const emptyConfigDir = join(root, 'no-config');
   mkdirSync(emptyConfigDir);
@@ -132,7 +144,11 @@ async function verifyOne(pkg: VerifyPackage, installer: Installer, options: Veri
     if (installer === 'pip') {
       r = await step('venv', options.python, ['-m', 'venv', venv]);
       if (failed(r)) return r;
-      r = await step('pip install', python, ['-m', 'pip', 'install', '--index-url', options.indexUrl, '--extra-index-url', options.torchIndexUrl, requirement]);
+      // pip merges its indexes (no per-package source), so the variant is installed from the published
+      // index alone first; the second install then only adds its dependencies, torch from the CPU index.
+      r = await step('pip install', python, ['-m', 'pip', 'install', '--no-deps', '--index-url', options.indexUrl, requirement]);
+      if (failed(r)) return r;
+      r = await step('pip install (dependencies)', python, ['-m', 'pip', 'install', '--index-url', options.dependenciesIndexUrl, '--extra-index-url', options.torchIndexUrl, requirement]);
       if (failed(r)) return r;
     } else {
       if (!options.uv) throw new VerifyError('uv is needed to verify with uv (the tools venv provides it).');
@@ -140,7 +156,7 @@ async function verifyOne(pkg: VerifyPackage, installer: Installer, options: Veri
       if (failed(r)) return r;
       const project = join(root, 'project');
       mkdirSync(project);
-      writeFileSync(join(project, 'pyproject.toml'), uvProject(requirement, options.indexUrl, options.torchIndexUrl));
+      writeFileSync(join(project, 'pyproject.toml'), uvProject(requirement, pkg.distribution, options));
       // Run in the project folder: uv pip reads its [tool.uv] indexes from the pyproject.toml there.
       r = await step('uv pip install', options.uv, ['pip', 'install', '--python', python, '-r', 'pyproject.toml'], project);
       if (failed(r)) return r;
