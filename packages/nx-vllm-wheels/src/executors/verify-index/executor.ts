@@ -1,9 +1,8 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { indexConfigSchema, parseConfigFile } from '../../config';
 import { ConfigError } from '../../lib/errors';
 import { verifyWheelIndex } from '../../lib/pipeline/verify';
-import { loadTorch, loadVariant, runStep, type CommonOptions } from '../shared';
+import { loadIndex, loadTorch, loadVariant, runStep, type CommonOptions } from '../shared';
 
 export interface VerifyIndexOptions extends CommonOptions {
   config: string;
@@ -27,13 +26,12 @@ function variantConfigFile(context: ExecutorContext, name: string): string {
 
 export default async function verifyIndex(options: VerifyIndexOptions, context: ExecutorContext) {
   return runStep(context, options, (ctx) => {
-    const config = parseConfigFile(indexConfigSchema, join(context.root, options.config), options.config);
-    const variants = list(options.variants) ?? [];
+    const index = loadIndex(context, options.config, list(options.variants) ?? []);
     return verifyWheelIndex(
       {
-        configFile: options.config,
-        config,
-        variants: variants.map((v) => loadVariant(context, variantConfigFile(context, v))),
+        configFile: index.configFile,
+        config: index.config,
+        variants: index.variants.map((v) => loadVariant(context, variantConfigFile(context, v))),
         ...(options.torchConfig ? { torch: loadTorch(context, options.torchConfig) } : {}),
         indexUrl: options.indexUrl,
         torchIndexUrl: options.torchIndexUrl,

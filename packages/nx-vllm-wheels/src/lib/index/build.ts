@@ -7,7 +7,8 @@ import { tempSibling, writeFileAtomic } from '../fs';
 import { getHeader, normalizeName, openWheel, parseHeaders } from '../wheel';
 import { IndexError } from './errors';
 import { FileHasher } from './file-hasher';
-import { fileUrl, groupByProject, type InstallHints, renderLandingPage, renderProjectHtml, renderProjectJson, renderRootHtml, renderRootJson } from './render';
+import { renderIndexPages } from './pages';
+import { fileUrl, type InstallHints } from './render';
 import { type IndexedFile, type IndexState, mergeState } from './state';
 
 const MAX_METADATA = 64 * 1024 * 1024;
@@ -154,14 +155,5 @@ async function readInputs(paths: readonly string[]): Promise<Input[]> {
 
 /** Project pages first, then the roots, then the state: a reader never sees a link to a missing page. */
 function writePages(outDir: string, state: IndexState, options: BuildIndexOptions): void {
-  const projects = groupByProject(state);
-  for (const [project, files] of projects) {
-    writeFileAtomic(join(outDir, 'simple', project, 'index.html'), renderProjectHtml(project, files));
-    writeFileAtomic(join(outDir, 'simple', project, 'index.json'), renderProjectJson(project, files));
-  }
-  const names = projects.map(([p]) => p);
-  writeFileAtomic(join(outDir, 'simple', 'index.html'), renderRootHtml(names));
-  writeFileAtomic(join(outDir, 'simple', 'index.json'), renderRootJson(names));
-  writeFileAtomic(join(outDir, 'index.html'), renderLandingPage(state, options));
-  writeFileAtomic(join(outDir, 'index-state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  for (const page of renderIndexPages(state, options)) writeFileAtomic(join(outDir, page.path), page.content);
 }

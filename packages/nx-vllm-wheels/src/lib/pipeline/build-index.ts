@@ -3,7 +3,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { IndexConfig } from '../../config';
 import { ConfigError } from '../errors';
 import { replaceDirAtomic } from '../fs';
-import { buildIndex, IndexError, type IndexState } from '../index';
+import { buildIndex, IndexError, type IndexState, type PageOptions } from '../index';
 import { wheelsDir, type StepContext, type TorchSpec } from './context';
 
 export interface IndexSpec {
@@ -20,6 +20,15 @@ export interface IndexSpec {
 export interface IndexInput {
   path: string;
   from: string;
+}
+
+/** The landing page's options, as `wheel-index:index` renders it: the published pages must be the same. */
+export function indexPageOptions(config: IndexConfig, torch: TorchSpec | undefined): PageOptions {
+  return {
+    title: config.title,
+    ...(config.publicUrl !== undefined && { baseUrl: config.publicUrl }),
+    ...(torch && { installHints: { torchIndexUrl: torch.config.torchIndexUrl } }),
+  };
 }
 
 export function indexDir(ctx: StepContext): string {
@@ -58,9 +67,7 @@ export async function buildWheelIndex(index: IndexSpec, torch: TorchSpec | undef
     state = await buildIndex({
       wheels: inputs.map((i) => i.path),
       outDir: tmp,
-      title: index.config.title,
-      ...(index.config.publicUrl !== undefined && { baseUrl: index.config.publicUrl }),
-      ...(torch && { installHints: { torchIndexUrl: torch.config.torchIndexUrl } }),
+      ...indexPageOptions(index.config, torch),
       onFile: (f) => ctx.log.info(`  ${f.filename}: ${(f.size / 2 ** 20).toFixed(1)} MiB, sha256 ${f.sha256}`),
       // The variants' wheels are replaced only by rename (ours) or remove + copy (Nx's restore): linked.
       hardLink: (wheel) => found.some((f) => f.path === wheel),

@@ -4,9 +4,9 @@ export { checkoutSource, lockSource, prepareVariantSource, repositoryUrl, patche
 export { installTorch } from './torch';
 export { buildVariant } from './build';
 export { normalizeVariant } from './normalize';
-export { buildWheelIndex, findVariantWheel, indexDir, resolveExtraWheels } from './build-index';
+export { buildWheelIndex, findVariantWheel, indexDir, indexPageOptions, resolveExtraWheels } from './build-index';
 export type { IndexInput, IndexSpec } from './build-index';
-export { indexPageOptions, publishWheelIndex } from './publish-index';
+export { publishWheelIndex } from './publish-index';
 export type { PublishIndexStepOptions } from './publish-index';
 export { applyVersionPolicy } from './version';
 export type { VersionPolicy } from './version';

@@ -1,22 +1,12 @@
 import type { IndexConfig } from '../../config';
 import { ConfigError } from '../errors';
-import type { PageOptions } from '../index';
 import { publishIndexToS3, type PublishIndexResult } from '../upload';
-import { indexDir } from './build-index';
+import { indexDir, indexPageOptions } from './build-index';
 import type { StepContext, TorchSpec } from './context';
 
 export interface PublishIndexStepOptions {
   /** Delete objects under the prefix that the merged index does not hold. */
   prune?: boolean;
-}
-
-/** The landing page's options, as `wheel-index:index` renders it: the published pages must be the same. */
-export function indexPageOptions(config: IndexConfig, torch: TorchSpec | undefined): PageOptions {
-  return {
-    title: config.title,
-    ...(config.publicUrl !== undefined && { baseUrl: config.publicUrl }),
-    ...(torch && { installHints: { torchIndexUrl: torch.config.torchIndexUrl } }),
-  };
 }
 
 /**
