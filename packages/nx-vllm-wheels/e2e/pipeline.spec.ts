@@ -85,12 +85,15 @@ describe('the pipeline through nx', () => {
   });
 
   it('`nx run vllm:lock` resolves ref to its commit and rewrites vllm.json; a missing ref is a clear error', async () => {
-    const ws = workspace();
+    const machineCache = join(tmp, 'lock-machine-cache-dry');
+    const ws = workspace({ machineCache });
     const vllm = ws.readJson<Record<string, string>>('packages/vllm/vllm.json');
     ws.writeJson('packages/vllm/vllm.json', { ...vllm, ref: 'v0.16.2' });
     const preview = await ws.nxOk(['run', 'vllm:lock', '--dry-run', '--outputStyle=static']);
     expect(preview).toContain(`[dry-run] would write packages/vllm/vllm.json with "commit": "${fixture.repo.tags['v0.16.2']}"`);
+    expect(preview).toContain('asking the remote with git ls-remote instead');
     expect(ws.readJson('packages/vllm/vllm.json')).toEqual({ ...vllm, ref: 'v0.16.2' });
+    expect(existsSync(machineCache)).toBe(false); // no mirror cloned, nothing fetched
     const out = await ws.nxOk(['run', 'vllm:lock', '--outputStyle=static']);
     expect(out).toContain(`"v0.16.2" locked to ${fixture.repo.tags['v0.16.2']}`);
     expect(ws.readJson('packages/vllm/vllm.json')).toEqual({ ...vllm, ref: 'v0.16.2', commit: fixture.repo.tags['v0.16.2'] });

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { SourceError } from '../errors';
 import { ensureMirror, fetchMirror, hasCommit, type MirrorOptions } from './mirror';
 import { gitClient } from './client';
@@ -39,16 +41,55 @@ export async function ensureCommit(options: MirrorOptions & { commit: string }):
 /**
  * Resolves `ref` (tag, branch or commit id) to a 40-hex commit, fetching first. If the fetch fails but
  * the mirror can still resolve the ref, it warns and continues (the seed script's behaviour).
+ * A dry run writes nothing: it asks the remote with `git ls-remote` instead of cloning or fetching.
  */
 export async function resolveRef(options: MirrorOptions & { ref: string }): Promise<string> {
+  if (options.dryRun) return resolveRefWithoutWriting(options);
   const cloned = await ensureMirror(options);
   if (!cloned) {
     try {
-      await fetchMirror({ ...options, dryRun: false });
+      await fetchMirror(options);
     } catch (e) {
-      options.log.warn(`Fetching ${options.repository} failed; resolving "${options.ref}" from the mirror as it is. (${(e as Error).message.split('\n')[0]})`);
+      options.log.warn(`Fetching ${options.repository} failed; resolving "${options.ref}" from the mirror as it is. (${firstLine(e)})`);
     }
   }
+  return resolveInMirror(options);
+}
+
+async function resolveRefWithoutWriting(options: MirrorOptions & { ref: string }): Promise<string> {
+  const { ref, repository, mirrorDir, log } = options;
+  const mirrorExists = existsSync(mirrorDir);
+  log.info(`[dry-run] would ${mirrorExists ? 'fetch' : 'clone'} ${repository} ${mirrorExists ? 'into' : 'as'} the mirror ${mirrorDir}; asking the remote with git ls-remote instead`);
+  // ls-remote needs no repository to run in.
+  const git = gitClient({ cwd: mirrorExists ? mirrorDir : tmpdir(), env: options.env, timeoutMs: options.timeoutMs ?? 120_000, dryRun: false, log });
+  let listing: string;
+  try {
+    listing = await git.query(['ls-remote', '--', repository, `refs/tags/${ref}`, `refs/tags/${ref}^{}`, `refs/heads/${ref}`]);
+  } catch (e) {
+    if (!mirrorExists) throw new SourceError(`Cannot resolve "${ref}": asking ${repository} failed and there is no mirror yet. (${firstLine(e)})`, { cause: e });
+    log.warn(`Asking ${repository} failed; resolving "${ref}" from the mirror as it is. (${firstLine(e)})`);
+    return resolveInMirror(options);
+  }
+  const advertised = new Map(
+    listing
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields.length === 2)
+      .map(([sha, name]) => [name, sha] as const),
+  );
+  // An annotated tag's commit is its peeled entry; a lightweight tag and a branch point at it directly.
+  const sha = advertised.get(`refs/tags/${ref}^{}`) ?? advertised.get(`refs/tags/${ref}`) ?? advertised.get(`refs/heads/${ref}`);
+  if (sha) return sha;
+  if (mirrorExists) return resolveInMirror(options);
+  if (/^[0-9a-f]{40}$/.test(ref)) {
+    log.info(`[dry-run] "${ref}" is a commit id; a real run checks that ${repository} has it.`);
+    return ref;
+  }
+  throw new SourceError(`Ref "${ref}" is neither a tag nor a branch of ${repository} (a commit id can be checked only by a real run, which fetches).`);
+}
+
+/** Resolves `ref` from the mirror as it is (reads only). */
+async function resolveInMirror(options: MirrorOptions & { ref: string }): Promise<string> {
   const git = gitClient({ cwd: options.mirrorDir, env: options.env, timeoutMs: 60_000, dryRun: false, log: options.log });
   const candidates = [`refs/tags/${options.ref}`, `refs/heads/${options.ref}`, options.ref];
   for (const candidate of candidates) {
@@ -61,4 +102,8 @@ export async function resolveRef(options: MirrorOptions & { ref: string }): Prom
     `Ref "${options.ref}" does not exist in ${options.repository}: it is neither a tag, a branch nor a commit.` +
       (tags.length ? ` Newest tags: ${shown}${tags.length > 10 ? ', …' : ''}.` : ''),
   );
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error).message).split('\n')[0];
 }

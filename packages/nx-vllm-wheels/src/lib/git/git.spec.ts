@@ -282,6 +282,56 @@ describe('resolveRef', () => {
   });
 });
 
+describe('resolveRef --dry-run (vllm:lock --dry-run)', () => {
+  it('asks the remote without a mirror and writes nothing: annotated tag, lightweight tag, branch', async () => {
+    const source = await makeSource();
+    await git(source.dir, ['tag', 'light', source.c1]);
+    const cache = tempDir('git-cache');
+    const resolve = (ref: string) => resolveRef({ ...mirrorOptions(cache, source.dir, true), ref });
+    expect(await resolve('v0.1.0')).toBe(source.c1);
+    expect(await resolve('light')).toBe(source.c1);
+    expect(await resolve('main')).toBe(source.c2);
+    expect(await resolve('release')).toBe(source.c1);
+    expect(await resolve(source.c2)).toBe(source.c2);
+    expect(readdirSync(cache)).toEqual([]);
+  });
+
+  it('sees a tag pushed after the clone, as a real run would after fetching, and leaves the mirror untouched', async () => {
+    const source = await makeSource();
+    const { cache, mirrorDir } = await clonedMirror(source);
+    write(source.dir, { 'setup.py': 'VERSION = "0.3.0"\n' });
+    const c3 = await commitAll(source.dir, 'v0.3.0', EPOCH_3);
+    await git(source.dir, ['tag', '-a', 'v0.3.0', '-m', 'v0.3.0'], EPOCH_3);
+    const before = snapshot(cache);
+    const options = { ...mirrorOptions(cache, source.dir, true), ref: 'v0.3.0' };
+    expect(await resolveRef(options)).toBe(c3);
+    expect(snapshot(cache)).toEqual(before);
+    expect(await hasCommit(mirrorDir, c3, ENV, recordingLogger())).toBe(false);
+    expect(options.log.lines).toContain(`[dry-run] would fetch ${source.dir} into the mirror ${mirrorDir}; asking the remote with git ls-remote instead`);
+  });
+
+  it('resolves from the mirror with a warning when the remote cannot be asked, and writes nothing', async () => {
+    const { cache } = await clonedMirror();
+    const unreachable = join(cache, NOT_THERE);
+    const before = snapshot(cache);
+    const options = { ...mirrorOptions(cache, unreachable, true), ref: 'v0.2.0' };
+    expect(await resolveRef(options)).toBe(src.c2);
+    expect(snapshot(cache)).toEqual(before);
+    expect(options.log.lines).toContainEqual(expect.stringMatching(new RegExp(`^WARNING: Asking ${unreachable} failed; resolving "v0.2.0" from the mirror as it is\\. \\(.+\\)$`)));
+  });
+
+  it('errors clearly for a ref the remote does not have, and for an unreachable remote without a mirror', async () => {
+    const cache = tempDir('git-cache');
+    const missing = await rejection(resolveRef({ ...mirrorOptions(cache, src.dir, true), ref: 'v9.9.9' }));
+    expect(missing).toBeInstanceOf(SourceError);
+    expect((missing as Error).message).toBe(`Ref "v9.9.9" is neither a tag nor a branch of ${src.dir} (a commit id can be checked only by a real run, which fetches).`);
+    const unreachable = join(cache, NOT_THERE);
+    const offline = await rejection(resolveRef({ ...mirrorOptions(cache, unreachable, true), ref: 'v0.1.0' }));
+    expect((offline as Error).message).toMatch(new RegExp(`^Cannot resolve "v0.1.0": asking ${unreachable} failed and there is no mirror yet\\.`));
+    expect(readdirSync(cache)).toEqual([]);
+  });
+});
+
 describe('readFileAtCommit / commitTime', () => {
   it('reads a file as it is at a commit, undefined when it is not there', async () => {
     const { mirrorDir } = await clonedMirror();

@@ -31,7 +31,7 @@ export async function checkoutSource(source: SourceSpec, ctx: StepContext): Prom
 
 /** `vllm:lock`: resolves "ref" to a commit and rewrites vllm.json's "commit" (like a lockfile update). */
 export async function lockSource(source: SourceSpec, ctx: StepContext): Promise<string> {
-  const commit = await resolveRef({ ...mirrorOptions(source, ctx), dryRun: false, ref: source.config.ref });
+  const commit = await resolveRef({ ...mirrorOptions(source, ctx), ref: source.config.ref });
   const file = resolve(ctx.workspaceRoot, source.configFile);
   if (commit === source.config.commit) {
     ctx.log.info(`${source.configFile}: "${source.config.ref}" is still ${commit}; unchanged.`);
