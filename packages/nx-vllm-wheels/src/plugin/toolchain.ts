@@ -1,7 +1,7 @@
 /**
  * The one `runtime` input of the build: what decides the binaries and is not a file in the workspace —
- * machine architecture, C library, the C and C++ compilers CMake will pick, and the exact Python. It prints
- * no path, user or time, so machines with the same toolchain share cache entries.
+ * machine architecture, C library, the C and C++ compilers CMake will pick, and the exact Python the build
+ * venv is made from. It prints no path, user or time, so machines with the same toolchain share cache entries.
  */
 export function toolchainRuntimeInput(pythonMinor: string): string {
   return [
@@ -9,6 +9,7 @@ export function toolchainRuntimeInput(pythonMinor: string): string {
     '(ldd --version 2>&1 | head -n 1)',
     '(${CC:-cc} --version 2>&1 | head -n 1)',
     '(${CXX:-c++} --version 2>&1 | head -n 1)',
-    `(python${pythonMinor} -c 'import platform; print(platform.python_implementation(), platform.python_version())' 2>/dev/null || echo no python${pythonMinor})`,
+    // The interpreter findPython picks: python3.X, else python3 if it is 3.X.
+    `(for p in python${pythonMinor} python3; do $p -c 'import platform, sys; assert "%d.%d" % sys.version_info[:2] == "${pythonMinor}"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python${pythonMinor})`,
   ].join(' && ');
 }

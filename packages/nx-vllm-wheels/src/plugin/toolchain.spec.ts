@@ -1,0 +1,58 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { tempDir } from '../test-support/temp';
+import { toolchainRuntimeInput } from './toolchain';
+
+/** Nx runs a runtime input with the shell in the workspace root, and hashes what it prints. */
+function runtimeOutput(env: Record<string, string | undefined>): string {
+  return execFileSync('/bin/sh', ['-c', toolchainRuntimeInput('3.11')], { cwd: tempDir('toolchain-ws'), env, encoding: 'utf8' });
+}
+
+/** A directory of fake programs, each printing fixed text (what the real one would print), or failing (null). */
+function fakeBin(programs: Record<string, string | null>): string {
+  const dir = join(tempDir('toolchain-bin'), 'bin');
+  mkdirSync(dir);
+  for (const [name, text] of Object.entries(programs)) {
+    writeFileSync(join(dir, name), text === null ? '#!/bin/sh\nexit 1\n' : `#!/bin/sh\necho '${text}'\n`);
+    chmodSync(join(dir, name), 0o755);
+  }
+  return dir;
+}
+
+const BASE = { PATH: process.env.PATH };
+
+describe('toolchainRuntimeInput', () => {
+  it('prints the real toolchain, the same on every call, without paths, user or time', () => {
+    const out = runtimeOutput(BASE);
+    expect(out).toBe(runtimeOutput(BASE));
+    expect(out.split('\n')[0]).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim());
+    expect(out).toMatch(/^CPython 3\.11\.\d+$/m);
+    expect(out).not.toContain('/'); // no path of any kind
+  });
+
+  it('changes with the machine architecture and with the compilers CC/CXX name', () => {
+    const arm = fakeBin({ uname: 'aarch64' });
+    expect(runtimeOutput({ PATH: [arm, BASE.PATH].join(delimiter) }).split('\n')[0]).toBe('aarch64');
+    const compilers = fakeBin({ 'gcc-13': 'gcc-13 (Debian 13.2.0-25) 13.2.0', 'g++-13': 'g++-13 (Debian 13.2.0-25) 13.2.0' });
+    const withGcc13 = runtimeOutput({ PATH: [compilers, BASE.PATH].join(delimiter), CC: 'gcc-13', CXX: 'g++-13' });
+    expect(withGcc13).toContain('gcc-13 (Debian 13.2.0-25) 13.2.0\ng++-13 (Debian 13.2.0-25) 13.2.0\n');
+    expect(withGcc13).not.toBe(runtimeOutput(BASE));
+  });
+
+  it('reports the Python the build venv is made from: python3.11, else a python3 that is 3.11', () => {
+    // A python3.11 that fails (as a missing one does) leaves python3: its version enters the hash.
+    const only3 = (version: string) => fakeBin({ 'python3.11': null, python3: `CPython ${version}` });
+    const a = runtimeOutput({ PATH: [only3('3.11.4'), BASE.PATH].join(delimiter) });
+    const b = runtimeOutput({ PATH: [only3('3.11.9'), BASE.PATH].join(delimiter) });
+    expect(a).toMatch(/^CPython 3\.11\.4$/m);
+    expect(b).toMatch(/^CPython 3\.11\.9$/m);
+    const both = fakeBin({ 'python3.11': 'CPython 3.11.7', python3: 'CPython 3.12.1' });
+    expect(runtimeOutput({ PATH: [both, BASE.PATH].join(delimiter) })).toMatch(/^CPython 3\.11\.7$/m);
+  });
+
+  it('says so when there is no Python of that version at all', () => {
+    const none = fakeBin({ 'python3.11': null, python3: null });
+    expect(runtimeOutput({ PATH: [none, BASE.PATH].join(delimiter) })).toMatch(/^no python3\.11$/m);
+  });
+});
