@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The offline demo: a real Nx workspace (demo-workspace/) with the repository's five CPU variants,
 // built from the vLLM-shaped fixture source and the fixture CPU torch index. Run with `npm run demo`.
+// VLLM_WHEELS_DEMO_DIR puts the workspace elsewhere (default: demo-workspace/ in the repository).
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -9,8 +10,26 @@ const fixtures = require('../fixtures/index.js');
 const { layOutWorkspace, fileUrl, NX_BIN, SEED_VARIANTS: VARIANTS } = require('../fixtures/workspace.js');
 
 const repo = path.resolve(__dirname, '../..');
-const ws = path.join(repo, 'demo-workspace');
+// A relative VLLM_WHEELS_DEMO_DIR is relative to where the user typed `npm run demo` (npm's INIT_CWD).
+const ws = process.env.VLLM_WHEELS_DEMO_DIR
+  ? path.resolve(process.env.INIT_CWD || process.cwd(), process.env.VLLM_WHEELS_DEMO_DIR)
+  : path.join(repo, 'demo-workspace');
 const fixtureDir = path.join(ws, '.fixture');
+// The demo's machine cache is always its own, even when the environment sets VLLM_WHEELS_CACHE_DIR:
+// the fixture's mirror and worktrees have the same names as the real vLLM's (git/vllm.git,
+// src/<variant>), so sharing a real cache would re-point its mirror at the fixture and check the
+// fixture out over the real worktrees (and their CMake build trees).
+const machineCache = path.join(ws, '.vllm-wheels-cache');
+// Written to .env (which Nx loads into every task, for the nx commands the user types later) and passed
+// to the demo's own nx runs explicitly, since variables already in the environment win over .env.
+// The fixture's CMake sees an AVX-512 host and a GCC >= 12.3 (this machine's may be 12.2, which
+// upstream would refuse VNNI/BF16/AMX to), so the five variants differ by their flags alone.
+const demoEnv = {
+  VLLM_WHEELS_CACHE_DIR: machineCache,
+  VLLM_FIXTURE_CPUINFO: path.join(fixtureDir, 'cpuinfo-avx512'),
+  VLLM_FIXTURE_CXX_COMPILER_VERSION: '13.2.0',
+};
+const insideRepo = !path.relative(repo, ws).startsWith('..') && !path.isAbsolute(path.relative(repo, ws));
 
 const say = (text) => console.log(`\n\x1b[1m== ${text}\x1b[0m`);
 
@@ -32,20 +51,11 @@ function createWorkspace() {
     repo: { url: fileUrl(srcDir), tags },
     torchIndexUrl: fileUrl(path.join(fixtureDir, 'torch-index', 'simple')),
     description: 'Demo: the vLLM-shaped fixture source (tools/fixtures/vllm-src) instead of GitHub.',
+    // Outside the repository, nx and the plugin are found through a link to its node_modules.
+    linkNodeModules: !insideRepo && !fs.existsSync(path.join(ws, 'node_modules')),
   });
-  fs.writeFileSync(path.join(ws, '.gitignore'), 'dist\n.nx\n.fixture\n.vllm-wheels-cache\n.venv\n');
-  // Nx loads .env into every task: the machine cache stays inside the demo, and the fixture's CMake
-  // sees an AVX-512 host and a GCC >= 12.3 (this machine's may be 12.2, which upstream would refuse
-  // VNNI/BF16/AMX to), so the five variants differ by their flags alone.
-  fs.writeFileSync(
-    path.join(ws, '.env'),
-    [
-      `VLLM_WHEELS_CACHE_DIR=${path.join(ws, '.vllm-wheels-cache')}`,
-      `VLLM_FIXTURE_CPUINFO=${path.join(fixtureDir, 'cpuinfo-avx512')}`,
-      'VLLM_FIXTURE_CXX_COMPILER_VERSION=13.2.0',
-      '',
-    ].join('\n'),
-  );
+  fs.writeFileSync(path.join(ws, '.gitignore'), `${insideRepo ? '' : 'node_modules\n'}dist\n.nx\n.fixture\n.vllm-wheels-cache\n.venv\n`);
+  fs.writeFileSync(path.join(ws, '.env'), `${Object.entries(demoEnv).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
 }
 
 function nx(args) {
@@ -53,7 +63,7 @@ function nx(args) {
   const result = spawnSync(process.execPath, [NX_BIN, ...args], {
     cwd: ws,
     stdio: 'inherit',
-    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+    env: { ...process.env, ...demoEnv, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
   });
   if (result.status !== 0) {
     console.error(`\nnx ${args.join(' ')} failed (exit ${result.status}).`);
@@ -87,6 +97,10 @@ function installAndImport(variant) {
 
 say(`Creating the demo workspace in ${ws}`);
 createWorkspace();
+const userCache = process.env.VLLM_WHEELS_CACHE_DIR;
+if (userCache && path.resolve(userCache) !== machineCache) {
+  console.log(`Your environment sets VLLM_WHEELS_CACHE_DIR=${userCache}; the demo leaves that cache alone and uses ${machineCache}.`);
+}
 
 say('Building all five variants: npx nx run-many -t wheel');
 const first = nx(['run-many', '-t', 'wheel', '--outputStyle=static']);
@@ -104,9 +118,13 @@ say('Where everything is');
 console.log(`  first run:        ${first.toFixed(1)} s`);
 console.log(`  cached rerun:     ${second.toFixed(1)} s`);
 console.log(`  workspace:        ${ws}`);
-console.log(`  wheels:           ${path.join(ws, 'dist/wheels')}/<variant>/*.whl  (e.g. ${path.relative(ws, wheel)})`);
+console.log(`  wheels:           ${path.join(ws, 'dist/wheels')}  (<variant>/*.whl, e.g. ${path.relative(ws, wheel)})`);
 console.log(`  raw builds:       ${path.join(ws, 'dist/raw')}`);
 console.log(`  index:            ${path.join(ws, 'dist/index')}  (simple/ for pip and uv; index.html says how to install)`);
-console.log(`  machine cache:    ${path.join(ws, '.vllm-wheels-cache')}  (git mirror, per-variant worktrees, build venvs)`);
+console.log(`  machine cache:    ${machineCache}  (git mirror, per-variant worktrees, build venvs)`);
 console.log(`  venv:             ${python}`);
-console.log(`\nKeep going:\n  cd demo-workspace\n  npx nx graph\n  npx nx show project vllm-cpu-avx512\n  npx nx run vllm-cpu:wheel --dry-run\n  npx nx run-many -t wheel   # cached\n  npx nx run wheel-index:index   # cached`);
+const cdTo = path.relative(process.env.INIT_CWD || process.cwd(), ws);
+console.log(`\nKeep going:\n  cd ${cdTo && !cdTo.startsWith('..') ? cdTo : ws}`);
+// The workspace's .env names the demo's cache, but a variable already in the environment wins.
+if (userCache && path.resolve(userCache) !== machineCache) console.log(`  unset VLLM_WHEELS_CACHE_DIR   # so nx here uses the demo's cache (.env), not yours`);
+console.log(`  npx nx graph\n  npx nx show project vllm-cpu-avx512\n  npx nx run vllm-cpu:wheel --dry-run\n  npx nx run-many -t wheel   # cached\n  npx nx run wheel-index:index   # cached`);

@@ -26,10 +26,17 @@ export function createSharedFixture(root: string): SharedFixture {
     avx512: writeCpuinfo(join(root, 'cpuinfo-avx512'), CPU_FLAGS.avx512),
     sapphireRapids: writeCpuinfo(join(root, 'cpuinfo-spr'), CPU_FLAGS.sapphireRapids),
   };
-  const fakeBin = join(root, 'bin');
-  mkdirSync(fakeBin, { recursive: true });
-  const ccache = join(fakeBin, 'ccache');
+  return { root, repo, torch, cpuinfo, fakeBin: writeCompilerRecorder(join(root, 'bin')) };
+}
+
+/**
+ * `dir`/ccache, a stand-in that appends each compiler call to $VLLM_WHEELS_TEST_COMPILER_LOG and runs it
+ * (the fixture's setup.py, like vLLM's, uses ccache when it is on PATH). Returns `dir`, for PATH.
+ */
+export function writeCompilerRecorder(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const ccache = join(dir, 'ccache');
   writeFileSync(ccache, '#!/bin/sh\n# Test stand-in for ccache: records the compiler call, then runs it.\nprintf "%s\\n" "$*" >> "${VLLM_WHEELS_TEST_COMPILER_LOG:-/dev/null}"\nexec "$@"\n');
   chmodSync(ccache, 0o755);
-  return { root, repo, torch, cpuinfo, fakeBin };
+  return dir;
 }

