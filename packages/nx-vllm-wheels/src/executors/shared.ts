@@ -4,6 +4,7 @@ import { indexConfigSchema, parseConfigFile, torchConfigSchema, vllmConfigSchema
 import { machineCache } from '../lib/cache-dir';
 import { VllmWheelsError } from '../lib/errors';
 import { consoleLogger } from '../lib/log';
+import { stopChildrenOnInterrupt } from '../lib/process';
 import type { IndexSpec, SourceSpec, StepContext, TorchSpec, VariantSpec } from '../lib/pipeline';
 
 export interface CommonOptions {
@@ -38,7 +39,7 @@ export async function runStep(context: ExecutorContext, options: CommonOptions, 
   const ctx = stepContext(context, options);
   if (ctx.dryRun) ctx.log.info(`[dry-run] ${context.projectName}:${context.targetName}: printing what would be done; nothing is changed.`);
   try {
-    await step(ctx);
+    await stopChildrenOnInterrupt(ctx.log, () => step(ctx));
     return { success: true };
   } catch (e) {
     if (e instanceof VllmWheelsError) {

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { VllmWheelsError } from '../errors';
 import { replaceDirAtomic, writeFileAtomic } from '../fs';
 import type { Logger } from '../log';
-import { formatCommand, run } from '../process';
+import { formatCommand, formatEnvChanges, formatPlannedCommand, run } from '../process';
 
 export interface RawBuildOptions {
   sourceDir: string;
   venvPython: string;
   env: Record<string, string | undefined>;
-  /** Printed by a dry run instead of the whole environment. */
-  shownEnv: Record<string, string>;
+  /** Printed (by a dry run too) instead of the whole environment: what is set, and removed (undefined). */
+  shownEnv: Record<string, string | undefined>;
   /** Final directory of the raw wheel (dist/raw/<variant>); replaced only when the build succeeded. */
   outDir: string;
   /** Small JSON record written beside the wheel (what was built from what). */
@@ -56,8 +56,7 @@ export async function buildRawWheel(options: RawBuildOptions): Promise<string | 
   removeStalePythonCopies(options.sourceDir, log, options.dryRun);
   if (options.dryRun) {
     const [cmd, args] = rawBuildCommand(options.venvPython, '<temp dir>');
-    log.info(`[dry-run] would run (cwd ${options.sourceDir}): ${formatCommand(cmd, args)}`);
-    log.info(`[dry-run]   with env: ${Object.entries(options.shownEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    log.info(formatPlannedCommand({ command: cmd, args, cwd: options.sourceDir, env: options.shownEnv }));
     log.info(`[dry-run] would write ${join(options.outDir, '<name>.whl')} and ${join(options.outDir, 'build-info.json')}`);
     return undefined;
   }
@@ -65,7 +64,7 @@ export async function buildRawWheel(options: RawBuildOptions): Promise<string | 
   await replaceDirAtomic(options.outDir, async (tmp) => {
     const [cmd, args] = rawBuildCommand(options.venvPython, tmp);
     log.step(`Building (cwd ${options.sourceDir}): ${formatCommand(cmd, args)}`);
-    log.info(`  env: ${Object.entries(options.shownEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    log.info(`  env: ${formatEnvChanges(options.shownEnv)}`);
     await run(cmd, args, {
       cwd: options.sourceDir,
       env: options.env,

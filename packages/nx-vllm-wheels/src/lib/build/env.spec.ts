@@ -120,4 +120,14 @@ describe('describedEnv', () => {
       VIRTUAL_ENV: '/cache/venvs/py3.11.7-abc',
     });
   });
+
+  it("names (as removed) the caller's variables kept from the build, never their values", () => {
+    const variantEnv = { VLLM_CPU_DISABLE_AVX512: 'false' };
+    const shown = describedEnv(buildEnv(input({ variantEnv })), variantEnv, BASE);
+    const removed = Object.keys(shown).filter((k) => shown[k] === undefined);
+    expect(removed.sort()).toEqual(
+      ['VLLM_CPU_AVX512BF16', 'VLLM_CPU_SOMETHING_NEW', 'VLLM_VERSION_OVERRIDE', 'VLLM_USE_PRECOMPILED', 'CMAKE_GENERATOR', 'CMAKE_PREFIX_PATH', 'CPPFLAGS', 'SETUPTOOLS_SCM_PRETEND_VERSION', 'CMAKE_ARGS', 'CFLAGS', 'CXXFLAGS', 'LDFLAGS', 'PYTHONPATH', 'PYTHONHOME'].sort(),
+    );
+    expect(shown).toMatchObject({ VLLM_TARGET_DEVICE: 'cpu', VLLM_CPU_DISABLE_AVX512: 'false', CMAKE_BUILD_TYPE: 'Release' });
+  });
 });

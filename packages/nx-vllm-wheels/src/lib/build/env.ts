@@ -72,10 +72,14 @@ export function buildEnv(input: BuildEnvInput): Record<string, string | undefine
   };
 }
 
-/** The variables this plugin sets or passes on purpose (what a dry run prints; never the whole env). */
-export function describedEnv(env: Record<string, string | undefined>, variantEnv: Record<string, string>): Record<string, string> {
+/**
+ * The variables this plugin sets or passes on purpose (what a dry run prints; never the whole env), and,
+ * as undefined, those of `base` it keeps from the build (a user's exported VLLM_CPU_AVX512BF16=1).
+ */
+export function describedEnv(env: Record<string, string | undefined>, variantEnv: Record<string, string>, base: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   const keys = ['VLLM_TARGET_DEVICE', 'CMAKE_BUILD_TYPE', ...Object.keys(variantEnv), 'MAX_JOBS', 'SOURCE_DATE_EPOCH', 'SETUPTOOLS_SCM_PRETEND_VERSION', PINNED_FLAGS_VARIABLE, 'CCACHE_DIR', 'CCACHE_BASEDIR', 'VIRTUAL_ENV'];
-  const out: Record<string, string> = {};
+  const out: Record<string, string | undefined> = {};
   for (const k of keys) if (env[k] !== undefined) out[k] = env[k] as string;
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && env[k] === undefined) out[k] = undefined;
   return out;
 }

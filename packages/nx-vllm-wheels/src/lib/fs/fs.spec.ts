@@ -75,6 +75,20 @@ describe('replaceDirAtomic', () => {
     expect(readdirSync(dir)).toEqual(['out']);
   });
 
+  it("first removes the temp dirs a killed run left beside it, but never a live process's or another target's", async () => {
+    const { dir, target } = populated();
+    const dead = `.out.tmp-${deadPid()}-0123abcd`;
+    const live = `.out.tmp-${process.ppid}-89abcdef`;
+    const other = `.other.tmp-${deadPid()}-0123abcd`;
+    for (const name of [dead, live, other]) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'half.whl'), 'half');
+    }
+    await replaceDirAtomic(target, async (tmp) => writeFileSync(join(tmp, 'new.whl'), 'new'));
+    expect(readdirSync(dir).sort()).toEqual([live, other, 'out'].sort());
+    expect(readdirSync(target)).toEqual(['new.whl']);
+  });
+
   it('creates the directory (and its parents) when it did not exist', async () => {
     const dir = tempDir('replace');
     const target = join(dir, 'dist', 'wheels', 'x');

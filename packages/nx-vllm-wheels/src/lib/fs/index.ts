@@ -1,3 +1,3 @@
-export { writeFileAtomic, replaceDirAtomic, tempSibling } from './atomic';
+export { writeFileAtomic, replaceDirAtomic, removeStaleTempSiblings, tempSibling } from './atomic';
 export { withLock } from './lock';
 export type { LockOptions } from './lock';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { SourceError, ToolError } from '../errors';
 import type { Logger } from '../log';
-import { formatCommand, which } from '../process';
+import { envChanges, formatPlannedCommand, interruptSignal, which } from '../process';
 
 export interface GitClientOptions {
   /** Directory git runs in (must exist). */
@@ -57,6 +57,7 @@ export function gitClient(options: GitClientOptions): GitClient {
       binary: 'git',
       maxConcurrentProcesses: 1,
       timeout: { block: options.timeoutMs },
+      abort: interruptSignal, // git runs in our process group, but a SIGTERM for us alone must stop it too
       // simple-git guards every GIT_* variable; these are the caller's own, already stripped of editors
       // and pagers. Private repositories need the user's ssh command, askpass helper and config file.
       allowEnvironment: Object.keys(env),
@@ -77,7 +78,7 @@ export function gitClient(options: GitClientOptions): GitClient {
     tryQuery: (args) => query(args).catch(() => undefined),
     mutate: async (args) => {
       if (options.dryRun) {
-        options.log.info(`[dry-run] would run (cwd ${options.cwd}): ${formatCommand('git', args)}`);
+        options.log.info(formatPlannedCommand({ command: 'git', args, cwd: options.cwd, env: envChanges(options.env, gitEnv(options.env)) }));
         return '';
       }
       return query(args);

@@ -1,4 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
 import { SourceError, ToolError } from '../errors';
@@ -142,6 +143,16 @@ describe('ensureMirror', () => {
     expect(await ensureMirror(second)).toBe(false);
     expect(second.log.lines).toEqual([]);
     expect(readFileSync(join(first.mirrorDir, 'marker'), 'utf8')).toBe('the same mirror');
+  });
+
+  it('removes the half-made clone a killed run left beside the mirror before cloning', async () => {
+    const cache = tempDir('git-cache');
+    const options = mirrorOptions(cache);
+    const { pid: deadPid } = spawnSync('true');
+    const leftover = join(cache, 'git', `.vllm.git.tmp-${deadPid}-0badc0de`);
+    mkdirSync(join(leftover, 'objects'), { recursive: true });
+    expect(await ensureMirror(options)).toBe(true);
+    expect(readdirSync(join(cache, 'git'))).toEqual(['vllm.git']);
   });
 
   it.each([
@@ -471,6 +482,9 @@ describe('prepareWorktree', () => {
 });
 
 describe('dry run', () => {
+  // ENV already sets GIT_CONFIG_NOSYSTEM=1 and LC_ALL=C: only what git's env changes is shown.
+  const GIT_DRY_ENV = '[dry-run]   env: GIT_TERMINAL_PROMPT=0';
+
   it('creates no mirror and no worktree, and logs the git commands it would run', async () => {
     const cache = tempDir('git-cache');
     const mirror = mirrorOptions(cache, src.dir, true);
@@ -490,11 +504,11 @@ describe('dry run', () => {
     expect(readdirSync(cache)).toEqual([]);
     const dryRunLines = mirror.log.lines.filter((l) => l.startsWith('[dry-run]'));
     expect(dryRunLines).toEqual([
-      expect.stringMatching(new RegExp(`^\\[dry-run\\] would run \\(cwd \\S+\\): git clone --mirror -- ${src.dir} ${cache}/git/\\.vllm\\.git\\.tmp-\\S+$`)),
+      expect.stringMatching(new RegExp(`^\\[dry-run\\] would run \\(cwd \\S+\\): git clone --mirror -- ${src.dir} ${cache}/git/\\.vllm\\.git\\.tmp-\\S+\\n\\[dry-run\\]   env: GIT_TERMINAL_PROMPT=0$`)),
       `[dry-run] would then check that ${src.c1} is in the fresh clone`,
-      `[dry-run] would run (cwd ${mirror.mirrorDir}): git worktree prune`,
-      `[dry-run] would run (cwd ${mirror.mirrorDir}): git worktree add --force --detach ${worktree.worktreeDir} ${src.c1}`,
-      `[dry-run] would run (cwd ${worktree.worktreeDir}): git apply --whitespace=nowarn ${patches.p1.file}`,
+      `[dry-run] would run (cwd ${mirror.mirrorDir}): git worktree prune\n${GIT_DRY_ENV}`,
+      `[dry-run] would run (cwd ${mirror.mirrorDir}): git worktree add --force --detach ${worktree.worktreeDir} ${src.c1}\n${GIT_DRY_ENV}`,
+      `[dry-run] would run (cwd ${worktree.worktreeDir}): git apply --whitespace=nowarn ${patches.p1.file}\n${GIT_DRY_ENV}`,
       `[dry-run] would write ${worktree.stateFile}`,
     ]);
   });
@@ -521,13 +535,25 @@ describe('dry run', () => {
     expect(snapshot(cache)).toEqual(before);
     expect(await git(real.worktreeDir, ['rev-parse', 'HEAD'])).toBe(src.c1);
     expect(log.lines.filter((l) => l.startsWith('[dry-run]'))).toEqual([
-      `[dry-run] would run (cwd ${mirrorDir}): git fetch --prune --tags origin`,
-      `[dry-run] would run (cwd ${real.worktreeDir}): git reset --quiet --hard`,
-      `[dry-run] would run (cwd ${real.worktreeDir}): git clean -fdq`,
-      `[dry-run] would run (cwd ${real.worktreeDir}): git checkout --quiet --detach ${src.c2}`,
-      `[dry-run] would run (cwd ${real.worktreeDir}): git apply --whitespace=nowarn ${patches.p1.file}`,
+      `[dry-run] would run (cwd ${mirrorDir}): git fetch --prune --tags origin\n${GIT_DRY_ENV}`,
+      `[dry-run] would run (cwd ${real.worktreeDir}): git reset --quiet --hard\n${GIT_DRY_ENV}`,
+      `[dry-run] would run (cwd ${real.worktreeDir}): git clean -fdq\n${GIT_DRY_ENV}`,
+      `[dry-run] would run (cwd ${real.worktreeDir}): git checkout --quiet --detach ${src.c2}\n${GIT_DRY_ENV}`,
+      `[dry-run] would run (cwd ${real.worktreeDir}): git apply --whitespace=nowarn ${patches.p1.file}\n${GIT_DRY_ENV}`,
       `[dry-run] would write ${real.stateFile}`,
     ]);
+  });
+
+  it("prints each mutating command with its cwd and the variables git's env sets or removes, and runs none of them", async () => {
+    const { mirrorDir } = await clonedMirror();
+    const before = snapshot(mirrorDir);
+    const log = recordingLogger();
+    const env = { ...ENV, EDITOR: 'vim', GIT_PAGER: 'less', LC_ALL: 'de_DE.UTF-8', GIT_ASKPASS: '/bin/askpass' };
+    const client = gitClient({ cwd: mirrorDir, env, timeoutMs: 30_000, dryRun: true, log });
+    expect(await client.mutate(['tag', 'v9', src.c1])).toBe('');
+    expect(log.lines).toEqual([`[dry-run] would run (cwd ${mirrorDir}): git tag v9 ${src.c1}\n[dry-run]   env: LC_ALL=C GIT_TERMINAL_PROMPT=0 (removed: EDITOR GIT_PAGER)`]);
+    expect(snapshot(mirrorDir)).toEqual(before);
+    expect(await client.query(['tag', '--list', 'v9'])).toBe('');
   });
 });
 

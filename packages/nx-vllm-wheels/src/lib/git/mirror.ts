@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SourceError } from '../errors';
-import { tempSibling } from '../fs';
+import { removeStaleTempSiblings, tempSibling } from '../fs';
 import type { Logger } from '../log';
 import { gitClient } from './client';
 
@@ -48,9 +48,12 @@ export async function ensureMirror(options: MirrorOptions): Promise<boolean> {
   }
   log.step(`Cloning ${options.repository} into the mirror ${mirrorDir} (once; later runs only fetch)`);
   const parent = dirname(mirrorDir);
-  if (!options.dryRun) mkdirSync(parent, { recursive: true });
+  if (!options.dryRun) {
+    mkdirSync(parent, { recursive: true });
+    removeStaleTempSiblings(mirrorDir);
+  }
   const tmp = tempSibling(mirrorDir);
-  const git = gitClient({ cwd: options.dryRun && !existsSync(parent) ? process.cwd() : parent, env: options.env, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT, dryRun: options.dryRun, log });
+  const git = gitClient({ cwd: parent, env: options.env, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT, dryRun: options.dryRun, log });
   try {
     await git.mutate(['clone', '--mirror', '--', options.repository, tmp]);
     if (!options.dryRun) renameSync(tmp, mirrorDir);

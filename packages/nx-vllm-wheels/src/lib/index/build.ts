@@ -3,7 +3,7 @@ import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { copyFile, link } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WheelError } from '../errors';
-import { tempSibling, writeFileAtomic } from '../fs';
+import { removeStaleTempSiblings, tempSibling, writeFileAtomic } from '../fs';
 import { getHeader, normalizeName, openWheel, parseHeaders } from '../wheel';
 import { IndexError } from './errors';
 import { FileHasher } from './file-hasher';
@@ -54,6 +54,7 @@ interface Input {
 export async function buildIndex(options: BuildIndexOptions): Promise<IndexState> {
   const outDir = options.outDir;
   mkdirSync(dirname(outDir), { recursive: true });
+  removeStaleTempSiblings(outDir);
   const staging = tempSibling(outDir);
   mkdirSync(staging);
   const hasher = new FileHasher();

@@ -7,7 +7,7 @@ import { ConfigError } from '../errors';
 import { ZipReader, type ZipEntry } from '../wheel';
 import { exceeds, ISA_EXTENSIONS, levelOf, levelRank, type IsaExtension } from './classify';
 import { demangle } from './demangle';
-import { disassemble, type Disassembly } from './disassemble';
+import { disassemble, objdumpCommand, type Disassembly } from './disassemble';
 import { firstMatch, globToRegExp } from './glob';
 import { IsaAuditError, type AuditReport, type IsaViolation, type LibraryAudit, type SkippedMember } from './report';
 
@@ -51,21 +51,20 @@ export async function auditWheel(options: AuditWheelOptions): Promise<AuditRepor
   if (!(CPU_ISAS as readonly string[]).includes(options.declared)) {
     throw new ConfigError(`Cannot audit ${wheel}: declared isa must be one of ${CPU_ISAS.join(', ')}, got ${JSON.stringify(options.declared)}.`);
   }
-  const exclude = (options.exclude ?? []).map((pattern) => ({ pattern, regexp: globToRegExp(pattern) }));
+  const exclude = excludePatterns(options.exclude);
   const reader = await ZipReader.open(options.wheel);
   const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'vllm-wheels-isa-'));
   try {
     const libraries: LibraryAudit[] = [];
     const skipped: SkippedMember[] = [];
-    const members = reader.entries.filter((e) => !e.isDirectory && isSharedLibraryName(e.name)).sort((a, b) => compare(a.name, b.name));
-    for (const [index, entry] of members.entries()) {
+    for (const [index, entry] of sharedLibraryMembers(reader).entries()) {
       options.signal?.throwIfAborted();
       const pattern = firstMatch(entry.name, exclude);
       if (pattern !== undefined) {
         skipped.push({ path: entry.name, reason: `excluded by ${JSON.stringify(pattern)}` });
         continue;
       }
-      const file = join(dir, `lib-${index}.so`);
+      const file = join(dir, extractedName(index));
       const { sha256, elf } = await extract(reader, entry, file);
       if (!elf) {
         skipped.push({ path: entry.name, reason: 'not an ELF file' });
@@ -93,6 +92,49 @@ export async function auditWheel(options: AuditWheelOptions): Promise<AuditRepor
   } finally {
     await reader.close();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function excludePatterns(globs: readonly string[] | undefined): { pattern: string; regexp: RegExp }[] {
+  return (globs ?? []).map((pattern) => ({ pattern, regexp: globToRegExp(pattern) }));
+}
+
+/** The members auditWheel disassembles, in its order. */
+function sharedLibraryMembers(reader: ZipReader): ZipEntry[] {
+  return reader.entries.filter((e) => !e.isDirectory && isSharedLibraryName(e.name)).sort((a, b) => compare(a.name, b.name));
+}
+
+/** The name a member is extracted to in the audit's temporary directory. */
+function extractedName(index: number): string {
+  return `lib-${index}.so`;
+}
+
+export interface PlannedDisassembly {
+  /** The wheel member. */
+  member: string;
+  command: string;
+  args: string[];
+  /** The audit's temporary directory (`workDir` stands for it). */
+  cwd: string;
+}
+
+/**
+ * The objdump commands auditWheel would run on a wheel (for a dry run): one per shared library not
+ * excluded, each on its copy extracted into `workDir` (a placeholder for the temporary directory).
+ * Reads the wheel's directory only; nothing is extracted. Members that turn out not to be ELF files
+ * are skipped by the real audit.
+ */
+export async function plannedDisassemblies(wheel: string, workDir: string, exclude?: readonly string[]): Promise<PlannedDisassembly[]> {
+  const patterns = excludePatterns(exclude);
+  const reader = await ZipReader.open(wheel);
+  try {
+    return sharedLibraryMembers(reader).flatMap((entry, index) => {
+      if (firstMatch(entry.name, patterns) !== undefined) return [];
+      const [command, args] = objdumpCommand(join(workDir, extractedName(index)));
+      return [{ member: entry.name, command, args, cwd: workDir }];
+    });
+  } finally {
+    await reader.close();
   }
 }
 

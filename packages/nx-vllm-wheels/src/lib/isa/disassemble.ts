@@ -42,14 +42,18 @@ export interface DisassembleOptions {
 export const OBJDUMP_ARGS = ['-d', '--no-show-raw-insn', '-M', 'att'] as const;
 const STDERR_LIMIT = 64 * 1024;
 
+/** The objdump command that disassembles `file` (what disassemble runs, and a dry run prints). */
+export function objdumpCommand(file: string, objdump = 'objdump'): [string, string[]] {
+  return [objdump, [...OBJDUMP_ARGS, file]];
+}
+
 /**
  * Disassembles `file` with `objdump -d --no-show-raw-insn -M att` and classifies every instruction by ISA
  * extension while objdump runs: the output (gigabytes for a large library) is parsed chunk by chunk and
  * never held whole. Missing objdump: ToolError. objdump failing, timing out or cancelled: CommandError.
  */
 export function disassemble(file: string, options: DisassembleOptions): Promise<Disassembly> {
-  const program = options.objdump ?? 'objdump';
-  const args = [...OBJDUMP_ARGS, file];
+  const [program, args] = objdumpCommand(file, options.objdump);
   const printable = formatCommand(program, args);
   const env = Object.fromEntries(Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined));
   if (!which(program, env)) {

@@ -4,12 +4,12 @@
  */
 export { classify, levelOf, levelRank, exceeds, ISA_EXTENSIONS, ISA_LEVEL } from './classify';
 export type { IsaExtension } from './classify';
-export { disassemble, OBJDUMP_ARGS } from './disassemble';
+export { disassemble, objdumpCommand, OBJDUMP_ARGS } from './disassemble';
 export type { Disassembly, DisassembleOptions, IsaExample } from './disassemble';
 export { demangle } from './demangle';
 export type { DemangleOptions } from './demangle';
-export { auditWheel, isSharedLibraryName } from './audit';
-export type { AuditWheelOptions } from './audit';
+export { auditWheel, isSharedLibraryName, plannedDisassemblies } from './audit';
+export type { AuditWheelOptions, PlannedDisassembly } from './audit';
 export { assertAuditOk, formatAuditFailure, IsaAuditError } from './report';
 export type { AuditReport, LibraryAudit, IsaViolation, SkippedMember } from './report';
 export { globToRegExp } from './glob';

@@ -33,7 +33,7 @@ export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant
     sourceDir,
     venvPython: venv.python,
     env,
-    shownEnv: describedEnv(env, variant.config.env),
+    shownEnv: describedEnv(env, variant.config.env, ctx.env),
     outDir: rawDir(ctx, variant.name),
     buildInfo: {
       variant: variant.name,

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, VllmWheelsError } from '../errors';
 import { replaceDirAtomic, writeFileAtomic } from '../fs';
-import { assertAuditOk, auditWheel } from '../isa';
+import { assertAuditOk, auditWheel, objdumpCommand, plannedDisassemblies } from '../isa';
+import { formatPlannedCommand } from '../process';
 import { ensureToolsVenv } from '../tools';
-import { analyzePlatform, choosePlatformTag, parseWheelFileName, renameWheel, TORCH_LIBRARY_EXCLUDES, type PlatformTagPolicy } from '../wheel';
+import { analyzePlatform, analyzePlatformCommand, choosePlatformTag, formatWheelFileName, parseWheelFileName, renameWheel, TORCH_LIBRARY_EXCLUDES, type PlatformTagPolicy } from '../wheel';
 import { cpuPlatformPlugin } from './cpu-platform-plugin';
 import { rawDir, wheelsDir, type StepContext, type VariantSpec } from './context';
 import { applyVersionPolicy } from './version';
@@ -40,25 +41,21 @@ function readSourceDateEpoch(dir: string): number | undefined {
  */
 export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
   const outDir = wheelsDir(ctx, variant.name);
-  if (ctx.dryRun && !existsSync(rawDir(ctx, variant.name))) {
-    ctx.log.info(`[dry-run] would rename the raw wheel in ${rawDir(ctx, variant.name)} to ${variant.config.distribution}, tag, audit it, and write ${outDir}`);
+  if (ctx.dryRun) {
+    await planNormalize(variant, ctx);
     return undefined;
   }
   const input = findRawWheel(rawDir(ctx, variant.name), variant.name);
   const raw = parseWheelFileName(input);
   const version = applyVersionPolicy(raw.version, variant.config.version);
   const { distribution, isa } = variant.config;
-  const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['wheel'], env: ctx.env, log: ctx.log, dryRun: ctx.dryRun });
-  if (ctx.dryRun) {
-    ctx.log.info(`[dry-run] would analyze ${input} with auditwheel (${tools.python}), rename it to ${distribution} ${version}, audit its ISA against ${isa}, and write ${outDir}`);
-    return undefined;
-  }
+  const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['wheel'], env: ctx.env, log: ctx.log, dryRun: false });
 
   ctx.log.step(`${variant.name}: platform tag (auditwheel; torch's libraries and ${variant.config.systemLibraries.join(', ') || 'no system libraries'} excluded)`);
   const analysis = await analyzePlatform({
     wheel: input,
     toolsPython: tools.python,
-    exclude: [...TORCH_LIBRARY_EXCLUDES, ...variant.config.systemLibraries],
+    exclude: analysisExcludes(variant),
     env: ctx.env,
     timeoutMs: 10 * 60_000,
   });
@@ -91,6 +88,57 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
   });
   ctx.log.info(`Wheel: ${join(outDir, written)}`);
   return join(outDir, written);
+}
+
+function analysisExcludes(variant: VariantSpec): string[] {
+  return [...TORCH_LIBRARY_EXCLUDES, ...variant.config.systemLibraries];
+}
+
+/** Stands for the directory the new wheel is written to (beside the output dir, swapped in when done). */
+const TEMP_OUT = '<temp dir>';
+/** Stands for the directory the ISA audit extracts each library to. */
+const TEMP_AUDIT = '<audit temp dir>';
+
+/**
+ * The dry run of normalizeVariant: the tools venv's commands (when it is missing), the auditwheel
+ * analysis and the objdump runs of the ISA audit with their cwd and env (normalize sets no variable:
+ * they run in the caller's environment), and the files it would write. Reads the raw wheel when it is
+ * there (its name, version and libraries); writes nothing.
+ */
+async function planNormalize(variant: VariantSpec, ctx: StepContext): Promise<void> {
+  const inDir = rawDir(ctx, variant.name);
+  const outDir = wheelsDir(ctx, variant.name);
+  const { distribution, isa } = variant.config;
+  const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['wheel'], env: ctx.env, log: ctx.log, dryRun: true });
+  const built = existsSync(inDir);
+  if (!built) ctx.log.info(`[dry-run] ${inDir} does not exist yet (\`nx run ${variant.name}:build\` writes it): its wheel's name is a placeholder below.`);
+  const input = built ? findRawWheel(inDir, variant.name) : join(inDir, '<raw wheel>.whl');
+  const raw = built ? parseWheelFileName(input) : undefined;
+  const version = raw ? applyVersionPolicy(raw.version, variant.config.version) : '<version>';
+  const env = {}; // analyze_wheel.py, objdump and c++filt run in the caller's environment as it is
+
+  ctx.log.info(formatPlannedCommand({ ...analyzePlatformCommand({ wheel: input, toolsPython: tools.python, exclude: analysisExcludes(variant) }), env }));
+  const output = formatWheelFileName({
+    distribution,
+    version,
+    pythonTag: raw?.pythonTag ?? '<python tag>',
+    abiTag: raw?.abiTag ?? '<abi tag>',
+    // "auto" takes the tag from the analysis; a fixed one is used when the analysis allows it.
+    platformTag: variant.config.platformTag === 'auto' ? '<platform tag>' : variant.config.platformTag,
+  });
+  ctx.log.info(`[dry-run] would rename ${input} to ${distribution} ${version}, tagged by that analysis and wheel.json "platformTag": "${variant.config.platformTag}", as ${join(TEMP_OUT, output)}`);
+  const disassemblies = built ? await plannedDisassemblies(input, TEMP_AUDIT) : undefined;
+  if (disassemblies && disassemblies.length === 0) ctx.log.info(`[dry-run] ISA audit (declared ${isa}): ${basename(input)} has no shared library to disassemble`);
+  for (const d of disassemblies ?? [{ member: '<each shared library>', ...plannedObjdump(join(TEMP_AUDIT, 'lib-<n>.so')) }]) {
+    ctx.log.info(`[dry-run] ISA audit (declared ${isa}) of ${d.member}, extracted to ${d.args[d.args.length - 1]}:`);
+    ctx.log.info(formatPlannedCommand({ command: d.command, args: d.args, cwd: TEMP_AUDIT, env }));
+  }
+  ctx.log.info(`[dry-run] would write ${join(outDir, output)} and ${join(outDir, `${output}.isa-audit.json`)} (${TEMP_OUT} replaces ${outDir} as a whole)`);
+}
+
+function plannedObjdump(file: string): { command: string; args: string[] } {
+  const [command, args] = objdumpCommand(file);
+  return { command, args };
 }
 
 function metadataHeaders(variant: VariantSpec): Record<string, string | string[]> {

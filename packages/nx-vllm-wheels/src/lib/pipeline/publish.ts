@@ -23,7 +23,7 @@ export async function publishVariant(variant: VariantSpec, ctx: StepContext, ove
     maxFileSizeMiB: config.maxFileSizeMiB,
     configFile: variant.configFile,
     variant: variant.name,
-    twine: async () => (await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['wheel'], env: ctx.env, log: ctx.log })).bin('twine'),
+    twine: async () => (await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['wheel'], env: ctx.env, log: ctx.log, dryRun: ctx.dryRun })).bin('twine'),
     cwd: ctx.workspaceRoot,
     env: ctx.env,
     log: ctx.log,

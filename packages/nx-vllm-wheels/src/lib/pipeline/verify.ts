@@ -2,9 +2,9 @@ import { basename } from 'node:path';
 import type { IndexConfig } from '../../config';
 import { PYTORCH_CPU_INDEX } from '../../config';
 import { findPython } from '../python';
-import { run } from '../process';
+import { formatPlannedCommand, redactUrlCredentials, run } from '../process';
 import { ensureToolsVenv } from '../tools';
-import { formatVerifyTable, INSTALLERS, pipNetworkSettings, VerifyError, verifyInstalls, type Installer, type VerifyPackage, type VerifyResult } from '../verify';
+import { formatVerifyTable, INSTALLERS, pipNetworkSettings, planVerifyInstalls, VerifyError, verifyInstalls, type Installer, type VerifyPackage, type VerifyResult } from '../verify';
 import { parseWheelFileName } from '../wheel';
 import { findVariantWheel } from './build-index';
 
@@ -69,32 +69,30 @@ export async function verifyWheelIndex(input: VerifyIndexInput, ctx: StepContext
   if (!input.variants.length) throw new VerifyError(`${input.configFile}: no variants to verify.`);
   const packages = packagesOf(input.variants, ctx);
   const describe = packages.map((p) => `${p.distribution}${p.version ? `==${p.version}` : ''}`).join(', ');
+  // A private index's password stays out of the log.
+  const [shownIndex, shownTorch, shownDependencies] = [indexUrl, torchIndexUrl, dependenciesIndexUrl].map(redactUrlCredentials);
   if (ctx.dryRun) {
-    ctx.log.info(`[dry-run] would install ${describe} with ${installers.join(' and ')} from ${indexUrl} (torch from ${torchIndexUrl}, other dependencies from ${dependenciesIndexUrl}) into fresh venvs and import vllm`);
-    return [];
+    ctx.log.info(`[dry-run] would install ${describe} with ${installers.join(' and ')} from ${shownIndex} (torch from ${shownTorch}, other dependencies from ${shownDependencies}) into fresh venvs and import vllm`);
   }
   const python = input.torch ? (await findPython(input.torch.config.python, ctx.env)).path : 'python3';
-  const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['uv'], env: ctx.env, log: ctx.log });
+  const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['uv'], env: ctx.env, log: ctx.log, dryRun: ctx.dryRun });
   // Network settings (cert, proxy) of the user's pip config, carried over: the installs load no pip config.
-  const configList = await run(tools.python, ['-m', 'pip', 'config', 'list'], { cwd: ctx.workspaceRoot, env: ctx.env, timeoutMs: 60_000, allowFailure: true });
-  const results = await verifyInstalls({
-    indexUrl,
-    torchIndexUrl,
-    dependenciesIndexUrl,
-    packages,
-    installers,
-    python,
-    uv: tools.bin('uv'),
-    env: ctx.env,
-    pipNetwork: pipNetworkSettings(configList.stdout),
-    log: ctx.log,
-  });
+  const pipConfig = { command: tools.python, args: ['-m', 'pip', 'config', 'list'], cwd: ctx.workspaceRoot };
+  const options = { indexUrl, torchIndexUrl, dependenciesIndexUrl, packages, installers, python, uv: tools.bin('uv'), env: ctx.env, log: ctx.log };
+  if (ctx.dryRun) {
+    ctx.log.info(formatPlannedCommand({ ...pipConfig, env: {} }));
+    ctx.log.info('[dry-run] the network settings it lists (cert, proxy, trusted-host…) would be set as PIP_* variables for the installs below');
+    planVerifyInstalls(options);
+    return [];
+  }
+  const configList = await run(pipConfig.command, pipConfig.args, { cwd: pipConfig.cwd, env: ctx.env, timeoutMs: 60_000, allowFailure: true });
+  const results = await verifyInstalls({ ...options, pipNetwork: pipNetworkSettings(configList.stdout) });
   const table = formatVerifyTable(results);
-  ctx.log.step(`Verified ${indexUrl} (torch from ${torchIndexUrl})`);
+  ctx.log.step(`Verified ${shownIndex} (torch from ${shownTorch})`);
   ctx.log.info(table);
   const failed = results.filter((r) => !r.ok);
   if (failed.length) {
-    throw new VerifyError(`${failed.length} of ${results.length} installs from ${indexUrl} failed:\n${table}`);
+    throw new VerifyError(`${failed.length} of ${results.length} installs from ${shownIndex} failed:\n${table}`);
   }
   return results;
 }

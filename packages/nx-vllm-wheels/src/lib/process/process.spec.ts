@@ -81,6 +81,24 @@ describe('run', () => {
     expect(await waitUntil(() => isGone(grandchild as number), 2_000)).toBe(true);
   });
 
+  it('also kills descendants that left its process group, as the commands ninja runs do', async () => {
+    let escaped: number | undefined;
+    const error = await rejection(
+      run('sh', ['-c', `setsid sh -c 'echo $$; exec sleep 31 >/dev/null 2>&1' & sleep 30`], {
+        cwd: tempDir('run'),
+        env: ENV,
+        timeoutMs: 1_000,
+        onLine: (line) => {
+          escaped ??= Number(line);
+        },
+      }),
+    );
+    expect(error).toBeInstanceOf(CommandError);
+    expect(escaped).toBeGreaterThan(0);
+    expect(readFileSync(`/proc/${escaped}/stat`, 'utf8')).toBeTruthy(); // it was its own session, not our group
+    expect(await waitUntil(() => isGone(escaped as number), 2_000)).toBe(true);
+  });
+
   it('a timeout is an error even with allowFailure', async () => {
     const error = await rejection(run('sleep', ['30'], { cwd: tempDir('run'), env: ENV, timeoutMs: 200, allowFailure: true }));
     expect(error).toBeInstanceOf(CommandError);

@@ -60,8 +60,13 @@ class StreamCapture {
   }
 }
 
+/** One word as a POSIX shell reads it: as it is when it needs no quoting, else in single quotes. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 export function formatCommand(command: string, args: readonly string[]): string {
-  return [command, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return [command, ...args].map(shellQuote).join(' ');
 }
 
 /**

@@ -1,11 +1,80 @@
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
-/** Kills a child started with `detached: true` together with everything it started (its process group). */
+/**
+ * Kills a child started with `detached: true` together with everything it started. Its process group
+ * is not enough: ninja runs each command in a process group of its own (so a killed ninja would leave
+ * its compilers running), so the whole tree is frozen first (SIGSTOP: nothing can fork any more), then
+ * killed.
+ */
 export function killProcessGroup(child: ChildProcess): void {
-  try {
-    if (child.pid) process.kill(-child.pid, 'SIGKILL');
-  } catch {
+  if (!child.pid) {
     child.kill('SIGKILL');
+    return;
+  }
+  const tree = new Set<number>([child.pid]);
+  signalGroup(child.pid, 'SIGSTOP');
+  for (let pass = 0; pass < 3; pass++) {
+    const found = descendants(tree);
+    if (found.length === 0) break;
+    for (const pid of found) {
+      tree.add(pid);
+      signal(pid, 'SIGSTOP');
+    }
+  }
+  signalGroup(child.pid, 'SIGKILL');
+  for (const pid of tree) signal(pid, 'SIGKILL');
+}
+
+function signalGroup(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, name);
+  } catch {
+    signal(pid, name);
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+/** Pids whose parent is in `parents` and that are not in it yet (from /proc; none where there is no /proc). */
+function descendants(parents: Set<number>): number[] {
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  const known = new Set(parents);
+  // A child's pid can be lower than its parent's: repeat until a pass finds nothing new.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const entry of entries) {
+      if (!/^\d+$/.test(entry) || known.has(Number(entry))) continue;
+      const parent = parentPid(entry);
+      if (parent !== undefined && known.has(parent)) {
+        known.add(Number(entry));
+        found.push(Number(entry));
+        grew = true;
+      }
+    }
+  }
+  return found;
+}
+
+function parentPid(pid: string): number | undefined {
+  try {
+    // "pid (comm) state ppid …": comm may contain spaces and parentheses, so read after the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
   }
 }
 
@@ -20,10 +89,25 @@ export interface Supervision {
   failure(code: number | null, signal: NodeJS.Signals | null): string;
 }
 
-/** Kills the child's whole process group after `timeoutMs`, or when `signal` aborts. */
+/**
+ * Every supervised child runs in its own process group, so a terminal's Ctrl-C never reaches it: when
+ * this process is interrupted, `interruptChildren` stops them all (and any started afterwards).
+ */
+const interruption = new AbortController();
+
+/** Aborted once this process has been interrupted (for clients that take an AbortSignal, like simple-git). */
+export const interruptSignal: AbortSignal = interruption.signal;
+
+/** Kills the process group of every supervised child, now and from now on. */
+export function interruptChildren(): void {
+  if (!interruption.signal.aborted) interruption.abort();
+}
+
+/** Kills the child's whole process group after `timeoutMs`, when `signal` aborts, or when this process is interrupted. */
 export function superviseChild(child: ChildProcess, timeoutMs: number, signal?: AbortSignal): Supervision {
   let timedOut = false;
   let aborted = false;
+  let interrupted = false;
   const kill = () => killProcessGroup(child);
   const timer = setTimeout(() => {
     timedOut = true;
@@ -33,22 +117,30 @@ export function superviseChild(child: ChildProcess, timeoutMs: number, signal?: 
     aborted = true;
     kill();
   };
+  const onInterrupt = () => {
+    interrupted = true;
+    kill();
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
+  interruption.signal.addEventListener('abort', onInterrupt, { once: true });
   if (signal?.aborted) onAbort(); // an already-aborted signal never fires 'abort' again
+  if (interruption.signal.aborted) onInterrupt();
   return {
     get timedOut() {
       return timedOut;
     },
     get aborted() {
-      return aborted;
+      return aborted || interrupted;
     },
     kill,
     stop() {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      interruption.signal.removeEventListener('abort', onInterrupt);
     },
     failure(code, exitSignal) {
       if (timedOut) return `timed out after ${Math.round(timeoutMs / 1000)} s`;
+      if (interrupted) return 'was stopped (this process was interrupted)';
       if (aborted) return 'was cancelled';
       return exitSignal ? `was killed by ${exitSignal}` : `exited with code ${code}`;
     },

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from '../log';
+import { envChanges, formatPlannedCommand } from '../process';
 import { parseWheelFileName } from '../wheel';
 import { credentialsFromEnv, missingTokenMessage } from './credentials';
 import { PublishError } from './errors';
 import { pypiRefusals, twineCheckRefusal, type WheelFacts } from './refusals';
 import { hasPypiRules, targetLabel, type UploadTarget } from './repository';
 import { lookupPublished, type PublishedState } from './simple-index';
-import { twineCheck, twineUpload } from './twine';
+import { twineCheck, twineCheckArgs, twineEnv, twineUpload, twineUploadArgs } from './twine';
 
 export interface PublishWheelOptions {
   readonly wheel: string;
@@ -48,6 +49,8 @@ export async function publishWheel(options: PublishWheelOptions): Promise<Publis
   const facts: WheelFacts = { fileName, name: parseWheelFileName(fileName), size: statSync(options.wheel).size };
   const sha256 = await sha256File(options.wheel);
   const label = targetLabel(target);
+  let twinePath: Promise<string> | undefined;
+  const twineProgram = () => (twinePath ??= options.twine()); // resolved (and the tools venv made) once
   log.step(`${options.variant}: ${fileName} (${facts.size} bytes, sha256 ${sha256}) -> ${target.uploadUrl}`);
 
   const { credentials, ignored } = credentialsFromEnv(options.env);
@@ -61,7 +64,15 @@ export async function publishWheel(options: PublishWheelOptions): Promise<Publis
   if (hasPypiRules(target)) {
     const ctx = { configFile: options.configFile, variant: options.variant, maxFileSizeMiB: options.maxFileSizeMiB, label };
     const refusals = pypiRefusals(facts, ctx);
-    const findings = await twineCheck(options.wheel, { twine: await options.twine(), cwd: options.cwd, env: options.env, log });
+    const twine = await twineProgram();
+    let findings: string | undefined;
+    if (options.dryRun && !existsSync(twine)) {
+      // The check only reads the wheel, so a dry run runs it when twine is there; here it is not yet.
+      log.info(formatPlannedCommand({ command: twine, args: twineCheckArgs(options.wheel), cwd: options.cwd, env: envChanges(options.env, twineEnv(options.env)) }));
+      log.info('[dry-run] twine is not installed yet (see the tools venv above): the check is not run now.');
+    } else {
+      findings = await twineCheck(options.wheel, { twine, cwd: options.cwd, env: options.env, log });
+    }
     if (findings) refusals.push(twineCheckRefusal(findings, ctx));
     if (refusals.length) {
       throw new PublishError(`${fileName} is not uploaded: ${label} would reject it.\n${refusals.map((r) => `  - ${r}`).join('\n')}`);
@@ -95,9 +106,13 @@ export async function publishWheel(options: PublishWheelOptions): Promise<Publis
       `[dry-run] would upload ${options.wheel}\n  file     ${fileName}\n  size     ${facts.size} bytes\n  sha256   ${sha256}\n  to       ${target.uploadUrl} (${label})\n` +
         `  as       ${credentials ? `${credentials.username}, token from ${credentials.source}` : '(no token set: PYPI_TOKEN, TWINE_PASSWORD or UV_PUBLISH_TOKEN is needed)'}`,
     );
+    const child = twineEnv(options.env, credentials);
+    // The credentials are shown (masked) even when the user's variable already had that name and value.
+    const env = { ...(credentials && { TWINE_USERNAME: child.TWINE_USERNAME, TWINE_PASSWORD: child.TWINE_PASSWORD }), ...envChanges(options.env, child) };
+    log.info(formatPlannedCommand({ command: await twineProgram(), args: twineUploadArgs(options.wheel, target), cwd: options.cwd, env, secrets: credentials ? [credentials.password] : [] }));
     return 'dry-run';
   }
-  const twine = await options.twine();
+  const twine = await twineProgram();
   log.info(`Uploading with twine to ${target.uploadUrl}…`);
   const result = await twineUpload(options.wheel, target, credentials!, { twine, cwd: options.cwd, env: options.env, log });
   if (result !== 'uploaded') {

@@ -59,7 +59,7 @@ export interface TwineOptions {
 
 /** `twine check --strict <wheel>`: undefined when it passes, else its findings. */
 export async function twineCheck(wheel: string, options: TwineOptions): Promise<string | undefined> {
-  const result = await run(options.twine, ['check', '--strict', wheel], {
+  const result = await run(options.twine, twineCheckArgs(wheel), {
     cwd: options.cwd,
     env: twineEnv(options.env),
     timeoutMs: options.timeoutMs ?? 5 * 60_000,
@@ -67,6 +67,16 @@ export async function twineCheck(wheel: string, options: TwineOptions): Promise<
   });
   if (result.exitCode === 0) return undefined;
   return `${result.stdout}\n${result.stderr}`.replace(ANSI, '').trim();
+}
+
+/** `twine upload`'s arguments (the token is not among them: it travels in TWINE_PASSWORD). */
+export function twineUploadArgs(wheel: string, target: UploadTarget): string[] {
+  return ['upload', '--non-interactive', '--repository-url', target.uploadUrl, ...(target.kind !== 'other' ? ['--skip-existing'] : []), wheel];
+}
+
+/** `twine check`'s arguments. */
+export function twineCheckArgs(wheel: string): string[] {
+  return ['check', '--strict', wheel];
 }
 
 /** The server refused the file (HTTP 400/409): maybe because it is already there; the caller re-checks the index. */
@@ -83,7 +93,7 @@ export interface UploadRejected {
  */
 export async function twineUpload(wheel: string, target: UploadTarget, credentials: UploadCredentials, options: TwineOptions): Promise<'uploaded' | UploadRejected> {
   const secrets = [credentials.password];
-  const args = ['upload', '--non-interactive', '--repository-url', target.uploadUrl, ...(target.kind !== 'other' ? ['--skip-existing'] : []), wheel];
+  const args = twineUploadArgs(wheel, target);
   const result = await run(options.twine, args, {
     cwd: options.cwd,
     env: twineEnv(options.env, credentials),

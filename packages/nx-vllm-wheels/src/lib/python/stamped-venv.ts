@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLock, writeFileAtomic } from '../fs';
 import type { Logger } from '../log';
-import { formatCommand, redact, run, type RunOptions } from '../process';
+import { envChanges, formatCommand, formatPlannedCommand, redact, run, type RunOptions } from '../process';
 
 /**
  * Venvs in the machine cache, completed by a stamp (docs/decisions.md 8): venvs are not relocatable, so
@@ -112,11 +112,11 @@ export function venvCommandRunner(options: VenvCommandOptions): (command: string
   const secrets = options.secrets ?? [];
   const env: RunOptions['env'] = { ...options.env, ...VENV_ENV_OVERRIDES };
   return async (command, args) => {
-    const shown = redact(formatCommand(command, args), secrets);
     if (options.dryRun) {
-      options.log.info(`[dry-run] would run (cwd ${options.cwd}): ${shown}`);
+      options.log.info(formatPlannedCommand({ command, args, cwd: options.cwd, env: envChanges(options.env, env), secrets }));
       return;
     }
+    const shown = redact(formatCommand(command, args), secrets);
     options.log.info(`$ ${shown}`);
     mkdirSync(options.cwd, { recursive: true });
     await run(command, args, {

@@ -165,15 +165,18 @@ describe('ensureBuildVenv', () => {
   it('in a dry run writes nothing and prints the commands, password masked', async () => {
     const cache = tempDir('venv-dry');
     const log = recordingLogger();
-    const dry = { ...options, venvsDir: join(cache, 'venvs'), locksDir: join(cache, 'locks'), log, dryRun: true };
+    // An active venv and a PYTHONPATH in the caller's env: the venv commands run without them.
+    const env = { ...options.env, VIRTUAL_ENV: '/home/me/.venv', PYTHONPATH: '/home/me/lib' };
+    const dry = { ...options, env, venvsDir: join(cache, 'venvs'), locksDir: join(cache, 'locks'), log, dryRun: true };
     const result = await ensureBuildVenv(dry);
     expect(result.reused).toBe(false);
     expect(readdirSync(cache)).toEqual([]);
     const { dir, python: venvPython } = venvPaths(dry.venvsDir, result.key);
+    const venvEnv = '[dry-run]   env: PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 (removed: VIRTUAL_ENV PYTHONPATH)';
     expect(log.lines.filter((l) => l.startsWith('[dry-run]'))).toEqual([
-      `[dry-run] would run (cwd ${dry.venvsDir}): ${python.path} -m venv ${dir}`,
+      `[dry-run] would run (cwd ${dry.venvsDir}): ${python.path} -m venv ${dir}\n${venvEnv}`,
       `[dry-run] would write ${dir}/build-requirements.txt:\ntorch==2.6.0+cpu\n`,
-      `[dry-run] would run (cwd ${dry.venvsDir}): ${venvPython} -m pip install --disable-pip-version-check --no-input -r ${dir}/build-requirements.txt --index-url ${indexUrl} --extra-index-url ${indexUrl} --extra-index-url https://wheels-user:***@127.0.0.1:9/simple/`,
+      `[dry-run] would run (cwd ${dry.venvsDir}): ${venvPython} -m pip install --disable-pip-version-check --no-input -r ${dir}/build-requirements.txt --index-url ${indexUrl} --extra-index-url ${indexUrl} --extra-index-url https://wheels-user:***@127.0.0.1:9/simple/\n${venvEnv}`,
       `[dry-run] would write ${dir}/vllm-wheels-venv.json`,
     ]);
     expectNoSecretIn(log.lines);

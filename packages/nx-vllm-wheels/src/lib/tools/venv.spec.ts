@@ -86,14 +86,18 @@ describe('ensureToolsVenv', () => {
   it('in a dry run writes nothing and prints the commands', async () => {
     const cacheRoot = tempDir('tools-dry');
     const log = recordingLogger();
-    const venv = await ensureToolsVenv({ ...options, cacheRoot, groups: ['servers', 'uv'], log, dryRun: true });
+    // The caller's pip settings that would install outside the venv are removed for these commands.
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, PIP_USER: '1', PIP_NO_INPUT: '1', PIP_INDEX_URL: 'https://me:hunter22@mirror.example/simple/' };
+    const venv = await ensureToolsVenv({ ...options, env, cacheRoot, groups: ['servers', 'uv'], log, dryRun: true });
     expect(readdirSync(cacheRoot)).toEqual([]);
     const toolsDir = join(cacheRoot, 'tools');
+    const venvEnv = '[dry-run]   env: PIP_DISABLE_PIP_VERSION_CHECK=1 (removed: PIP_USER)';
     expect(log.lines.filter((l) => l.startsWith('[dry-run]'))).toEqual([
-      `[dry-run] would run (cwd ${toolsDir}): ${python.path} -m venv ${venv.dir}`,
-      `[dry-run] would run (cwd ${toolsDir}): ${venv.python} -m pip install --disable-pip-version-check --no-input 'pypiserver[passlib]==2.4.2' 'moto[server]==5.2.5' uv==0.13.9`,
+      `[dry-run] would run (cwd ${toolsDir}): ${python.path} -m venv ${venv.dir}\n${venvEnv}`,
+      `[dry-run] would run (cwd ${toolsDir}): ${venv.python} -m pip install --disable-pip-version-check --no-input 'pypiserver[passlib]==2.4.2' 'moto[server]==5.2.5' uv==0.13.9\n${venvEnv}`,
       `[dry-run] would write ${venv.dir}/vllm-wheels-venv.json`,
     ]);
+    expect(log.lines.join('\n')).not.toContain('hunter22');
     expect(venv.bin('uv')).toBe(join(venv.dir, 'bin', 'uv'));
   });
 

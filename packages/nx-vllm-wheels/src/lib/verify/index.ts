@@ -5,5 +5,5 @@
 export { VerifyError } from './errors';
 export { installerEnv, pipNetworkSettings } from './env';
 export type { InstallerEnvOptions } from './env';
-export { verifyInstalls, formatVerifyTable, uvProject, IMPORT_CHECK, INSTALLERS } from './verify';
+export { verifyInstalls, planVerifyInstalls, formatVerifyTable, uvProject, IMPORT_CHECK, INSTALLERS } from './verify';
 export type { Installer, VerifyOptions, VerifyPackage, VerifyResult } from './verify';

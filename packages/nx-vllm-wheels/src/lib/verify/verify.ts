@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CommandError } from '../errors';
 import type { Logger } from '../log';
-import { redact, run, type RunResult } from '../process';
+import { envChanges, formatPlannedCommand, redact, redactUrlCredentials, run, type RunResult } from '../process';
 import { urlSecrets } from '../python';
 import { VerifyError } from './errors';
 import { installerEnv } from './env';
@@ -110,13 +110,46 @@ export async function verifyInstalls(options: VerifyOptions): Promise<VerifyResu
   const results: VerifyResult[] = [];
   for (const pkg of options.packages) {
     for (const installer of options.installers) {
-      options.log.step(`${pkg.variant}: install ${pkg.distribution}${pkg.version ? `==${pkg.version}` : ''} with ${installer} from ${options.indexUrl}`);
+      options.log.step(`${pkg.variant}: install ${pkg.distribution}${pkg.version ? `==${pkg.version}` : ''} with ${installer} from ${redactUrlCredentials(options.indexUrl)}`);
       const result = await verifyOne(pkg, installer, options);
       options.log.info(result.ok ? `ok: ${result.summary}` : `FAILED: ${result.summary}${result.details ? `\n${result.details}` : ''}`);
       results.push(result);
     }
   }
   return results;
+}
+
+/** One command of a check (`what` names it in a failure), or a file written before the next command. */
+type VerifyStep = { what: string; command: string; args: string[]; cwd: string } | { write: string; text: string };
+
+/**
+ * The steps of one check in `root` (a fresh temporary directory): the venv, the install, the import
+ * check. What verifyOne runs and what a dry run prints.
+ */
+function verifySteps(pkg: VerifyPackage, installer: Installer, options: Omit<VerifyOptions, 'packages' | 'installers' | 'env' | 'log'>, root: string): VerifyStep[] {
+  const venv = join(root, 'venv');
+  const python = join(venv, 'bin', 'python');
+  const requirement = pkg.version ? `${pkg.distribution}==${pkg.version}` : pkg.distribution;
+  const importCheck = { what: 'import check', command: python, args: ['-c', IMPORT_CHECK, pkg.distribution], cwd: root };
+  if (installer === 'pip') {
+    return [
+      { what: 'venv', command: options.python, args: ['-m', 'venv', venv], cwd: root },
+      // pip merges its indexes (no per-package source), so the variant is installed from the published
+      // index alone first; the second install then only adds its dependencies, torch from the CPU index.
+      { what: 'pip install', command: python, args: ['-m', 'pip', 'install', '--no-deps', '--index-url', options.indexUrl, requirement], cwd: root },
+      { what: 'pip install (dependencies)', command: python, args: ['-m', 'pip', 'install', '--index-url', options.dependenciesIndexUrl, '--extra-index-url', options.torchIndexUrl, requirement], cwd: root },
+      importCheck,
+    ];
+  }
+  if (!options.uv) throw new VerifyError('uv is needed to verify with uv (the tools venv provides it).');
+  const project = join(root, 'project');
+  return [
+    { what: 'uv venv', command: options.uv, args: ['venv', '--python', options.python, venv], cwd: root },
+    { write: join(project, 'pyproject.toml'), text: uvProject(requirement, pkg.distribution, options) },
+    // Run in the project folder: uv pip reads its [tool.uv] indexes from the pyproject.toml there.
+    { what: 'uv pip install', command: options.uv, args: ['pip', 'install', '--python', python, '-r', 'pyproject.toml'], cwd: project },
+    importCheck,
+  ];
 }
 
 async function verifyOne(pkg: VerifyPackage, installer: Installer, options: VerifyOptions): Promise<VerifyResult> {
@@ -126,46 +159,51 @@ async function verifyOne(pkg: VerifyPackage, installer: Installer, options: Veri
   const emptyConfigDir = join(root, 'no-config');
   mkdirSync(emptyConfigDir);
   const env = installerEnv(options.env, { emptyConfigDir, pipNetwork: options.pipNetwork });
-  const venv = join(root, 'venv');
-  const python = join(venv, 'bin', 'python');
-  const requirement = pkg.version ? `${pkg.distribution}==${pkg.version}` : pkg.distribution;
-  const step = async (what: string, command: string, args: string[], cwd = root): Promise<RunResult | VerifyResult> => {
-    options.log.info(`$ ${redact([command, ...args].join(' '), secrets)}`);
-    try {
-      return await run(command, args, { cwd, env, timeoutMs, secrets, onLine: (line) => options.log.info(`  ${redact(line, secrets).replace(ANSI, '')}`) });
-    } catch (e) {
-      const tail = (e instanceof CommandError ? e.outputTail : (e as Error).message).replace(ANSI, '');
-      return { variant: pkg.variant, installer, ok: false, summary: `${what} failed: ${reason(tail)}`, details: indent(tail) };
-    }
-  };
-  const failed = (r: RunResult | VerifyResult): r is VerifyResult => 'ok' in r;
   try {
-    let r: RunResult | VerifyResult;
-    if (installer === 'pip') {
-      r = await step('venv', options.python, ['-m', 'venv', venv]);
-      if (failed(r)) return r;
-      // pip merges its indexes (no per-package source), so the variant is installed from the published
-      // index alone first; the second install then only adds its dependencies, torch from the CPU index.
-      r = await step('pip install', python, ['-m', 'pip', 'install', '--no-deps', '--index-url', options.indexUrl, requirement]);
-      if (failed(r)) return r;
-      r = await step('pip install (dependencies)', python, ['-m', 'pip', 'install', '--index-url', options.dependenciesIndexUrl, '--extra-index-url', options.torchIndexUrl, requirement]);
-      if (failed(r)) return r;
-    } else {
-      if (!options.uv) throw new VerifyError('uv is needed to verify with uv (the tools venv provides it).');
-      r = await step('uv venv', options.uv, ['venv', '--python', options.python, venv]);
-      if (failed(r)) return r;
-      const project = join(root, 'project');
-      mkdirSync(project);
-      writeFileSync(join(project, 'pyproject.toml'), uvProject(requirement, pkg.distribution, options));
-      // Run in the project folder: uv pip reads its [tool.uv] indexes from the pyproject.toml there.
-      r = await step('uv pip install', options.uv, ['pip', 'install', '--python', python, '-r', 'pyproject.toml'], project);
-      if (failed(r)) return r;
+    let last: RunResult | undefined;
+    for (const step of verifySteps(pkg, installer, options, root)) {
+      if ('write' in step) {
+        mkdirSync(dirname(step.write), { recursive: true });
+        writeFileSync(step.write, step.text);
+        continue;
+      }
+      options.log.info(`$ ${redact([step.command, ...step.args].join(' '), secrets)}`);
+      try {
+        last = await run(step.command, step.args, { cwd: step.cwd, env, timeoutMs, secrets, onLine: (line) => options.log.info(`  ${redact(line, secrets).replace(ANSI, '')}`) });
+      } catch (e) {
+        const tail = (e instanceof CommandError ? e.outputTail : (e as Error).message).replace(ANSI, '');
+        return { variant: pkg.variant, installer, ok: false, summary: `${step.what} failed: ${reason(tail)}`, details: indent(tail) };
+      }
     }
-    r = await step('import check', python, ['-c', IMPORT_CHECK, pkg.distribution]);
-    if (failed(r)) return r;
-    return importResult(pkg, installer, r.stdout);
+    return importResult(pkg, installer, last?.stdout ?? '');
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Stands for each check's temporary directory in a dry run. */
+const TEMP_ROOT = '<temp dir>';
+
+/**
+ * What verifyInstalls would do, printed (each command with its cwd and the variables set or removed
+ * for pip and uv, passwords in index URLs masked); runs and writes nothing.
+ */
+export function planVerifyInstalls(options: VerifyOptions): void {
+  const secrets = urlSecrets([options.indexUrl, options.torchIndexUrl, options.dependenciesIndexUrl]);
+  const env = envChanges(options.env, installerEnv(options.env, { emptyConfigDir: join(TEMP_ROOT, 'no-config'), pipNetwork: options.pipNetwork }));
+  for (const pkg of options.packages) {
+    for (const installer of options.installers) {
+      options.log.info(`[dry-run] ${pkg.variant}: would install ${pkg.distribution}${pkg.version ? `==${pkg.version}` : ''} with ${installer} in a fresh ${TEMP_ROOT} (removed afterwards):`);
+      for (const step of verifySteps(pkg, installer, options, TEMP_ROOT)) {
+        if ('write' in step) {
+          options.log.info(`[dry-run] would write ${step.write}:\n${redactUrlCredentials(redact(step.text, secrets))}`);
+          continue;
+        }
+        // The import check's script is long; it is IMPORT_CHECK in src/lib/verify/verify.ts.
+        const args = step.args.map((a) => (a === IMPORT_CHECK ? '<import check: import vllm, pick the CPU platform>' : a));
+        options.log.info(formatPlannedCommand({ command: step.command, args, cwd: step.cwd, env, secrets }));
+      }
+    }
   }
 }
 

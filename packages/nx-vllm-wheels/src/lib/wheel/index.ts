@@ -30,7 +30,7 @@ export { openWheel, validateWheel } from './validate';
 export type { WheelInfo, OpenWheel } from './validate';
 export { renameWheel } from './rename';
 export type { RenameWheelOptions, RenamedWheel } from './rename';
-export { analyzePlatform, choosePlatformTag, ANALYZE_WHEEL_SCRIPT, TORCH_LIBRARY_EXCLUDES } from './platform-tag';
+export { analyzePlatform, analyzePlatformCommand, choosePlatformTag, ANALYZE_WHEEL_SCRIPT, TORCH_LIBRARY_EXCLUDES } from './platform-tag';
 export type { AnalyzePlatformOptions, PlatformAnalysis, PlatformTagChoice, PlatformTagPolicy, ExternalLibrary, ElfInfo, PolicyInfo } from './platform-tag';
 export { mergeEntryPoints, entryPointProblem } from './entry-points';
 export type { EntryPoints } from './entry-points';

