@@ -13,6 +13,9 @@ const { wheelBenchmarks } = require('./wheel-bench.js');
 const { indexBenchmarks } = require('./index-bench.js');
 
 const RUNS = Number(process.env.BENCH_RUNS || 5);
+// The pipeline rows (nx, checkout) always run; BENCH_ONLY=pipeline skips the large wheel and index
+// benchmarks, BENCH_ONLY=pipeline,wheel keeps the wheel ones (all by default).
+const GROUPS = new Set((process.env.BENCH_ONLY || 'pipeline,wheel,index').split(',').map((g) => g.trim()));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vllm-wheels-bench-'));
 const machineCache = path.join(tmp, 'machine-cache');
 
@@ -139,8 +142,8 @@ async function main() {
     const checkoutLib = median(samples);
     const revParse = timed(() => run('git', ['rev-parse', 'HEAD'], ctx.cache.mirror('vllm')), RUNS * 4);
     rows.push(['checkout no-op, library call', checkoutLib, '`git rev-parse HEAD` in the mirror', revParse]);
-    rows.push(...(await wheelBenchmarks(tmp, median)));
-    rows.push(...(await indexBenchmarks(tmp, median)));
+    if (GROUPS.has('wheel')) rows.push(...(await wheelBenchmarks(tmp, median)));
+    if (GROUPS.has('index')) rows.push(...(await indexBenchmarks(tmp, median)));
 
     console.log('');
     const w = Math.max(...rows.map((r) => r[0].length));
