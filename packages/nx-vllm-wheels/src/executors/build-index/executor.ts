@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildWheelIndex } from '../../lib/pipeline';
+import { buildWheelIndex } from '../../lib/pipeline/build-index';
 import { loadIndex, loadTorch, runStep, type CommonOptions } from '../shared';
 
 export interface BuildIndexOptions extends CommonOptions {

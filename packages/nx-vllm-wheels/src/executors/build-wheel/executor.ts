@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { buildVariant } from '../../lib/pipeline';
+import { buildVariant } from '../../lib/pipeline/build';
 import { loadSource, loadTorch, loadVariant, runStep, type CommonOptions } from '../shared';
 
 export interface BuildWheelOptions extends CommonOptions {

@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { checkoutSource } from '../../lib/pipeline';
+import { checkoutSource } from '../../lib/pipeline/source';
 import { loadSource, runStep, type CommonOptions } from '../shared';
 
 export interface CloneCacheOptions extends CommonOptions {

@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { installTorch } from '../../lib/pipeline';
+import { installTorch } from '../../lib/pipeline/torch';
 import { loadSource, loadTorch, runStep, type CommonOptions } from '../shared';
 
 export interface InstallTorchOptions extends CommonOptions {

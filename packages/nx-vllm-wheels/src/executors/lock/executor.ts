@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { lockSource } from '../../lib/pipeline';
+import { lockSource } from '../../lib/pipeline/source';
 import { loadSource, runStep, type CommonOptions } from '../shared';
 
 export interface LockOptions extends CommonOptions {

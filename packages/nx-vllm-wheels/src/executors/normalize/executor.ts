@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { normalizeVariant } from '../../lib/pipeline';
+import { normalizeVariant } from '../../lib/pipeline/normalize';
 import { loadVariant, runStep, type CommonOptions } from '../shared';
 
 export interface NormalizeOptions extends CommonOptions {

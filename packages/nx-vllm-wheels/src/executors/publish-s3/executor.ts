@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { publishWheelIndex } from '../../lib/pipeline';
+import { publishWheelIndex } from '../../lib/pipeline/publish-index';
 import { loadIndex, loadTorch, runStep, type CommonOptions } from '../shared';
 
 export interface PublishS3Options extends CommonOptions {

@@ -85,5 +85,6 @@ export async function fetchMirror(options: MirrorOptions): Promise<void> {
 export async function hasCommit(mirrorDir: string, commit: string, env: Record<string, string | undefined>, log: Logger): Promise<boolean> {
   if (!existsSync(mirrorDir)) return false;
   const git = gitClient({ cwd: mirrorDir, env, timeoutMs: 60_000, dryRun: false, log });
-  return (await git.tryQuery(['cat-file', '-e', `${commit}^{commit}`])) !== undefined;
+  // `-t`, not `-e`: simple-git waits 50 ms more for a command that prints nothing, and this is the no-op path.
+  return (await git.tryQuery(['cat-file', '-t', `${commit}^{commit}`]))?.trim() === 'commit';
 }
