@@ -44,6 +44,7 @@ Tokens are never taken from the command line (other users see it in ps). Set
   ${TOKEN_ENV.readOnly}=t3       may only GET (e.g. pull-request CI)
 or use the --*-tokens-file options. Each token is 16 to 1024 printable ASCII characters, no commas.
 S3 credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE, ~/.aws, SSO, instance roles).
+S3 requests go through HTTPS_PROXY / HTTP_PROXY (http://user:password@host:port) unless NO_PROXY names the endpoint.
 `;
 
 const OPTIONS = {
@@ -179,8 +180,8 @@ export function parseCacheServerArgs(args: readonly string[], sources: ConfigSou
   return { port, host, store, maxEntryBytes, requestTimeoutMs, tokens: { readWrite, readOnly }, warnings };
 }
 
-/** The store a config names (not yet checked: see `CacheStore.check`). */
-export function createStore(config: StoreConfig): CacheStore {
+/** The store a config names (not yet checked: see `CacheStore.check`); `env` holds the proxy variables S3 requests honour. */
+export function createStore(config: StoreConfig, env: Record<string, string | undefined> = process.env): CacheStore {
   if (config.kind === 'directory') return createDirectoryStore({ dir: config.dir });
   return createS3Store({
     bucket: config.bucket,
@@ -189,13 +190,14 @@ export function createStore(config: StoreConfig): CacheStore {
     region: config.region,
     forcePathStyle: config.forcePathStyle,
     conditionalPut: config.conditionalPut,
+    env,
   });
 }
 
 /** Checks the store, listens, and prints where; the caller stops it. */
-export async function startFromConfig(config: CacheServerConfig, log: Logger): Promise<CacheServer> {
+export async function startFromConfig(config: CacheServerConfig, log: Logger, env: Record<string, string | undefined> = process.env): Promise<CacheServer> {
   for (const w of config.warnings) log.warn(w);
-  const store = createStore(config.store);
+  const store = createStore(config.store, env);
   await store.check();
   const server = await startCacheServer({
     port: config.port,

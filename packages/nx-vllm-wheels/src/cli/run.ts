@@ -39,7 +39,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let server: CacheServer;
   try {
     const config = parseCacheServerArgs(rest, { env: io.env, cwd: io.cwd });
-    server = await startFromConfig(config, log);
+    server = await startFromConfig(config, log, io.env);
   } catch (e) {
     if (e instanceof HelpRequested) {
       io.stdout(CACHE_SERVER_USAGE);

@@ -1,6 +1,7 @@
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { s3RequestHandler } from '../net';
 import { CacheServerError, CacheStoreBusyError } from './errors';
 import { assertValidHash } from './protocol';
 import { exactLength, type CacheEntry, type CacheStore } from './store';
@@ -28,6 +29,8 @@ export interface S3StoreOptions {
   conditionalPut?: boolean;
   /** Explicit credentials; default the SDK's standard chain (env, shared config/credentials, SSO, IMDS…). */
   credentials?: S3ClientConfig['credentials'];
+  /** Where the proxy variables come from (HTTPS_PROXY, HTTP_PROXY, NO_PROXY; default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
   /** A ready client (tests, custom middleware); the options above that configure a client are then ignored. */
   client?: S3Client;
 }
@@ -137,7 +140,7 @@ export function createS3Store(options: S3StoreOptions): CacheStore {
 }
 
 /** A client for AWS, MinIO or R2, with checksums only where S3 requires them (MinIO/R2 reject aws-chunked trailers). */
-export function createS3Client(options: Pick<S3StoreOptions, 'endpoint' | 'region' | 'forcePathStyle' | 'credentials'>): S3Client {
+export function createS3Client(options: Pick<S3StoreOptions, 'endpoint' | 'region' | 'forcePathStyle' | 'credentials' | 'env'>): S3Client {
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (options.endpoint ? 'us-east-1' : undefined);
   return new S3Client({
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -148,7 +151,7 @@ export function createS3Client(options: Pick<S3StoreOptions, 'endpoint' | 'regio
     responseChecksumValidation: 'WHEN_REQUIRED',
     // The SDK warns on console for every failed streaming upload; the server logs failures itself.
     logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-    requestHandler: { connectionTimeout: 10_000 },
+    requestHandler: s3RequestHandler({ endpoint: options.endpoint, region }, options.env ?? process.env, { connectionTimeout: 10_000 }),
   });
 }
 

@@ -34,6 +34,7 @@ export async function publishWheelIndex(
     dryRun: ctx.dryRun,
     prune: options.prune === true,
     log: ctx.log,
+    env: ctx.env,
     secrets: [ctx.env.AWS_SECRET_ACCESS_KEY, ctx.env.AWS_SESSION_TOKEN].filter((s): s is string => !!s),
   });
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from '../log';
+import { chooseProxy, describeProxy } from '../net';
 import { envChanges, formatPlannedCommand } from '../process';
 import { parseWheelFileName } from '../wheel';
 import { credentialsFromEnv, missingTokenMessage } from './credentials';
@@ -85,11 +86,13 @@ export async function publishWheel(options: PublishWheelOptions): Promise<Publis
       indexUrl: target.indexUrl,
       project: options.project,
       filename: fileName,
+      env: options.env,
       fetch: options.fetch,
       // A private index may want the same credentials; only ever sent to the upload server's own origin.
       ...(credentials && target.kind === 'other' ? { auth: { username: credentials.username, password: credentials.password, origin: new URL(target.uploadUrl).origin } } : {}),
     });
-  log.info(`Checking ${target.indexUrl} for ${fileName}…`);
+  const proxy = options.fetch ? undefined : chooseProxy(target.indexUrl, options.env);
+  log.info(`Checking ${target.indexUrl} for ${fileName}${proxy ? ` through ${describeProxy(proxy)}` : ''}…`);
   let published: PublishedState;
   try {
     published = await lookup();

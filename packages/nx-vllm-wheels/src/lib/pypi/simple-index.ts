@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { describeProxy, proxiedFetch, proxyFailureReason, type ProxyChoice } from '../net';
 import { normalizeName } from '../wheel';
 import { PublishError } from './errors';
 
@@ -78,6 +79,9 @@ export interface LookupOptions {
   /** Sent only to the index's own origin, and only when it answers 401 (a private server). */
   readonly auth?: { readonly username: string; readonly password: string; readonly origin: string };
   readonly timeoutMs?: number;
+  /** Where the proxy variables come from (HTTPS_PROXY, HTTP_PROXY, NO_PROXY; default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Instead of the proxy-aware fetch (tests): then `env` is not read. */
   readonly fetch?: typeof fetch;
 }
 
@@ -89,7 +93,16 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * not on this server. A listing without a sha256 is completed by downloading and hashing the file.
  */
 export async function lookupPublished(options: LookupOptions): Promise<PublishedState> {
-  const doFetch = options.fetch ?? fetch;
+  if (options.fetch) return lookupWith(options.fetch, () => undefined, options);
+  const net = proxiedFetch(options.env ?? process.env);
+  try {
+    return await lookupWith(net.fetch, net.proxyFor, options);
+  } finally {
+    await net.close();
+  }
+}
+
+async function lookupWith(doFetch: typeof fetch, proxyFor: (url: string) => ProxyChoice | undefined, options: LookupOptions): Promise<PublishedState> {
   const pageUrl = new URL(`${normalizeName(options.project)}/`, options.indexUrl).href;
   const origin = new URL(pageUrl).origin;
   const timeoutMs = options.timeoutMs ?? 60_000;
@@ -97,9 +110,9 @@ export async function lookupPublished(options: LookupOptions): Promise<Published
   const get = async (url: string, accept: string): Promise<Response> => {
     let current = url;
     for (let hop = 0; hop <= 5; hop++) {
-      let response = await request(doFetch, current, accept, undefined, timeoutMs);
+      let response = await request(doFetch, proxyFor, current, accept, undefined, timeoutMs);
       if (response.status === 401 && options.auth && new URL(current).origin === options.auth.origin) {
-        response = await request(doFetch, current, accept, options.auth, timeoutMs);
+        response = await request(doFetch, proxyFor, current, accept, options.auth, timeoutMs);
       }
       if (!REDIRECTS.has(response.status)) return response;
       const location = response.headers.get('location');
@@ -127,7 +140,14 @@ export async function lookupPublished(options: LookupOptions): Promise<Published
   return { state: 'present', sha256: hash.digest('hex'), url: listed.url };
 }
 
-async function request(doFetch: typeof fetch, url: string, accept: string, auth: LookupOptions['auth'], timeoutMs: number): Promise<Response> {
+async function request(
+  doFetch: typeof fetch,
+  proxyFor: (url: string) => ProxyChoice | undefined,
+  url: string,
+  accept: string,
+  auth: LookupOptions['auth'],
+  timeoutMs: number,
+): Promise<Response> {
   const headers: Record<string, string> = { accept, 'user-agent': 'nx-vllm-wheels' };
   if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
   try {
@@ -135,6 +155,10 @@ async function request(doFetch: typeof fetch, url: string, accept: string, auth:
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (e as Error).message;
+    const proxy = proxyFor(url);
+    if (proxy) {
+      throw new PublishError(`Cannot check what is published: ${url} is unreachable through ${describeProxy(proxy)}: ${proxyFailureReason(e) ?? why}.`, { cause: e });
+    }
     throw new PublishError(`Cannot check what is published: ${url} is unreachable (${why}).`, { cause: e });
   }
 }

@@ -1,4 +1,5 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { s3RequestHandler } from '../net';
 import { redact } from '../process';
 import { S3PublishError } from './s3-errors';
 
@@ -16,8 +17,13 @@ export interface S3Location {
  * A client for AWS, MinIO or R2. Credentials come from the SDK's chain (environment, shared config,
  * SSO, instance roles) unless given (tests). The SDK's own retries are off (`maxAttempts: 1`): it would
  * resend an upload's already-consumed body stream; `withRetry` retries with a fresh body instead.
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read from `env`.
  */
-export function createIndexS3Client(location: S3Location, credentials?: S3ClientConfig['credentials']): S3Client {
+export function createIndexS3Client(
+  location: S3Location,
+  credentials?: S3ClientConfig['credentials'],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): S3Client {
   const region = location.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   return new S3Client({
     ...(location.endpoint ? { endpoint: location.endpoint } : {}),
@@ -30,7 +36,7 @@ export function createIndexS3Client(location: S3Location, credentials?: S3Client
     responseChecksumValidation: 'WHEN_REQUIRED',
     logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
     // A stalled connection fails after a minute without progress; a slow large upload does not.
-    requestHandler: { connectionTimeout: 10_000, socketTimeout: 60_000 },
+    requestHandler: s3RequestHandler({ endpoint: location.endpoint, region }, env, { connectionTimeout: 10_000, socketTimeout: 60_000 }),
   });
 }
 

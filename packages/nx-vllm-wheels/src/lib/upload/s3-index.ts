@@ -26,6 +26,8 @@ export interface PublishIndexOptions {
   /** Strings never to show in a message (the secret key, the session token). */
   readonly secrets?: readonly string[];
   readonly retry?: RetryOptions;
+  /** Where the proxy variables come from (HTTPS_PROXY, HTTP_PROXY, NO_PROXY; default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface PublishIndexResult {
@@ -73,7 +75,7 @@ const SHA256_META = 'sha256';
  * plain S3 endpoint. Nothing is deleted unless `prune`.
  */
 export async function publishIndexToS3(options: PublishIndexOptions): Promise<PublishIndexResult> {
-  const client = createIndexS3Client(options.location, options.credentials);
+  const client = createIndexS3Client(options.location, options.credentials, options.env ?? process.env);
   try {
     return await publish(client, options);
   } finally {
