@@ -5,7 +5,6 @@
  * the second run finds everything cached. The environment sets VLLM_WHEELS_CACHE_DIR as a user's might:
  * the demo must leave that cache alone (it would re-point its vLLM mirror at the fixture).
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -13,7 +12,7 @@ import { tempDir } from '../src/test-support/temp';
 import { writeCompilerRecorder } from './support/fixture';
 import { assertPluginBuilt, REPO_ROOT, TEST_CACHE } from './support/paths';
 import { runPython } from './support/python';
-import { cleanEnv, SEED_VARIANTS, taskOutcomes } from './support/workspace';
+import { cleanEnv, runNodeScript, SEED_VARIANTS, taskOutcomes } from './support/workspace';
 
 const DEMO = join(REPO_ROOT, 'tools/demo/demo.js');
 const builtTargets = [...SEED_VARIANTS.map((v) => `${v}:build`), ...SEED_VARIANTS.map((v) => `${v}:wheel`)].sort();
@@ -37,30 +36,18 @@ describe('the offline demo (`npm run demo`)', () => {
   let second: DemoRun;
   let wheelsAfterFirst: Record<string, string>;
 
-  function runDemo(): Promise<DemoRun> {
+  async function runDemo(): Promise<DemoRun> {
     rmSync(compilerLog, { force: true });
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [DEMO], { cwd: tmp, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (c) => (output += c));
-      child.stderr.on('data', (c) => (output += c));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        if (process.env.VLLM_WHEELS_TEST_VERBOSE) process.stdout.write(output);
-        output = output.replace(/\x1b\[[0-9;]*m/g, '');
-        const sections = output.split(/^== /m).slice(1);
-        const section = (heading: string) => {
-          const found = sections.find((s) => s.startsWith(heading));
-          if (found === undefined) throw new Error(`The demo printed no "== ${heading}…" section (exit ${code}):\n${output}`);
-          return found;
-        };
-        const calls = existsSync(compilerLog) ? readFileSync(compilerLog, 'utf8').split('\n').filter(Boolean) : [];
-        const compiled = [...new Set(calls.map((c) => /\/src\/([\w.-]+)\/csrc\//.exec(c)?.[1]).filter((v): v is string => !!v))].sort();
-        resolve({ code: code ?? 1, output, section, compiled });
-      });
-    });
+    const { code, output } = await runNodeScript(DEMO, [], tmp, env);
+    const sections = output.split(/^== /m).slice(1);
+    const section = (heading: string) => {
+      const found = sections.find((s) => s.startsWith(heading));
+      if (found === undefined) throw new Error(`The demo printed no "== ${heading}…" section (exit ${code}):\n${output}`);
+      return found;
+    };
+    const calls = existsSync(compilerLog) ? readFileSync(compilerLog, 'utf8').split('\n').filter(Boolean) : [];
+    const compiled = [...new Set(calls.map((c) => /\/src\/([\w.-]+)\/csrc\//.exec(c)?.[1]).filter((v): v is string => !!v))].sort();
+    return { code, output, section, compiled };
   }
 
   const wheelFiles = () => {

@@ -105,8 +105,13 @@ export function cleanEnv(env: NodeJS.ProcessEnv = process.env): Record<string, s
 
 /** Runs the repository's nx in `cwd`; the output comes back without colour codes (CI may force colours). */
 export function runNx(cwd: string, args: string[], env: Record<string, string | undefined>): Promise<NxResult> {
+  return runNodeScript(NX_BIN, args, cwd, env);
+}
+
+/** Runs a Node script to its end (killed after 20 minutes): exit code and stdout+stderr without colour codes. */
+export function runNodeScript(script: string, args: string[], cwd: string, env: Record<string, string | undefined>): Promise<NxResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NX_BIN, ...args], { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c) => (output += c));
     child.stderr.on('data', (c) => (output += c));
