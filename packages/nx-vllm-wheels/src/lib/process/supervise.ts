@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
@@ -94,6 +95,8 @@ export interface Supervision {
  * this process is interrupted, `interruptChildren` stops them all (and any started afterwards).
  */
 const interruption = new AbortController();
+// One listener per running child (and per git command): many at once is expected, not a leak.
+setMaxListeners(0, interruption.signal);
 
 /** Aborted once this process has been interrupted (for clients that take an AbortSignal, like simple-git). */
 export const interruptSignal: AbortSignal = interruption.signal;
