@@ -96,7 +96,7 @@ export interface Supervision {
  */
 const interruption = new AbortController();
 // One listener per running child (and per git command): many at once is expected, not a leak.
-setMaxListeners(0, interruption.signal);
+setMaxListeners(Number.POSITIVE_INFINITY, interruption.signal);
 
 /** Aborted once this process has been interrupted (for clients that take an AbortSignal, like simple-git). */
 export const interruptSignal: AbortSignal = interruption.signal;
