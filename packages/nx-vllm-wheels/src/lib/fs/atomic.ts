@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { isProcessAlive } from './pid';
 
 /** A temporary sibling path of `target`: same directory (so rename is atomic), hidden, unique. */
 export function tempSibling(target: string): string {
@@ -23,21 +24,11 @@ export function removeStaleTempSiblings(target: string): string[] {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const match = /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length));
-    if (!match || isRunning(Number(match[1]))) continue;
+    if (!match || isProcessAlive(Number(match[1]))) continue;
     rmSync(join(dirname(target), name), { recursive: true, force: true });
     removed.push(name);
   }
   return removed;
-}
-
-function isRunning(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
 }
 
 /** Writes `data` to `target` through a temp file and a rename: readers never see a half-written file. */

@@ -2,20 +2,12 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { VllmWheelsError } from '../errors';
+import { isProcessAlive } from './pid';
 
 export interface LockOptions {
   timeoutMs?: number;
   /** Called once when the lock is held by another process and we start waiting. */
   onWait?: (ownerPid: number | undefined) => void;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function ownerOf(lockDir: string): number | undefined {
@@ -65,7 +57,7 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, options
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = ownerOf(lockDir);
-      if (owner !== undefined ? !alive(owner) : orphanedWithoutPid(lockDir)) {
+      if (owner !== undefined ? !isProcessAlive(owner) : orphanedWithoutPid(lockDir)) {
         breakStaleLock(lockDir);
         continue;
       }
