@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { s3RequestHandler } from '../net';
+import { s3ClientConfig } from '../net';
 import { CacheServerError, CacheStoreBusyError } from './errors';
 import { assertValidHash } from './protocol';
 import { exactLength, type CacheEntry, type CacheStore } from './store';
@@ -139,20 +139,9 @@ export function createS3Store(options: S3StoreOptions): CacheStore {
   };
 }
 
-/** A client for AWS, MinIO or R2, with checksums only where S3 requires them (MinIO/R2 reject aws-chunked trailers). */
+/** A client for AWS, MinIO or R2 (an endpoint without a region: us-east-1). */
 export function createS3Client(options: Pick<S3StoreOptions, 'endpoint' | 'region' | 'forcePathStyle' | 'credentials' | 'env'>): S3Client {
-  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (options.endpoint ? 'us-east-1' : undefined);
-  return new S3Client({
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(region ? { region } : {}),
-    forcePathStyle: options.forcePathStyle ?? false,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    // The SDK warns on console for every failed streaming upload; the server logs failures itself.
-    logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-    requestHandler: s3RequestHandler({ endpoint: options.endpoint, region }, options.env ?? process.env, { connectionTimeout: 10_000 }),
-  });
+  return new S3Client(s3ClientConfig(options, options.env ?? process.env, { fallbackRegion: options.endpoint ? 'us-east-1' : undefined }));
 }
 
 /** `s3://bucket/some/prefix` -> { bucket, prefix }; throws naming what is wrong. */

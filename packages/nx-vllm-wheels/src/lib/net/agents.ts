@@ -19,16 +19,6 @@ export function proxyAgentsFor(url: string, env: ProxyEnv): { httpAgent?: HttpPr
   return { httpAgent: explained(new HttpProxyAgent(options), proxy) };
 }
 
-/**
- * The AWS SDK's request handler options (its NodeHttpHandler) for an S3 client: the timeouts given,
- * plus proxy agents when `env` sends the endpoint (AWS: `https://s3.<region>.amazonaws.com`) through
- * a proxy. A NO_PROXY entry for AWS should name a domain (`.amazonaws.com`), not one bucket's host.
- */
-export function s3RequestHandler(target: { endpoint?: string; region?: string }, env: ProxyEnv, timeouts: { connectionTimeout: number; socketTimeout?: number }) {
-  const url = target.endpoint ?? (target.region ? `https://s3.${target.region}.amazonaws.com` : 'https://s3.amazonaws.com');
-  return { ...timeouts, ...proxyAgentsFor(url, env) };
-}
-
 /** Failures to reach the proxy, or its refusal, say so and name it (password masked). */
 function explained<A extends HttpProxyAgent | HttpsProxyAgent>(agent: A, proxy: ProxyChoice): A {
   const original = (agent as unknown as { createConnection(o: ClientRequestArgs, cb: Callback): void }).createConnection.bind(agent);

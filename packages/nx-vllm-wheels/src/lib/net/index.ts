@@ -1,3 +1,4 @@
-export { proxyAgentsFor, s3RequestHandler } from './agents';
+export { proxyAgentsFor } from './agents';
+export { s3ClientConfig, type S3ClientTarget } from './s3';
 export { describeProxy, proxiedFetch, proxyFailureReason, type ProxiedFetch } from './fetch';
 export { bypassesProxy, chooseProxy, displayProxy, proxyAuthorization, proxyFor, type ProxyChoice, type ProxyEnv } from './proxy';

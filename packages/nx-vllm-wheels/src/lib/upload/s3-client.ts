@@ -1,5 +1,5 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { s3RequestHandler } from '../net';
+import { s3ClientConfig } from '../net';
 import { redact } from '../process';
 import { S3PublishError } from './s3-errors';
 
@@ -24,19 +24,10 @@ export function createIndexS3Client(
   credentials?: S3ClientConfig['credentials'],
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): S3Client {
-  const region = location.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   return new S3Client({
-    ...(location.endpoint ? { endpoint: location.endpoint } : {}),
-    region,
-    forcePathStyle: location.forcePathStyle ?? false,
-    ...(credentials ? { credentials } : {}),
-    maxAttempts: 1,
-    // MinIO and R2 reject the SDK's default streaming checksum trailers.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
     // A stalled connection fails after a minute without progress; a slow large upload does not.
-    requestHandler: s3RequestHandler({ endpoint: location.endpoint, region }, env, { connectionTimeout: 10_000, socketTimeout: 60_000 }),
+    ...s3ClientConfig({ ...location, credentials }, env, { fallbackRegion: 'us-east-1', socketTimeoutMs: 60_000 }),
+    maxAttempts: 1,
   });
 }
 
