@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isGone, processesMatching, waitUntil } from '../src/test-support/processes';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
 import { assertPluginBuilt, NX_BIN } from './support/paths';
@@ -193,13 +194,14 @@ describe('the pipeline through nx', () => {
     nx.stdout.resume(); // Nx itself goes silent on SIGINT
     nx.stderr.resume();
     const exited = new Promise<number | null>((resolve) => nx.on('close', (code) => resolve(code)));
-    const hanging = await waitFor(() => processesMatching('sleep 3141'), 180_000);
+    expect(await waitUntil(() => processesMatching('sleep 3141').length > 0, 180_000)).toBe(true);
+    const hanging = processesMatching('sleep 3141');
     const buildProcesses = processesMatching(join(ws.root, 'dist/raw/.vllm-cpu.tmp-'));
     expect(buildProcesses.length).toBeGreaterThan(0); // setup.py bdist_wheel --dist-dir <temp dir>
     process.kill(-(nx.pid as number), 'SIGINT');
     expect(await exited).not.toBe(0);
 
-    await waitFor(() => [...hanging, ...buildProcesses].every((pid) => !isAlive(pid)) || undefined, 15_000);
+    expect(await waitUntil(() => [...hanging, ...buildProcesses].every(isGone), 15_000)).toBe(true);
     expect(readdirSync(join(ws.root, 'dist/raw')).sort()).toEqual(['vllm-cpu']);
     expect(readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).sort()).toEqual(before);
   });
@@ -233,36 +235,3 @@ describe('the pipeline through nx', () => {
     expect(result.output).toContain('isa: must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16');
   });
 });
-
-/** Pids of running processes whose command line contains `text`. */
-function processesMatching(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(text)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    // A zombie has exited; only its parent has not reaped it yet.
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor<T>(probe: () => T | undefined, timeoutMs: number): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && (!Array.isArray(value) || value.length > 0)) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s in vain`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

@@ -4,35 +4,11 @@ import { tempDir } from '../../test-support/temp';
 import { CommandError, ToolError } from '../errors';
 import { formatCommand, redact, run, which, type OutputStream } from './index';
 import { rejection } from '../../test-support/rejection';
+import { isGone, waitUntil } from '../../test-support/processes';
 
 /** A minimal explicit environment: only PATH, so nothing of the test runner's env reaches the child. */
 const ENV = { PATH: process.env.PATH };
 
-
-/** True when `pid` no longer runs (gone, or a zombie waiting for init to reap it). */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    // Field 3 of /proc/<pid>/stat is the state; after the command name, which is in parentheses.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
-
-async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return check();
-}
 
 describe('run', () => {
   it('gives the child exactly the env it is passed: nothing inherited, undefined values left out', async () => {
