@@ -4,7 +4,7 @@ import type { IndexConfig } from '../../config';
 import { ConfigError } from '../errors';
 import { replaceDirAtomic } from '../fs';
 import { buildIndex, IndexError, type IndexState, type PageOptions } from '../index';
-import { wheelsDir, type StepContext, type TorchSpec } from './context';
+import { wheelsDir, wheelsIn, type StepContext, type TorchSpec } from './context';
 
 export interface IndexSpec {
   /** Project name (`wheel-index`). */
@@ -80,14 +80,9 @@ export async function buildWheelIndex(index: IndexSpec, torch: TorchSpec | undef
 /** The one `.whl` in `dist/wheels/<variant>/`; undefined only when `allowMissing` and the folder is absent. */
 export function findVariantWheel(ctx: StepContext, variant: string, allowMissing = false): string | undefined {
   const dir = wheelsDir(ctx, variant);
-  let wheels: string[];
-  try {
-    wheels = readdirSync(dir).filter((f) => f.endsWith('.whl')).sort();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    if (allowMissing) return undefined;
-    wheels = [];
-  }
+  const found = wheelsIn(dir);
+  if (found === undefined && allowMissing) return undefined;
+  const wheels = found ?? [];
   if (wheels.length !== 1) {
     throw new IndexError(
       `Expected exactly one wheel of ${variant} in ${relative(ctx.workspaceRoot, dir)}, found ${wheels.length}${wheels.length ? ` (${wheels.join(', ')})` : ''}. ` +

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TorchConfig, VllmConfig, WheelConfig } from '../../config';
 import type { MachineCache } from '../cache-dir';
@@ -38,4 +39,14 @@ export function rawDir(ctx: StepContext, variant: string): string {
 
 export function wheelsDir(ctx: StepContext, variant: string): string {
   return resolve(ctx.workspaceRoot, 'dist', 'wheels', variant);
+}
+
+/** The `.whl` files in a target's output folder, sorted; undefined when the folder does not exist. */
+export function wheelsIn(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.whl')).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }

@@ -99,3 +99,21 @@ describe('normalizeVariant --dry-run', () => {
     expect(existsSync(cacheDir)).toBe(false);
   });
 });
+
+describe('normalizeVariant without one raw wheel', () => {
+  it.each([
+    ['no build yet', () => undefined, 0],
+    ['two wheels', (dir: string) => ['a-1-py3-none-any.whl', 'b-1-py3-none-any.whl'].forEach((f) => writeFileSync(join(dir, f), '')), 2],
+  ])('stops before anything runs (%s), saying which build to run', async (_why, fill, count) => {
+    const { ctx, variant } = setup();
+    const dir = join(ctx.workspaceRoot, 'dist', 'raw', variant.name);
+    if (count > 0) {
+      mkdirSync(dir, { recursive: true });
+      fill(dir);
+    }
+    await expect(normalizeVariant(variant, { ...ctx, dryRun: false })).rejects.toThrow(
+      `Expected exactly one raw wheel in ${dir}, found ${count}. Run \`nx run vllm-cpu-avx512:build\` first.`,
+    );
+    expect(existsSync(join(ctx.workspaceRoot, 'dist', 'wheels'))).toBe(false);
+  });
+});

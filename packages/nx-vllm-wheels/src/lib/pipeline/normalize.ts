@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, VllmWheelsError } from '../errors';
 import { replaceDirAtomic, writeFileAtomic } from '../fs';
@@ -7,16 +7,11 @@ import { formatPlannedCommand } from '../process';
 import { ensureToolsVenv } from '../tools';
 import { analyzePlatform, analyzePlatformCommand, choosePlatformTag, formatWheelFileName, parseWheelFileName, renameWheel, TORCH_LIBRARY_EXCLUDES, type PlatformTagPolicy } from '../wheel';
 import { cpuPlatformPlugin } from './cpu-platform-plugin';
-import { rawDir, wheelsDir, type StepContext, type VariantSpec } from './context';
+import { rawDir, wheelsDir, wheelsIn, type StepContext, type VariantSpec } from './context';
 import { applyVersionPolicy } from './version';
 
 function findRawWheel(dir: string, variant: string): string {
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.whl'));
-  } catch {
-    files = [];
-  }
+  const files = wheelsIn(dir) ?? [];
   if (files.length !== 1) {
     throw new VllmWheelsError(`Expected exactly one raw wheel in ${dir}, found ${files.length}. Run \`nx run ${variant}:build\` first.`);
   }
