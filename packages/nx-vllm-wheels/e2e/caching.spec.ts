@@ -3,7 +3,8 @@
  * rebuilds, and that a cache can be shared between directories and machines.
  * The tests in this file run in order and build on each other's workspace state.
  */
-import { chmodSync, cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
@@ -22,6 +23,11 @@ function installedIsa(fixture: SharedFixture, wheel: string, venvDir: string): R
   const python = freshVenv(venvDir);
   pipInstall(python, [wheel], fixture.torch.indexUrl);
   return JSON.parse(runPython(python, 'import json, vllm._C as c; print(json.dumps(c.compiled_isa()))'));
+}
+
+/** One member's bytes, read with Python's zipfile (an independent reader). */
+function wheelMember(wheel: string, member: string): Buffer {
+  return execFileSync('python3', ['-c', 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))', wheel, member], { maxBuffer: 256 << 20 });
 }
 
 describe('caching with real nx', () => {
@@ -141,12 +147,23 @@ describe('caching with real nx', () => {
 
     // The copy builds everything itself; Nx names each cache entry by its task hash, so equal entry
     // names mean equal hashes (a remote cache shared by machines relies on exactly this).
-    const out = await copy.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    // Its user has exported compiler search paths (not in any hash): the build must not see them. Here
+    // a CPATH header shadows <immintrin.h> and would plant a marker string in every `_C` it compiles.
+    const leakDir = join(tmp, 'leaky-include');
+    mkdirSync(leakDir, { recursive: true });
+    writeFileSync(join(leakDir, 'immintrin.h'), '#include_next <immintrin.h>\n__attribute__((used)) static const char vllm_wheels_leak[] = "CPATH-LEAK-MARKER";\n');
+    const leakyEnv = { CPATH: leakDir, CPLUS_INCLUDE_PATH: leakDir, LIBRARY_PATH: leakDir, PKG_CONFIG_PATH: leakDir, CMAKE_PREFIX_PATH: leakDir };
+    const out = await copy.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static'], leakyEnv);
     expect(taskOutcomes(out).ran).toEqual(expect.arrayContaining(cachedTargets(SEED_VARIANTS)));
     expect(copy.takeCompilerCalls().length).toBeGreaterThan(0);
     const entries = (w: TestWorkspace) => readdirSync(join(w.root, '.nx', 'cache')).filter((e) => /^\d+$/.test(e));
     for (const entry of entries(copy)) expect(entries(ws)).toContain(entry);
     expect(entries(copy)).toHaveLength(SEED_VARIANTS.length * 2);
+    for (const variant of SEED_VARIANTS) {
+      const dir = join(copy.root, 'dist/wheels', variant);
+      const wheel = readdirSync(dir).find((f) => f.endsWith('.whl'));
+      expect(wheelMember(join(dir, wheel!), 'vllm/_C.abi3.so').includes('CPATH-LEAK-MARKER')).toBe(false);
+    }
 
     // ...while what does decide the output changes the hash: here, the compiler's identity.
     const fakeCxx = join(tmp, 'fake-cxx');

@@ -20,6 +20,8 @@ export interface RawBuildOptions {
   log: Logger;
   dryRun: boolean;
   timeoutMs?: number;
+  /** Told the build command's pid as it starts (the build lock records it). */
+  onSpawn?: (pid: number) => void;
 }
 
 /** vLLM's CPU build command: a cp38-abi3 wheel, as upstream's release does. */
@@ -69,6 +71,7 @@ export async function buildRawWheel(options: RawBuildOptions): Promise<string | 
       cwd: options.sourceDir,
       env: options.env,
       timeoutMs: options.timeoutMs ?? 6 * 60 * 60_000,
+      onSpawn: options.onSpawn,
       onLine: (line) => {
         log.info(line);
         options.watcher?.onLine(line);

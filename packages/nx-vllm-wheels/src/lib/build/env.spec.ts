@@ -27,7 +27,34 @@ const BASE: Record<string, string | undefined> = {
   VIRTUAL_ENV: '/home/builder/.venv',
   PYTHONPATH: '/home/builder/lib',
   PYTHONHOME: '/opt/python',
+  // Compiler and linker search paths, pkg-config, resolution settings: each can change the binaries.
+  CPATH: '/home/builder/include',
+  C_INCLUDE_PATH: '/opt/include',
+  CPLUS_INCLUDE_PATH: '/opt/include/c++',
+  LIBRARY_PATH: '/opt/lib',
+  LD_LIBRARY_PATH: '/opt/lib64',
+  PKG_CONFIG_PATH: '/opt/lib/pkgconfig',
+  PIP_INDEX_URL: 'https://mirror.example/simple',
+  UV_INDEX_URL: 'https://mirror.example/simple',
+  CCACHE_SLOPPINESS: 'time_macros',
+  CCACHE_PREFIX: 'distcc',
+  GCC_EXEC_PREFIX: '/opt/gcc/',
+  SOMETHING_ELSE: 'x',
+  // Needed to run, and cannot change the output.
+  TMPDIR: '/var/tmp',
+  LC_ALL: 'C.UTF-8',
+  https_proxy: 'http://proxy:3128',
+  NO_PROXY: 'localhost',
+  CC: 'gcc-13',
+  CXX: 'g++-13',
 };
+
+const WITHHELD = [
+  'VLLM_CPU_AVX512BF16', 'VLLM_CPU_DISABLE_AVX512', 'VLLM_CPU_SOMETHING_NEW', 'VLLM_TARGET_DEVICE', 'VLLM_VERSION_OVERRIDE', 'VLLM_USE_PRECOMPILED',
+  'CMAKE_GENERATOR', 'CMAKE_PREFIX_PATH', 'CPPFLAGS', 'SETUPTOOLS_SCM_PRETEND_VERSION', 'CMAKE_ARGS', 'CMAKE_BUILD_TYPE', 'CFLAGS', 'CXXFLAGS',
+  'LDFLAGS', 'VIRTUAL_ENV', 'PYTHONPATH', 'PYTHONHOME', 'CPATH', 'C_INCLUDE_PATH', 'CPLUS_INCLUDE_PATH', 'LIBRARY_PATH', 'LD_LIBRARY_PATH',
+  'PKG_CONFIG_PATH', 'PIP_INDEX_URL', 'UV_INDEX_URL', 'CCACHE_SLOPPINESS', 'CCACHE_PREFIX', 'GCC_EXEC_PREFIX', 'SOMETHING_ELSE',
+];
 
 function input(overrides: Partial<BuildEnvInput> = {}): BuildEnvInput {
   return {
@@ -43,13 +70,18 @@ function input(overrides: Partial<BuildEnvInput> = {}): BuildEnvInput {
 }
 
 describe('buildEnv', () => {
-  it('is the base env minus output-changing variables, plus what the plugin sets', () => {
+  it('is the allowlisted part of the base env, plus what the plugin sets', () => {
     expect(buildEnv(input())).toEqual({
       PATH: '/cache/venvs/py3.11.7-abc/bin:/usr/local/bin:/usr/bin:/bin',
       HOME: '/home/builder',
       MAX_JOBS: '3',
       LANG: 'C.UTF-8',
-      UNSET_BY_CALLER: undefined,
+      TMPDIR: '/var/tmp',
+      LC_ALL: 'C.UTF-8',
+      https_proxy: 'http://proxy:3128',
+      NO_PROXY: 'localhost',
+      CC: 'gcc-13',
+      CXX: 'g++-13',
       VLLM_WHEELS_CACHE_DIR: '/cache',
       VLLM_FIXTURE_CPUINFO: '/fake/cpuinfo',
       VIRTUAL_ENV: '/cache/venvs/py3.11.7-abc',
@@ -65,9 +97,9 @@ describe('buildEnv', () => {
     });
   });
 
-  it('removes every inherited VLLM_CPU_* and compiler/CMake/Python variable', () => {
+  it('withholds every inherited variable outside the allowlist (VLLM_CPU_*, search paths, CMake, Python, pip)', () => {
     const env = buildEnv(input({ variantEnv: {} }));
-    for (const name of ['VLLM_CPU_AVX512BF16', 'VLLM_CPU_DISABLE_AVX512', 'VLLM_CPU_SOMETHING_NEW', 'VLLM_VERSION_OVERRIDE', 'VLLM_USE_PRECOMPILED', 'CMAKE_GENERATOR', 'CMAKE_PREFIX_PATH', 'CPPFLAGS', 'SETUPTOOLS_SCM_PRETEND_VERSION', 'CMAKE_ARGS', 'CFLAGS', 'CXXFLAGS', 'LDFLAGS', 'PYTHONPATH', 'PYTHONHOME']) {
+    for (const name of WITHHELD.filter((n) => !['VLLM_TARGET_DEVICE', 'CMAKE_BUILD_TYPE', 'VIRTUAL_ENV'].includes(n))) {
       expect(env).not.toHaveProperty(name);
     }
     expect(env.VLLM_TARGET_DEVICE).toBe('cpu');
@@ -125,9 +157,8 @@ describe('describedEnv', () => {
     const variantEnv = { VLLM_CPU_DISABLE_AVX512: 'false' };
     const shown = describedEnv(buildEnv(input({ variantEnv })), variantEnv, BASE);
     const removed = Object.keys(shown).filter((k) => shown[k] === undefined);
-    expect(removed.sort()).toEqual(
-      ['VLLM_CPU_AVX512BF16', 'VLLM_CPU_SOMETHING_NEW', 'VLLM_VERSION_OVERRIDE', 'VLLM_USE_PRECOMPILED', 'CMAKE_GENERATOR', 'CMAKE_PREFIX_PATH', 'CPPFLAGS', 'SETUPTOOLS_SCM_PRETEND_VERSION', 'CMAKE_ARGS', 'CFLAGS', 'CXXFLAGS', 'LDFLAGS', 'PYTHONPATH', 'PYTHONHOME'].sort(),
-    );
+    // Sorted, and only what the build really lacks: VLLM_TARGET_DEVICE, CMAKE_BUILD_TYPE and VIRTUAL_ENV are set (to other values).
+    expect(removed).toEqual(WITHHELD.filter((n) => !['VLLM_TARGET_DEVICE', 'CMAKE_BUILD_TYPE', 'VIRTUAL_ENV', 'VLLM_CPU_DISABLE_AVX512'].includes(n)).sort());
     expect(shown).toMatchObject({ VLLM_TARGET_DEVICE: 'cpu', VLLM_CPU_DISABLE_AVX512: 'false', CMAKE_BUILD_TYPE: 'Release' });
   });
 });

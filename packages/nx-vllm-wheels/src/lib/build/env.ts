@@ -2,26 +2,56 @@ import { delimiter, dirname } from 'node:path';
 import { PINNED_FLAGS_VARIABLE } from './isa-pin';
 
 /**
- * Inherited variables that would change the build's output without entering its cache key: a user's
- * exported VLLM_CPU_AVX512BF16=1 must not leak into every variant. Only wheel.json sets these.
+ * The only variables of the caller's environment a build sees: what it needs to run and cannot change
+ * the binaries. Anything else a user exported (CPATH, LIBRARY_PATH, LD_LIBRARY_PATH, PKG_CONFIG_PATH,
+ * CMAKE_*, CFLAGS, PYTHONPATH, PIP_*, a stray VLLM_CPU_*…) could change the output without entering its
+ * cache key, so it is dropped, and a dry run lists it. Only wheel.json `env` sets build variables.
  */
-const OUTPUT_CHANGING_PREFIXES = ['VLLM_'];
-/** Except our own settings, and the fixture's stand-ins for the host (its /proc/cpuinfo, its compiler). */
-const KEPT_PREFIXES = ['VLLM_WHEELS_', 'VLLM_FIXTURE_'];
-const OUTPUT_CHANGING_NAMES = [
-  'SETUPTOOLS_SCM_PRETEND_VERSION',
-  'CMAKE_ARGS',
-  'CMAKE_BUILD_TYPE',
-  'CMAKE_GENERATOR',
-  'CMAKE_PREFIX_PATH',
-  'CFLAGS',
-  'CXXFLAGS',
-  'CPPFLAGS',
-  'LDFLAGS',
-  'VIRTUAL_ENV',
-  'PYTHONPATH',
-  'PYTHONHOME',
-];
+const KEPT_NAMES = new Set([
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'TERM',
+  'LANG',
+  'LANGUAGE',
+  'TMPDIR',
+  'TMP',
+  'TEMP',
+  // Network (CMake may fetch oneDNN): where to connect and whom to trust, never what is built.
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'all_proxy',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  // Parallelism, read by vLLM's setup.py; never part of a key.
+  'MAX_JOBS',
+  // The compilers CMake picks: part of the toolchain runtime input (src/plugin/toolchain.ts).
+  'CC',
+  'CXX',
+  // Where ccache keeps its files and how big it may grow; not how it compiles.
+  'CCACHE_DIR',
+  'CCACHE_MAXSIZE',
+  'CCACHE_TEMPDIR',
+  'CCACHE_LOGFILE',
+  'CCACHE_DISABLE',
+  'CCACHE_READONLY',
+  'CCACHE_RECACHE',
+  'CCACHE_UMASK',
+]);
+/** Locale categories; the plugin's own settings; the fixture's stand-ins for the host (its /proc/cpuinfo, its compiler version). */
+const KEPT_PREFIXES = ['LC_', 'VLLM_WHEELS_', 'VLLM_FIXTURE_'];
+
+/** True for a variable of the caller's environment that the build may see. */
+export function isKeptBuildVariable(name: string): boolean {
+  return KEPT_NAMES.has(name) || KEPT_PREFIXES.some((p) => name.startsWith(p));
+}
 
 export interface BuildEnvInput {
   /** The environment nx runs in. */
@@ -43,17 +73,14 @@ export interface BuildEnvInput {
 }
 
 /**
- * The build's environment: vLLM's own variables (VLLM_TARGET_DEVICE, the variant's VLLM_CPU_* flags,
- * MAX_JOBS exactly as vLLM reads it from the environment), reproducible timestamps, the venv first on
- * PATH, and ccache pointed at the shared machine cache with paths made relative to the source.
+ * The build's environment: the kept part of the caller's (see KEPT_NAMES, MAX_JOBS exactly as vLLM
+ * reads it), vLLM's own variables (VLLM_TARGET_DEVICE, the variant's VLLM_CPU_* flags), reproducible
+ * timestamps, the venv first on PATH, and ccache pointed at the shared machine cache with paths made
+ * relative to the source.
  */
 export function buildEnv(input: BuildEnvInput): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(input.base)) {
-    const changesOutput = OUTPUT_CHANGING_NAMES.includes(k) || OUTPUT_CHANGING_PREFIXES.some((p) => k.startsWith(p));
-    if (changesOutput && !KEPT_PREFIXES.some((p) => k.startsWith(p))) continue;
-    env[k] = v;
-  }
+  for (const [k, v] of Object.entries(input.base)) if (isKeptBuildVariable(k)) env[k] = v;
   const venvBin = dirname(input.venvPython);
   return {
     ...env,
@@ -74,12 +101,13 @@ export function buildEnv(input: BuildEnvInput): Record<string, string | undefine
 
 /**
  * The variables this plugin sets or passes on purpose (what a dry run prints; never the whole env), and,
- * as undefined, those of `base` it keeps from the build (a user's exported VLLM_CPU_AVX512BF16=1).
+ * as undefined and sorted by name, those of `base` it withholds from the build (a user's exported CPATH or
+ * VLLM_CPU_AVX512BF16=1).
  */
 export function describedEnv(env: Record<string, string | undefined>, variantEnv: Record<string, string>, base: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   const keys = ['VLLM_TARGET_DEVICE', 'CMAKE_BUILD_TYPE', ...Object.keys(variantEnv), 'MAX_JOBS', 'SOURCE_DATE_EPOCH', 'SETUPTOOLS_SCM_PRETEND_VERSION', PINNED_FLAGS_VARIABLE, 'CCACHE_DIR', 'CCACHE_BASEDIR', 'VIRTUAL_ENV'];
   const out: Record<string, string | undefined> = {};
   for (const k of keys) if (env[k] !== undefined) out[k] = env[k] as string;
-  for (const [k, v] of Object.entries(base)) if (v !== undefined && env[k] === undefined) out[k] = undefined;
+  for (const k of Object.keys(base).sort()) if (base[k] !== undefined && env[k] === undefined) out[k] = undefined;
   return out;
 }

@@ -8,6 +8,12 @@ export interface LockOptions {
   timeoutMs?: number;
   /** Called once when the lock is held by another process and we start waiting. */
   onWait?: (ownerPid: number | undefined) => void;
+  /**
+   * Called with the lock dir (still as its dead owner left it) before a stale lock is taken over: the
+   * place to clean up after the owner, e.g. stop what it started. Several waiters may
+   * call it for the same dead owner: it must be idempotent.
+   */
+  onStale?: (lockDir: string, ownerPid: number | undefined) => Promise<void> | void;
 }
 
 function ownerOf(lockDir: string): number | undefined {
@@ -58,6 +64,7 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, options
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = ownerOf(lockDir);
       if (owner !== undefined ? !isProcessAlive(owner) : orphanedWithoutPid(lockDir)) {
+        if (options.onStale) await options.onStale(lockDir, owner);
         breakStaleLock(lockDir);
         continue;
       }

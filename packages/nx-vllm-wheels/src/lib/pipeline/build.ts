@@ -1,12 +1,21 @@
 import { join } from 'node:path';
-import { buildEnv, buildRawWheel, describedEnv, droppedIsaWatcher, PINNED_CPU_FLAGS } from '../build';
+import { buildEnv, buildRawWheel, describedEnv, droppedIsaWatcher, PINNED_CPU_FLAGS, withBuildLock, type RecordBuildProcess } from '../build';
 import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
 import { prepareVariantSource, sourceAvailable } from './source';
 import { installTorch } from './torch';
 
-/** `<variant>:build`: worktree at the locked commit + patches, build venv, vLLM's CPU build -> dist/raw/<variant>. */
+/**
+ * `<variant>:build`: worktree at the locked commit + patches, build venv, vLLM's CPU build -> dist/raw/<variant>.
+ * The variant's worktree is locked from its preparation to the end of the build (see withBuildLock).
+ */
 export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
+  if (ctx.dryRun) return prepareAndBuild(source, torch, variant, ctx, () => undefined);
+  const what = `the worktree ${ctx.cache.worktree(variant.name)}`;
+  return withBuildLock({ lockDir: ctx.cache.lock(`build-${variant.name}`), what, log: ctx.log }, (record) => prepareAndBuild(source, torch, variant, ctx, record));
+}
+
+async function prepareAndBuild(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext, record: RecordBuildProcess): Promise<string | undefined> {
   ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
   const sourceDir = await prepareVariantSource(source, variant, ctx);
   ctx.log.step(`${variant.name}: build environment`);
@@ -47,5 +56,6 @@ export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant
     watcher: droppedIsaWatcher(variant.config.isa),
     log: ctx.log,
     dryRun: ctx.dryRun,
+    onSpawn: record,
   });
 }

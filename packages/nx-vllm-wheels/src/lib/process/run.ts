@@ -22,6 +22,8 @@ export interface RunOptions {
   secrets?: readonly string[];
   /** Resolve instead of throwing when the exit code is not 0. */
   allowFailure?: boolean;
+  /** Called with the child's pid once it runs; the child leads its own process group (pgid = pid). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface RunResult {
@@ -91,6 +93,7 @@ export function run(command: string, args: readonly string[], options: RunOption
     child.stderr.setEncoding('utf8').on('data', (c: string) => err.push(c));
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     child.on('error', (e: NodeJS.ErrnoException) => {
       supervision.stop();
       if (e.code === 'ENOENT' && !existsSync(options.cwd)) {

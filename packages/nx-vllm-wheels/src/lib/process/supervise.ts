@@ -1,82 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { killProcessGroupTree } from './process-tree';
 
 /**
- * Kills a child started with `detached: true` together with everything it started. Its process group
- * is not enough: ninja runs each command in a process group of its own (so a killed ninja would leave
- * its compilers running), so the whole tree is frozen first (SIGSTOP: nothing can fork any more), then
- * killed.
+ * Kills a child started with `detached: true` (so it leads its own process group) together with
+ * everything it started (see killProcessGroupTree).
  */
 export function killProcessGroup(child: ChildProcess): void {
-  if (!child.pid) {
-    child.kill('SIGKILL');
-    return;
-  }
-  const tree = new Set<number>([child.pid]);
-  signalGroup(child.pid, 'SIGSTOP');
-  for (let pass = 0; pass < 3; pass++) {
-    const found = descendants(tree);
-    if (found.length === 0) break;
-    for (const pid of found) {
-      tree.add(pid);
-      signal(pid, 'SIGSTOP');
-    }
-  }
-  signalGroup(child.pid, 'SIGKILL');
-  for (const pid of tree) signal(pid, 'SIGKILL');
-}
-
-function signalGroup(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, name);
-  } catch {
-    signal(pid, name);
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
-}
-
-/** Pids whose parent is in `parents` and that are not in it yet (from /proc; none where there is no /proc). */
-function descendants(parents: Set<number>): number[] {
-  const found: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return found;
-  }
-  const known = new Set(parents);
-  // A child's pid can be lower than its parent's: repeat until a pass finds nothing new.
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const entry of entries) {
-      if (!/^\d+$/.test(entry) || known.has(Number(entry))) continue;
-      const parent = parentPid(entry);
-      if (parent !== undefined && known.has(parent)) {
-        known.add(Number(entry));
-        found.push(Number(entry));
-        grew = true;
-      }
-    }
-  }
-  return found;
-}
-
-function parentPid(pid: string): number | undefined {
-  try {
-    // "pid (comm) state ppid …": comm may contain spaces and parentheses, so read after the last ")".
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
+  if (child.pid) killProcessGroupTree(child.pid);
+  else child.kill('SIGKILL');
 }
 
 export interface Supervision {
