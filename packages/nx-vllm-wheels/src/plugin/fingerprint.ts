@@ -1,58 +1,149 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, relative } from 'node:path';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 
 /**
- * The plugin code that shapes each cached target's output. Its hash is part of the target's options,
- * so a change to how variants are built rebuilds them, while a change elsewhere in the plugin
- * (publishing, inference, the cache server) does not cost an hour per variant.
+ * The plugin code that shapes each cached target's output is the import closure of the executor that
+ * runs it: every module it loads, followed through relative imports (npm packages are not followed;
+ * they are pinned by the lockfile), plus each executor's schema.json (its defaults are options) and the
+ * package's Python scripts a module names. Its hash is part of the target's options, so editing any file
+ * a step loads rebuilds that step, while editing code it never loads (publishing, the cache server,
+ * inference) does not cost an hour per variant. No list is kept by hand: a new module is covered the
+ * moment a step imports it, and an import that points at no file fails the computation.
  */
-const BUILD_CODE = ['lib/build', 'lib/git', 'lib/python', 'lib/pipeline/build', 'lib/pipeline/source', 'lib/pipeline/torch'];
-const SHAPING_CODE = {
-  build: BUILD_CODE,
+const STEP_EXECUTORS = {
+  build: ['build-wheel'],
   // The wheel is made from the build's output, so the build's code shapes it too.
-  wheel: [...BUILD_CODE, 'lib/wheel', 'lib/isa', 'lib/tools', 'lib/pipeline/normalize', 'lib/pipeline/version', 'lib/pipeline/cpu-platform-plugin', '../python'],
-  // The index reads wheels (lib/wheel) and renders pages (lib/index); the wheels' own code is in their hashes.
-  // index-config: its defaults (the title) shape the landing page.
-  index: ['lib/index', 'lib/wheel', 'lib/fs', 'lib/pipeline/build-index', 'config/index-config'],
+  wheel: ['build-wheel', 'normalize'],
+  // The index reads the wheels; their own code is in their hashes (dependentTasksOutputFiles).
+  index: ['build-index'],
 } as const;
 
-export type FingerprintKind = keyof typeof SHAPING_CODE;
+export type FingerprintKind = keyof typeof STEP_EXECUTORS;
 
-const packageCodeRoot = join(__dirname, '..');
-const codeExtension = extname(__filename); // .js when loaded from dist, .ts under the test runner
-const memo = new Map<FingerprintKind, string>();
+/** Written by `npm run build` next to the compiled code: what the plugin reads when it runs from dist/. */
+export const FINGERPRINTS_FILE = 'fingerprints.json';
 
-function filesUnder(path: string): string[] {
-  let stat;
-  try {
-    stat = statSync(path);
-  } catch {
-    try {
-      stat = statSync(path + codeExtension);
-      path += codeExtension;
-    } catch {
-      return [];
-    }
+export interface StepFingerprint {
+  /** 16 hex digits of sha256 over each file's path and bytes. */
+  hash: string;
+  /** Relative to the code root (`dist/` or `src/`); `../python/…` and `../src/executors/…/schema.json` for assets. */
+  files: string[];
+}
+
+export type Fingerprints = Record<FingerprintKind, StepFingerprint>;
+
+export class FingerprintError extends Error {}
+
+/** The relative specifiers a module loads at run time: imports and re-exports with values, require(), import(). */
+export function relativeImports(source: string): string[] {
+  const specifiers: string[] = [];
+  const patterns = [
+    // import x from '…', import { a } from '…', export { a } from '…', export * from '…' (not `import type`/`export type`)
+    /^\s*(?:import|export)\s+(?!type[\s{])(?:[^'";]*?\sfrom\s*)?['"](\.[^'"]*)['"]/gm,
+    /\brequire\(\s*['"](\.[^'"]*)['"]\s*\)/g,
+    /\bimport\(\s*['"](\.[^'"]*)['"]\s*\)/g,
+  ];
+  for (const pattern of patterns) for (const m of source.matchAll(pattern)) specifiers.push(m[1]);
+  return specifiers;
+}
+
+/** Python script names in a module (`'analyze_wheel.py'`): the package's own are run as files, never imported. */
+function namedPythonScripts(source: string): string[] {
+  return [...source.matchAll(/['"]([\w-]+\.py)['"]/g)].map((m) => m[1]);
+}
+
+function resolveModule(from: string, specifier: string, ext: string): string | undefined {
+  const base = resolve(dirname(from), specifier);
+  for (const candidate of [base, `${base}${ext}`, join(base, `index${ext}`)]) {
+    if (extname(candidate) === ext && existsSync(candidate) && statSync(candidate).isFile()) return candidate;
   }
-  if (stat.isFile()) return [path];
-  return readdirSync(path)
-    .sort()
-    .flatMap((entry) => filesUnder(join(path, entry)))
-    .filter((f) => (f.endsWith(codeExtension) || f.endsWith('.py')) && !f.endsWith(`.spec${codeExtension}`) && !f.endsWith(`.d.ts`) && !f.includes('test-support'));
+  return undefined;
 }
 
-/** The code files (relative to the package's code root) whose bytes make up `kind`'s fingerprint. */
-export function shapingFiles(kind: FingerprintKind): string[] {
-  return SHAPING_CODE[kind].flatMap((dir) => filesUnder(join(packageCodeRoot, dir))).map((f) => relative(packageCodeRoot, f));
+/**
+ * Every file `entries` load (absolute paths, sorted), with `ext` the code's extension (`.ts` in the
+ * sources, `.js` in dist/). Throws FingerprintError when an import points at no file.
+ */
+export function importClosure(entries: readonly string[], ext: string, pythonDir: string): string[] {
+  const seen = new Set<string>();
+  const pending = [...entries];
+  while (pending.length) {
+    const file = pending.pop() as string;
+    if (seen.has(file)) continue;
+    if (!existsSync(file)) throw new FingerprintError(`Code fingerprint: ${file} does not exist.`);
+    seen.add(file);
+    if (file.endsWith('.py')) continue;
+    const source = readFileSync(file, 'utf8');
+    for (const specifier of relativeImports(source)) {
+      if (specifier.endsWith('.json')) {
+        pending.push(resolve(dirname(file), specifier));
+        continue;
+      }
+      const target = resolveModule(file, specifier, ext);
+      if (!target) throw new FingerprintError(`Code fingerprint: ${file} imports '${specifier}', which is no ${ext} file.`);
+      pending.push(target);
+    }
+    // Other names (vLLM's setup.py) are not ours; a script of ours that is missing fails where it runs.
+    for (const script of namedPythonScripts(source)) if (existsSync(join(pythonDir, script))) pending.push(join(pythonDir, script));
+  }
+  return [...seen].sort();
 }
 
+export interface CodeLayout {
+  /** `dist/` or `src/` of the package. */
+  codeRoot: string;
+  /** `.js` or `.ts`. */
+  ext: string;
+  /** The package root (executors' schema.json live under src/executors, Python scripts under python/). */
+  packageRoot: string;
+}
+
+/** Every step's fingerprint, computed from the code as it is on disk. */
+export function computeFingerprints(layout: CodeLayout): Fingerprints {
+  const out = {} as Fingerprints;
+  for (const kind of Object.keys(STEP_EXECUTORS) as FingerprintKind[]) {
+    const executors = STEP_EXECUTORS[kind];
+    const entries = executors.map((name) => join(layout.codeRoot, 'executors', name, `executor${layout.ext}`));
+    const schemas = executors.map((name) => join(layout.packageRoot, 'src', 'executors', name, 'schema.json'));
+    const files = importClosure([...entries, ...schemas], layout.ext, join(layout.packageRoot, 'python'));
+    const hash = createHash('sha256');
+    const names = files.map((f) => relative(layout.codeRoot, f));
+    files.forEach((file, i) => hash.update(names[i]).update('\0').update(readFileSync(file)).update('\0'));
+    out[kind] = { hash: hash.digest('hex').slice(0, 16), files: names };
+  }
+  return out;
+}
+
+const packageRoot = resolve(__dirname, '..', '..');
+const runningLayout: CodeLayout = { codeRoot: resolve(__dirname, '..'), ext: extname(__filename), packageRoot };
+
+/** `npm run build`: computes every step's fingerprint from dist/ and writes dist/fingerprints.json (temp + rename). */
+export function writeFingerprintsFile(layout: CodeLayout = runningLayout): string {
+  const file = join(layout.codeRoot, FINGERPRINTS_FILE);
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(computeFingerprints(layout), null, 2)}\n`);
+  renameSync(tmp, file);
+  return file;
+}
+
+let loaded: Fingerprints | undefined;
+
+/**
+ * The fingerprint of `kind` for the code that is running: from dist/fingerprints.json when the plugin
+ * runs compiled (a plugin built without it is refused, never fingerprinted as empty), computed from the
+ * sources when it runs as TypeScript (the unit tests).
+ */
 export function pluginFingerprint(kind: FingerprintKind): string {
-  const known = memo.get(kind);
-  if (known) return known;
-  const hash = createHash('sha256');
-  for (const file of shapingFiles(kind)) hash.update(file).update('\0').update(readFileSync(join(packageCodeRoot, file))).update('\0');
-  const value = hash.digest('hex').slice(0, 16);
-  memo.set(kind, value);
-  return value;
+  loaded ??= runningLayout.ext === '.ts' ? computeFingerprints(runningLayout) : readFingerprintsFile(runningLayout.codeRoot);
+  return loaded[kind].hash;
+}
+
+function readFingerprintsFile(codeRoot: string): Fingerprints {
+  const file = join(codeRoot, FINGERPRINTS_FILE);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Fingerprints;
+  } catch (e) {
+    throw new FingerprintError(`nx-vllm-wheels is not built completely: ${file} cannot be read (${(e as Error).message}). Run \`npm run build\` in the plugin's repository.`);
+  }
 }
