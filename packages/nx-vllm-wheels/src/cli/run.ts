@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CacheServer } from '../lib/cache-server';
 import { VllmWheelsError } from '../lib/errors';
+import { describeFailure } from '../lib/failure';
 import type { Logger } from '../lib/log';
 import { CACHE_SERVER_USAGE, HelpRequested, parseCacheServerArgs, startFromConfig } from './cache-server-command';
 
@@ -45,7 +46,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stdout(CACHE_SERVER_USAGE);
       return 0;
     }
-    io.stderr(`nx-vllm-wheels cache-server: ${(e as Error).message}`);
+    io.stderr(`nx-vllm-wheels cache-server: ${describeFailure(e, io.env)}`);
     return e instanceof VllmWheelsError ? e.exitCode : 1;
   }
   const signal = await io.stopSignal;
@@ -55,12 +56,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   return 0;
 }
 
-/** Server log lines with an ISO timestamp; warnings to stderr. */
+/** Server log lines with an ISO timestamp; warnings and errors to stderr. */
 function timestampedLogger(io: CliIo): Logger {
   const stamp = () => new Date().toISOString();
   return {
     step: (m) => io.stdout(`${stamp()} ${m}`),
     info: (m) => io.stdout(`${stamp()} ${m}`),
     warn: (m) => io.stderr(`${stamp()} WARNING: ${m}`),
+    error: (m) => io.stderr(`${stamp()} ERROR: ${m}`),
   };
 }
