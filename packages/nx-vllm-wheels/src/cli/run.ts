@@ -17,8 +17,8 @@ export interface CliIo {
   cwd: string;
   stdout(line: string): void;
   stderr(line: string): void;
-  /** Resolves when the process is asked to stop (SIGINT/SIGTERM), with the signal's name. */
-  stopSignal: Promise<string>;
+  /** Resolves when the process is asked to stop, saying how ("Received SIGTERM"). */
+  stopRequest: Promise<string>;
 }
 
 /** The `nx-vllm-wheels` command; resolves with the exit code. A thin adapter over src/lib. */
@@ -49,8 +49,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`nx-vllm-wheels cache-server: ${describeFailure(e, io.env)}`);
     return e instanceof VllmWheelsError ? e.exitCode : 1;
   }
-  const signal = await io.stopSignal;
-  log.info(`Received ${signal}: finishing requests in flight (up to 10 s), then stopping.`);
+  const reason = await io.stopRequest;
+  log.info(`${reason}: finishing requests in flight (up to 10 s), then stopping.`);
   await server.close(10_000);
   log.info('Stopped.');
   return 0;

@@ -1,6 +1,7 @@
 export { run, formatCommand, shellQuote } from './run';
 export { interruptChildren, interruptSignal, killProcessGroup, superviseChild } from './supervise';
 export { stopChildrenOnInterrupt } from './interrupt';
+export { whenParentExits } from './parent-watch';
 export type { Supervision } from './supervise';
 export type { RunOptions, RunResult, OutputStream } from './run';
 export { redact } from './redact';
