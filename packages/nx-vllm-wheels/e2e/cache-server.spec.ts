@@ -7,13 +7,15 @@ import { spawn } from 'node:child_process';
 import { createCipheriv, createHash, type Hash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request, waitFor } from '../src/lib/cache-server/test-support/http';
 import { startMoto, type MotoServer } from '../src/lib/cache-server/test-support/moto';
 import { tempDir } from '../src/test-support/temp';
-import { runCli, startCliServer, type CliServer } from './support/cache-server';
+import { isGone, processesMatching, waitUntil } from '../src/test-support/processes';
+import { runCli, startCliServer, type CliLauncher, type CliServer } from './support/cache-server';
 import { assertPluginBuilt, REPO_ROOT } from './support/paths';
 import { cleanEnv, runNx } from './support/workspace';
 
@@ -34,10 +36,22 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.stop('SIGKILL')));
 });
 
-async function serve(args: string[], env = serverEnv()): Promise<CliServer> {
-  const server = await startCliServer(args, env);
+async function serve(args: string[], env = serverEnv(), launcher?: CliLauncher): Promise<CliServer> {
+  const server = await startCliServer(args, env, launcher);
   servers.push(server);
   return server;
+}
+
+/** The error code of a TCP connect to 127.0.0.1:`port` ('' when something accepts it). */
+function connectError(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = createConnection(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('');
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
 }
 
 /** Lines the server logged for requests (its stdout, timestamps removed). */
@@ -105,6 +119,25 @@ describe('nx-vllm-wheels cache-server (the CLI)', () => {
     ]));
     expect(server.stderr()).toBe('');
     for (const secret of [RW, RO, WRONG]) expect(server.stdout() + server.stderr()).not.toContain(secret);
+  });
+
+  it.each([
+    ['the package bin', { command: join(REPO_ROOT, 'node_modules/.bin/nx-vllm-wheels'), args: [] }],
+    // npm passes a SIGTERM to the shell it runs the command in, and only to it.
+    ['npx', { command: 'npx', args: ['--no-install', 'nx-vllm-wheels'], cwd: REPO_ROOT }],
+  ])('started through %s, stops on SIGTERM to that process: the server exits and its port closes', async (_how, launcher) => {
+    const dir = join(tempDir('cli-sigterm'), 'store');
+    const server = await serve(['--port', '0', '--store', dir], serverEnv(), launcher);
+    const [pid, ...others] = processesMatching(`.bin/nx-vllm-wheels cache-server --port 0 --store ${dir}`);
+    expect(others).toEqual([]);
+    try {
+      await server.stop('SIGTERM');
+      expect(await waitUntil(() => isGone(pid), 15_000)).toBe(true);
+      expect(await connectError(server.port)).toBe('ECONNREFUSED');
+      expect(server.stdout()).toMatch(/: finishing requests in flight \(up to 10 s\), then stopping\.\n.*Stopped\.\n$/);
+    } finally {
+      if (!isGone(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('is on the PATH of the workspace as `npx nx-vllm-wheels` (the package bin)', async () => {

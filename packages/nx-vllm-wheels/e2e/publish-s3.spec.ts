@@ -114,7 +114,10 @@ describe('wheel-index:publish with real nx and moto', () => {
     const secret = 'Sup3rSecretValue-e2e-0123456789abcdef';
     const out = await nx(['run', 'wheel-index:publish'], { AWS_SECRET_ACCESS_KEY: secret });
     expect(out.code).not.toBe(0);
-    expect(out.output).toContain(`wheel-index:publish failed: GET ${PREFIX}/index-state.json: S3 refused the credentials (SignatureDoesNotMatch, HTTP 403)`);
+    // An error, not a warning, with the SDK's own error under it.
+    expect(out.output).toContain(`ERROR: wheel-index:publish failed: GET ${PREFIX}/index-state.json: S3 refused the credentials (SignatureDoesNotMatch, HTTP 403)`);
+    expect(out.output).not.toContain('WARNING: wheel-index:publish failed');
+    expect(out.output).toMatch(/^ {2}caused by: .*signature/im);
     expect(out.output).not.toContain(secret);
     expect(await keys()).toEqual(before);
   });

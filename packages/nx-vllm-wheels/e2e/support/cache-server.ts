@@ -42,12 +42,20 @@ export function runCli(args: string[], env: Record<string, string | undefined>):
   });
 }
 
+/** How the CLI is started: the command and its leading arguments (default: node on the compiled main.js). */
+export interface CliLauncher {
+  command: string;
+  args: string[];
+  cwd?: string;
+}
+
 /**
  * `nx-vllm-wheels cache-server …` as its own process (port 0: it picks a free one and prints it).
- * Resolves once it listens; rejects with its output if it exits first or takes over 60 s.
+ * Resolves once it listens; rejects with its output if it exits first or takes over 60 s. With a
+ * launcher such as npx, `child` is the launcher's process, not necessarily the server's.
  */
-export function startCliServer(args: string[], env: Record<string, string | undefined>): Promise<CliServer> {
-  const child = spawn(process.execPath, [CLI, 'cache-server', ...args], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCliServer(args: string[], env: Record<string, string | undefined>, launcher: CliLauncher = { command: process.execPath, args: [CLI] }): Promise<CliServer> {
+  const child = spawn(launcher.command, [...launcher.args, 'cache-server', ...args], { cwd: launcher.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c) => (stdout += c));

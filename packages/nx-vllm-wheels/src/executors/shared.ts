@@ -3,6 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { indexConfigSchema, parseConfigFile, torchConfigSchema, vllmConfigSchema, wheelConfigSchema } from '../config';
 import { machineCache } from '../lib/cache-dir';
 import { VllmWheelsError } from '../lib/errors';
+import { describeFailure } from '../lib/failure';
 import { consoleLogger } from '../lib/log';
 import { stopChildrenOnInterrupt } from '../lib/process';
 import type { IndexSpec, SourceSpec, StepContext, TorchSpec, VariantSpec } from '../lib/pipeline';
@@ -34,7 +35,11 @@ export function loadIndex(context: ExecutorContext, file: string, variants: read
   return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(indexConfigSchema, resolve(context.root, file), file), variants };
 }
 
-/** Runs a step and maps it to Nx's `{ success }`; our own errors print their message, not a stack. */
+/**
+ * Runs a step and maps it to Nx's `{ success }`. Our own errors print as an ERROR with their causes,
+ * not a stack; `{ success: false }` is what makes `nx` fail (it exits 1 whatever the error's class:
+ * Nx has no way to pass an executor's exit code on).
+ */
 export async function runStep(context: ExecutorContext, options: CommonOptions, step: (ctx: StepContext) => Promise<unknown>): Promise<{ success: boolean }> {
   const ctx = stepContext(context, options);
   if (ctx.dryRun) ctx.log.info(`[dry-run] ${context.projectName}:${context.targetName}: printing what would be done; nothing is changed.`);
@@ -43,7 +48,7 @@ export async function runStep(context: ExecutorContext, options: CommonOptions, 
     return { success: true };
   } catch (e) {
     if (e instanceof VllmWheelsError) {
-      ctx.log.warn(`${context.projectName}:${context.targetName} failed: ${e.message}`);
+      ctx.log.error(`${context.projectName}:${context.targetName} failed: ${describeFailure(e, ctx.env)}`);
       return { success: false };
     }
     throw e;

@@ -4,15 +4,18 @@ export interface Logger {
   step(message: string): void;
   info(message: string): void;
   warn(message: string): void;
+  /** The work failed (printed once, by whoever gives up: an executor, the CLI). */
+  error(message: string): void;
 }
 
 export const consoleLogger: Logger = {
   step: (m) => console.log(`\n> ${m}`),
   info: (m) => console.log(m),
   warn: (m) => console.warn(`WARNING: ${m}`),
+  error: (m) => console.error(`ERROR: ${m}`),
 };
 
-export const silentLogger: Logger = { step: () => undefined, info: () => undefined, warn: () => undefined };
+export const silentLogger: Logger = { step: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** A logger that records every line (for tests and for dry-run transcripts). */
 export function recordingLogger(): Logger & { lines: string[] } {
@@ -22,5 +25,6 @@ export function recordingLogger(): Logger & { lines: string[] } {
     step: (m) => lines.push(`> ${m}`),
     info: (m) => lines.push(m),
     warn: (m) => lines.push(`WARNING: ${m}`),
+    error: (m) => lines.push(`ERROR: ${m}`),
   };
 }

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { processTag, taggedProcessState } from '../fs';
 import { CacheServerError } from './errors';
 import { assertValidHash } from './protocol';
 import { exactLength, type CacheEntry, type CacheStore } from './store';
@@ -12,7 +13,11 @@ import { exactLength, type CacheEntry, type CacheStore } from './store';
 export interface DirectoryStoreOptions {
   /** The store's root; created if missing. Entries go to `<dir>/entries/<hash>`, uploads in progress to `<dir>/tmp/`. */
   dir: string;
-  /** Temp files older than this (left by a killed server) are removed at startup; default one day. */
+  /**
+   * At startup, temp files of uploads whose server is gone (killed mid-upload) are removed; those of
+   * a server on another machine or in another container only once untouched for this long (an upload
+   * that makes no progress is timed out long before), default one day.
+   */
   staleTempMs?: number;
 }
 
@@ -20,7 +25,9 @@ export interface DirectoryStoreOptions {
  * Entries as files. An upload is written to a temp file in `<dir>/tmp` (same filesystem), fsynced, then
  * hard-linked to `<dir>/entries/<hash>`: `link` fails with EEXIST when the entry exists, so creating an
  * entry "only if absent" is one atomic step and an existing entry is never replaced, truncated or
- * briefly missing. Readers only ever see complete files. The temp file is removed in every case.
+ * briefly missing. Readers only ever see complete files. The temp file is removed in every case but a
+ * killed server; its name carries the server's process tag, so the next server started on the
+ * directory removes it, never a live upload of another server sharing the directory.
  * The directory's filesystem must support hard links (checked at startup).
  */
 export function createDirectoryStore(options: DirectoryStoreOptions): CacheStore {
@@ -52,7 +59,7 @@ export function createDirectoryStore(options: DirectoryStoreOptions): CacheStore
       }
       await removeStaleTemps(tmp, options.staleTempMs ?? 24 * 3_600_000);
       // The one filesystem feature the store relies on: an atomic create-if-absent by link().
-      const probe = join(tmp, `probe-${randomUUID()}`);
+      const probe = join(tmp, tempName('probe'));
       try {
         await (await open(probe, 'wx')).close();
         await link(probe, `${probe}.link`);
@@ -88,7 +95,7 @@ export function createDirectoryStore(options: DirectoryStoreOptions): CacheStore
       const target = entryPath(hash);
       if (await has(hash)) return 'exists';
       await mkdir(tmp, { recursive: true });
-      const temp = join(tmp, `${hash}.${randomUUID()}.part`);
+      const temp = join(tmp, `${tempName(hash)}.part`);
       // `flush`: fsync before close; pipeline() resolves only once the file is closed.
       const out = createWriteStream(temp, { flags: 'wx', mode: 0o644, flush: true });
       try {
@@ -121,12 +128,20 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** `<prefix>.<process tag>.<uuid>`: unique, and says which process writes it (prefixes have no dots). */
+function tempName(prefix: string): string {
+  const tag = processTag();
+  return `${prefix}.${tag ? `${tag}.` : ''}${randomUUID()}`;
+}
+
+/** Removes the temp files of dead servers on this machine, and any temp file untouched for `olderThanMs`. */
 async function removeStaleTemps(tmp: string, olderThanMs: number): Promise<void> {
   const now = Date.now();
   for (const name of await readdir(tmp)) {
     const path = join(tmp, name);
     try {
-      if (now - (await stat(path)).mtimeMs > olderThanMs) await rm(path, { force: true });
+      const ownerGone = taggedProcessState(name.split('.')[1] ?? '') === 'gone';
+      if (ownerGone || now - (await stat(path)).mtimeMs > olderThanMs) await rm(path, { force: true });
     } catch {
       // Removed meanwhile by another server sharing the directory.
     }

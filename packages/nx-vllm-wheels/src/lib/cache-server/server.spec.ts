@@ -1,9 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { processTag } from '../fs';
 import { recordingLogger } from '../log';
 import { tempDir } from '../../test-support/temp';
 import { createDirectoryStore } from './directory-store';
@@ -192,6 +194,41 @@ describe('cache server: the Nx self-hosted remote cache API', () => {
     expect(temps(dir)).toEqual([]);
     // The hash is still free: a complete upload afterwards is stored.
     expect((await request(server.url, { method: 'PUT', path: '/v1/cache/aborted', token: RW, body: Buffer.from('ok') })).status).toBe(200);
+  });
+
+  it('a server starting on the directory removes the temp files of killed servers, never an upload in progress of a live one', async () => {
+    const { server, dir } = await harness();
+    const size = 4 << 20;
+    const body = randomBytes(size);
+    const socket = connect(server.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const response = new Promise<string>((resolve) => socket.on('data', (c: Buffer) => resolve(c.toString())));
+    socket.write(`PUT /v1/cache/live HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${RW}\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
+    socket.write(body.subarray(0, 256 << 10));
+    await waitFor('the upload to reach the store', () => temps(dir).length === 1);
+    const [live] = temps(dir);
+    expect(live).toMatch(new RegExp(`^live\\.${processTag()}\\.[0-9a-f-]{36}\\.part$`));
+
+    // What a SIGKILLed server on this machine left (a real pid that has exited), and what servers
+    // elsewhere (another host or container: same pid number, another machine id) are writing or left.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const tmp = join(dir, 'tmp');
+    const killed = `killed.${processTag(dead)}.${randomUUID()}.part`;
+    const killedProbe = `probe.${processTag(dead)}.${randomUUID()}`;
+    const elsewhere = `elsewhere.p${dead}-0123456789ab.${randomUUID()}.part`;
+    const elsewhereOld = `elsewhere-old.p${dead}-0123456789ab.${randomUUID()}.part`;
+    for (const name of [killed, killedProbe, elsewhere, elsewhereOld]) writeFileSync(join(tmp, name), 'partial');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3_600_000);
+    utimesSync(join(tmp, elsewhereOld), twoDaysAgo, twoDaysAgo);
+
+    await createDirectoryStore({ dir }).check();
+    expect(temps(dir).sort()).toEqual([elsewhere, live].sort());
+
+    // The live upload was not disturbed: it completes and is stored whole.
+    socket.write(body.subarray(256 << 10));
+    expect(await response).toMatch(/^HTTP\/1\.1 200 /);
+    expect(readFileSync(join(dir, 'entries', 'live')).equals(body)).toBe(true);
+    socket.destroy();
   });
 
   it('a download the client abandons midway is logged as such and the entry stays intact', async () => {

@@ -2,6 +2,7 @@ export { run, formatCommand, shellQuote } from './run';
 export { interruptChildren, interruptSignal, killProcessGroup, superviseChild } from './supervise';
 export { stopChildrenOnInterrupt } from './interrupt';
 export { killProcessGroupTree, processGroupTree, processStartTime } from './process-tree';
+export { whenParentExits } from './parent-watch';
 export type { Supervision } from './supervise';
 export type { RunOptions, RunResult, OutputStream } from './run';
 export { redact } from './redact';
