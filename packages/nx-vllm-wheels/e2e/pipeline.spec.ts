@@ -231,19 +231,31 @@ describe('the pipeline through nx', () => {
     expect(readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).sort()).toEqual(before);
   });
 
-  it('after nx is SIGKILLed mid-build, the next build stops the orphaned build tree (and says so) before using the worktree', async () => {
+  it('SIGKILL mid-build: the task process stops its build when nx dies; if it died too, the next build stops the orphans (and says so)', async () => {
     const ws = workspace({ variants: ['vllm-cpu'] });
     const vllm = ws.readJson<Record<string, unknown>>('packages/vllm/vllm.json');
     const hang = hangingBuild(ws);
-    const nx = startNx(ws, ['run', 'vllm-cpu:build', '--outputStyle=static']);
+    const buildTree = () => [...processesMatching(hang), ...processesMatching(join(ws.root, 'dist/raw/.vllm-cpu.tmp-'))];
+
+    // `kill -9 <nx>`: Nx's task process outlives it, sees its IPC channel close, and stops the build.
+    let nx = startNx(ws, ['run', 'vllm-cpu:build', '--outputStyle=static']);
     expect(await waitUntil(() => processesMatching(hang).length > 0, 180_000)).toBe(true);
-    const orphans = [...processesMatching(hang), ...processesMatching(join(ws.root, 'dist/raw/.vllm-cpu.tmp-'))];
+    let orphans = buildTree();
     process.kill(nx.pid, 'SIGKILL');
     await nx.exited;
-    await new Promise((r) => setTimeout(r, 1_000));
-    expect(orphans.filter((pid) => !isGone(pid)).length).toBeGreaterThan(0); // what SIGKILL leaves behind
+    expect(await waitUntil(() => orphans.every(isGone), 15_000)).toBe(true);
 
-    ws.writeJson('packages/vllm/vllm.json', vllm); // no hanging patch: this build can finish
+    // `kill -9` of nx's whole process group (a CI runner killing the job): nx and its task process die
+    // at once, and the build, in process groups of its own, goes on compiling in the worktree.
+    nx = startNx(ws, ['run', 'vllm-cpu:build', '--outputStyle=static']);
+    expect(await waitUntil(() => processesMatching(hang).length > 0, 180_000)).toBe(true);
+    orphans = buildTree();
+    process.kill(-nx.pid, 'SIGKILL');
+    await nx.exited;
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(orphans.filter((pid) => !isGone(pid)).length).toBeGreaterThan(0);
+
+    ws.writeJson('packages/vllm/vllm.json', vllm); // without the hanging patch this build can finish
     const out = await ws.nxOk(['run', 'vllm-cpu:build', '--outputStyle=static']);
     expect(orphans.every(isGone)).toBe(true);
     expect(out).toMatch(/A run that was killed \(pid \d+\) left its build running in the worktree \S+src\/vllm-cpu \(process group \d+: \d+ process\(es\)\)\. Stopping it before building there\./);
@@ -266,9 +278,9 @@ describe('the pipeline through nx', () => {
     const second = await plain.nx(['run', 'vllm-cpu:build', '--outputStyle=static']);
     const firstResult = await first;
     expect([firstResult.code, second.code]).toEqual([0, 0]);
-    expect(second.output).toMatch(/Waiting for another build \(pid \d+\) to finish with the worktree \S+src\/vllm-cpu…/);
     expect(wheelMember(rawWheel(patched, 'vllm-cpu'), 'vllm/_C.abi3.so').includes('PATCHED-SOURCE-MARKER')).toBe(true);
     expect(wheelMember(rawWheel(plain, 'vllm-cpu'), 'vllm/_C.abi3.so').includes('PATCHED-SOURCE-MARKER')).toBe(false);
+    expect(second.output).toMatch(/Waiting for another build \(pid \d+\) to finish with the worktree \S+src\/vllm-cpu…/);
   });
 
   it('missing git or python3 gives a clear error', async () => {

@@ -1,6 +1,7 @@
 export { run, formatCommand, shellQuote } from './run';
 export { interruptChildren, interruptSignal, killProcessGroup, superviseChild } from './supervise';
 export { stopChildrenOnInterrupt } from './interrupt';
+export type { ParentChannel } from './interrupt';
 export { killProcessGroupTree, processGroupTree, processStartTime } from './process-tree';
 export { whenParentExits } from './parent-watch';
 export type { Supervision } from './supervise';
