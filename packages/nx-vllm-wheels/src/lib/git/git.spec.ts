@@ -5,7 +5,21 @@ import { tempDir } from '../../test-support/temp';
 import { SourceError, ToolError } from '../errors';
 import { recordingLogger } from '../log';
 import { run } from '../process';
-import { assertGitAvailable, commitTime, ensureCommit, ensureMirror, fetchMirror, gitClient, gitEnv, hasCommit, prepareWorktree, readFileAtCommit, resolveRef, type Patch } from './index';
+import {
+  assertGitAvailable,
+  commitTime,
+  ensureCommit,
+  ensureMirror,
+  fetchMirror,
+  gitClient,
+  gitEnv,
+  hasCommit,
+  prepareWorktree,
+  readFileAtCommit,
+  reportsCorruption,
+  resolveRef,
+  type Patch,
+} from './index';
 import { rejection } from '../../test-support/rejection';
 
 // Real git, fully isolated from the machine's configuration.
@@ -499,6 +513,22 @@ describe('one mirror shared by concurrent runs, and damaged mirrors', () => {
   const corruptLine = (mirrorDir: string, repository: string, problem: string) =>
     expect.stringMatching(new RegExp(`^WARNING: The mirror ${mirrorDir} is corrupt \\(.*${problem}.*\\); removing it and cloning it again from ${repository}\\.`));
   const fsckClean = async (mirrorDir: string) => (await run('git', ['fsck', '--no-dangling'], { cwd: mirrorDir, env: ENV, timeoutMs: 60_000, allowFailure: true })).exitCode;
+
+  it.each([
+    ['error: unable to read sha1 file of setup.py (6c5007c7ae314712781fb18d56056054da25e9d8)', true],
+    ['missing blob 6c5007c7ae314712781fb18d56056054da25e9d8', true],
+    ['fatal: bad object HEAD', true],
+    ['error: object file .git/objects/6c/5007c7 is empty\nfatal: loose object 6c5007c7 (stored in .git/objects/6c/5007c7) is corrupt', true],
+    ['error: packfile ./objects/pack/pack-cc26.pack does not match index', true],
+    ['error: packfile ./objects/pack/pack-cc26.pack cannot be accessed', true],
+    ['fatal: did not receive expected object 6c5007c7ae314712781fb18d56056054da25e9d8', true],
+    ['error: inflate: data stream error (incorrect header check)', true],
+    ['fatal: Not a valid object name deadbeef^{commit}', false],
+    ["fatal: repository '/nowhere' does not exist", false],
+    ['fatal: unable to access https://github.com/vllm-project/vllm/: Could not resolve host: github.com', false],
+  ])('recognises git reporting a missing or damaged object: %s -> %s', (message, damaged) => {
+    expect(reportsCorruption(message)).toBe(damaged);
+  });
 
   it('two first-time ensureCommit calls on one fresh cache both succeed: one clones, the other waits for the lock and finds the clone', async () => {
     const cache = tempDir('git-cache');
