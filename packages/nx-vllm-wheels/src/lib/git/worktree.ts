@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { basename } from 'node:path';
 import { SourceError } from '../errors';
-import { withLock, writeFileAtomic } from '../fs';
+import { writeFileAtomic } from '../fs';
 import type { Logger } from '../log';
 import { gitClient } from './client';
+import { recoveringDamagedMirror, withMirrorLock, type MirrorOptions } from './mirror';
 
 export interface Patch {
   /** How the patch is named in messages (its path in the workspace). */
@@ -20,18 +20,13 @@ export interface SourceEdit {
   apply(sourceDir: string): void;
 }
 
-export interface WorktreeOptions {
-  mirrorDir: string;
+export interface WorktreeOptions extends MirrorOptions {
   worktreeDir: string;
   /** Where the worktree's state (commit + patch digests) is remembered, outside the worktree. */
   stateFile: string;
-  lockDir: string;
   commit: string;
   patches: readonly Patch[];
   edits?: readonly SourceEdit[];
-  env: Record<string, string | undefined>;
-  log: Logger;
-  dryRun: boolean;
 }
 
 interface WorktreeState {
@@ -62,6 +57,8 @@ function readState(file: string): WorktreeState | undefined {
  * is kept between builds (its ignored build/ dir too), so CMake/ninja rebuild only what changed; when
  * commit and patches are what the last call left, nothing is touched at all.
  * A patch that does not apply is named in the error, and the worktree is left clean at the commit.
+ * When git cannot read an object the mirror is checked, cloned again if damaged, and the worktree
+ * made anew from it (see recoveringDamagedMirror).
  */
 export async function prepareWorktree(options: WorktreeOptions): Promise<{ changed: boolean }> {
   const { log, dryRun } = options;
@@ -76,10 +73,11 @@ export async function prepareWorktree(options: WorktreeOptions): Promise<{ chang
     return { changed: false };
   }
 
-  const run = async () => {
+  const run = async ({ recloned }: { recloned: boolean }) => {
     const mirror = gitClient({ cwd: options.mirrorDir, env: options.env, timeoutMs: 10 * 60_000, dryRun, log });
     if (!dryRun) rmSync(options.stateFile, { force: true });
-    if (!valid) {
+    // A mirror cloned again has none of the old worktrees' metadata: the worktree is made anew.
+    if (!valid || recloned) {
       log.step(`Creating the source worktree ${options.worktreeDir} at ${options.commit.slice(0, 12)}`);
       if (!dryRun) rmSync(options.worktreeDir, { recursive: true, force: true });
       await mirror.mutate(['worktree', 'prune']);
@@ -87,7 +85,8 @@ export async function prepareWorktree(options: WorktreeOptions): Promise<{ chang
     } else {
       log.step(`Moving the source worktree ${options.worktreeDir} to ${options.commit.slice(0, 12)} (build dir kept: incremental)`);
       await resetClean(wt);
-      await wt.mutate(['checkout', '--quiet', '--detach', options.commit]);
+      // --force: without it, git exits 0 when it cannot read a blob, and leaves that file missing.
+      await wt.mutate(['checkout', '--quiet', '--force', '--detach', options.commit]);
     }
     for (const patch of options.patches) {
       log.info(`Applying patch ${patch.name}`);
@@ -118,11 +117,7 @@ export async function prepareWorktree(options: WorktreeOptions): Promise<{ chang
     if (dryRun) log.info(`[dry-run] would write ${options.stateFile}`);
     else writeFileAtomic(options.stateFile, JSON.stringify(wanted));
   };
-  if (dryRun) await run();
-  else
-    await withLock(options.lockDir, run, {
-      onWait: (pid) => log.info(`Waiting for another process (pid ${pid ?? '?'}) to release ${basename(options.lockDir)}…`),
-    });
+  await withMirrorLock(options, () => recoveringDamagedMirror(options, run));
   return { changed: true };
 }
 

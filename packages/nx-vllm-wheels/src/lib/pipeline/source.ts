@@ -2,12 +2,20 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SourceError } from '../errors';
 import { writeFileAtomic } from '../fs';
-import { ensureCommit, hasCommit, prepareWorktree, resolveRef, type Patch } from '../git';
+import { commitState, ensureCommit, prepareWorktree, resolveRef, type Patch } from '../git';
 import type { SourceSpec, StepContext, VariantSpec } from './context';
 import { isaPinEdit } from '../build';
 
+/** The mirror and its lock, which every worktree made from it shares (a fetch never races a worktree add). */
 function mirrorOptions(source: SourceSpec, ctx: StepContext) {
-  return { mirrorDir: ctx.cache.mirror(source.name), repository: repositoryUrl(source, ctx), env: ctx.env, log: ctx.log, dryRun: ctx.dryRun };
+  return {
+    mirrorDir: ctx.cache.mirror(source.name),
+    lockDir: ctx.cache.lock(`git-${source.name}`),
+    repository: repositoryUrl(source, ctx),
+    env: ctx.env,
+    log: ctx.log,
+    dryRun: ctx.dryRun,
+  };
 }
 
 /** A relative local path in vllm.json is relative to the workspace root; URLs pass through. */
@@ -48,30 +56,35 @@ export async function lockSource(source: SourceSpec, ctx: StepContext): Promise<
   return commit;
 }
 
-/** True when the locked commit is in the machine's mirror. */
-export function sourceAvailable(source: SourceSpec, ctx: StepContext): Promise<boolean> {
-  return hasCommit(ctx.cache.mirror(source.name), source.config.commit, ctx.env, ctx.log);
+/** True when the locked commit is in the machine's mirror; a damaged mirror is an error, not a missing commit. */
+export async function sourceAvailable(source: SourceSpec, ctx: StepContext): Promise<boolean> {
+  const mirrorDir = ctx.cache.mirror(source.name);
+  const state = await commitState(mirrorDir, source.config.commit, ctx.env, ctx.log);
+  if (state === 'damaged') {
+    throw new SourceError(
+      `git cannot read commit ${source.config.commit} in the mirror ${mirrorDir}: an object is damaged. \`nx run ${source.name}:checkout\` checks the mirror with git fsck and clones it again.`,
+    );
+  }
+  return state === 'present';
 }
 
 /** The variant's own worktree at the locked commit with the patches applied (kept between builds). */
 export async function prepareVariantSource(source: SourceSpec, variant: VariantSpec, ctx: StepContext): Promise<string> {
-  const mirrorDir = ctx.cache.mirror(source.name);
-  if (!(await sourceAvailable(source, ctx))) {
+  const mirror = mirrorOptions(source, ctx);
+  const mirrorDir = mirror.mirrorDir;
+  // A damaged commit is not a missing one: prepareWorktree checks the mirror and clones it again.
+  if ((await commitState(mirrorDir, source.config.commit, ctx.env, ctx.log)) === 'absent') {
     if (!ctx.dryRun) throw new SourceError(`Commit ${source.config.commit} is not in the mirror ${mirrorDir}. Run \`nx run ${source.name}:checkout\` first.`);
     ctx.log.info(`[dry-run] ${source.config.commit.slice(0, 12)} is not in the mirror yet (a real run's checkout would have fetched it).`);
   }
   const worktreeDir = ctx.cache.worktree(variant.name);
   await prepareWorktree({
-    mirrorDir,
+    ...mirror,
     worktreeDir,
     stateFile: ctx.cache.worktreeState(variant.name),
-    lockDir: ctx.cache.lock(`git-${source.name}`),
     commit: source.config.commit,
     patches: patchesOf(source, ctx),
     edits: variant.config.pinIsa ? [isaPinEdit] : [],
-    env: ctx.env,
-    log: ctx.log,
-    dryRun: ctx.dryRun,
   });
   return worktreeDir;
 }
