@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { withLock, writeFileAtomic } from '../fs';
 import type { Logger } from '../log';
 import { envChanges, formatCommand, formatPlannedCommand, redact, run, type RunOptions } from '../process';
+import { withoutResolutionSettings } from './resolution-env';
 
 /**
  * Venvs in the machine cache, completed by a stamp (docs/decisions.md 8): venvs are not relocatable, so
@@ -85,6 +86,11 @@ export interface VenvCommandOptions {
   dryRun: boolean;
   /** Values masked in everything printed (passwords in index URLs). */
   secrets?: readonly string[];
+  /**
+   * Drop the caller's PIP_* / UV_* variables that could change what is resolved, and uv's config files
+   * (a build venv's content must follow from torch.json and the source alone; see resolution-env.ts).
+   */
+  withholdResolutionSettings?: boolean;
 }
 
 /**
@@ -110,7 +116,8 @@ export const VENV_ENV_OVERRIDES: Readonly<Record<string, string | undefined>> = 
  */
 export function venvCommandRunner(options: VenvCommandOptions): (command: string, args: readonly string[]) => Promise<void> {
   const secrets = options.secrets ?? [];
-  const env: RunOptions['env'] = { ...options.env, ...VENV_ENV_OVERRIDES };
+  const base = options.withholdResolutionSettings ? { ...withoutResolutionSettings(options.env), UV_NO_CONFIG: '1' } : options.env;
+  const env: RunOptions['env'] = { ...base, ...VENV_ENV_OVERRIDES };
   return async (command, args) => {
     if (options.dryRun) {
       options.log.info(formatPlannedCommand({ command, args, cwd: options.cwd, env: envChanges(options.env, env), secrets }));

@@ -95,6 +95,9 @@ describe('ensureBuildVenv', () => {
     python = { path, version };
     indexUrl = await localIndex(tempDir('venv-index'));
     const cache = tempDir('venv-cache');
+    // A constraint pip would honour from the caller's env: the build venv must follow torch.json alone.
+    const constraints = join(cache, 'constraints.txt');
+    writeFileSync(constraints, 'torch==9.9.9\n');
     options = {
       venvsDir: join(cache, 'venvs'),
       locksDir: join(cache, 'locks'),
@@ -105,7 +108,7 @@ describe('ensureBuildVenv', () => {
       // Never reached for torch (and refused at once if it is): it is here for its password.
       extraIndexUrls: [SECRET_URL],
       installer: 'pip',
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', PIP_CONFIG_FILE: '/dev/null', PIP_NO_CACHE_DIR: '1', PIP_RETRIES: '0', PIP_TIMEOUT: '5' },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', PIP_CONFIG_FILE: '/dev/null', PIP_NO_CACHE_DIR: '1', PIP_RETRIES: '0', PIP_TIMEOUT: '5', PIP_CONSTRAINT: constraints, UV_EXTRA_INDEX_URL: 'https://elsewhere.example/simple' },
       log: recordingLogger(),
       dryRun: false,
       timeoutMs: 300_000,
@@ -172,7 +175,8 @@ describe('ensureBuildVenv', () => {
     expect(result.reused).toBe(false);
     expect(readdirSync(cache)).toEqual([]);
     const { dir, python: venvPython } = venvPaths(dry.venvsDir, result.key);
-    const venvEnv = '[dry-run]   env: PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 (removed: VIRTUAL_ENV PYTHONPATH)';
+    // PIP_CONSTRAINT and UV_EXTRA_INDEX_URL would change what is installed.
+    const venvEnv = '[dry-run]   env: UV_NO_CONFIG=1 PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 (removed: PIP_CONSTRAINT UV_EXTRA_INDEX_URL VIRTUAL_ENV PYTHONPATH)';
     expect(log.lines.filter((l) => l.startsWith('[dry-run]'))).toEqual([
       `[dry-run] would run (cwd ${dry.venvsDir}): ${python.path} -m venv ${dir}\n${venvEnv}`,
       `[dry-run] would write ${dir}/build-requirements.txt:\ntorch==2.6.0+cpu\n`,

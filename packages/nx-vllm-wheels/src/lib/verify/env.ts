@@ -2,20 +2,13 @@
  * The environment of the verifying pip and uv: the user's network settings (proxies, certificates,
  * timeouts, caches) kept, everything that would make them install from somewhere else dropped.
  */
+import { changesResolution, PIP_NETWORK, pipVar } from '../python/resolution-env';
 
-/** pip settings that only say how to reach an index, never which one. */
-const PIP_NETWORK = ['cert', 'client-cert', 'proxy', 'trusted-host', 'timeout', 'default-timeout', 'retries'] as const;
-const PIP_KEPT = new Set([...PIP_NETWORK.map(pipVar), 'PIP_CACHE_DIR', 'PIP_NO_CACHE_DIR']);
-const UV_KEPT = new Set(['UV_CACHE_DIR', 'UV_NO_CACHE', 'UV_HTTP_TIMEOUT', 'UV_HTTP_RETRIES', 'UV_NATIVE_TLS', 'UV_INSECURE_HOST', 'UV_CONCURRENT_DOWNLOADS', 'UV_CONCURRENT_INSTALLS', 'UV_CONCURRENT_BUILDS']);
 /**
  * Would make python, pip or uv act on another interpreter or leak packages into the check; or colour
  * their output (Nx sets FORCE_COLOR for its tasks), which the failure reasons are read from.
  */
 const DROPPED = new Set(['VIRTUAL_ENV', 'CONDA_PREFIX', 'PYTHONHOME', 'PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONUSERBASE', 'FORCE_COLOR', 'CLICOLOR_FORCE', 'PY_COLORS']);
-
-function pipVar(key: string): string {
-  return `PIP_${key.toUpperCase().replace(/-/g, '_')}`;
-}
 
 /**
  * Network settings from `pip config list` output (`global.cert='/etc/ssl/…'`), as PIP_* variables:
@@ -51,8 +44,7 @@ export interface InstallerEnvOptions {
 export function installerEnv(userEnv: Record<string, string | undefined>, options: InstallerEnvOptions): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(userEnv)) {
-    if (k.startsWith('PIP_') && !PIP_KEPT.has(k)) continue;
-    if (k.startsWith('UV_') && !UV_KEPT.has(k)) continue;
+    if (changesResolution(k)) continue;
     if (DROPPED.has(k)) continue;
     env[k] = v;
   }
