@@ -316,6 +316,19 @@ describe('createNodes', () => {
     expect(variant?.targets?.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/vllm/vllm.json', fields: ['commit', 'patches'] });
   });
 
+  it('puts no URL credentials of vllm.json or torch.json into projects (Nx keeps them in its graph cache)', async () => {
+    const root = workspaceWithSeedConfigs();
+    writeFileSync(join(root, 'packages/vllm/vllm.json'), JSON.stringify({ repository: 'https://oauth2:git-pw-123@git.example/vllm.git', ref: 'v1', commit: 'b'.repeat(40) }));
+    writeFileSync(
+      join(root, 'packages/torch-cpu/torch.json'),
+      JSON.stringify({ python: '3.11', torchIndexUrl: 'https://me:torch-pw-456@torch.example/whl/cpu', indexUrl: 'https://me:index-pw-789@idx.example/simple' }),
+    );
+    const text = JSON.stringify(await infer(root));
+    for (const secret of ['git-pw-123', 'torch-pw-456', 'index-pw-789']) expect(text).not.toContain(secret);
+    expect(text).toContain('vLLM source https://oauth2:***@git.example/vllm.git at v1');
+    expect(text).toContain('index https://me:***@torch.example/whl/cpu');
+  });
+
   it('gives equal results for equal files (pure: no clock, git or env)', async () => {
     const root = workspaceWithSeedConfigs();
     expect(await infer(root)).toEqual(await infer(root));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { INDEX_CONTENT_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
 import { ConfigError } from '../lib/errors';
+import { redactUrlCredentials } from '../lib/process/redact';
 import { CONFIG_GLOB, readWorkspaceConfigs, type WorkspaceConfigs } from './config-files';
 import { pluginFingerprint } from './fingerprint';
 import { toolchainRuntimeInput } from './toolchain';
@@ -65,7 +66,8 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
       name: source.name,
       tags: ['vllm-wheels:source'],
       targets: { checkout: target('checkout', options), lock: target('lock', options) },
-      metadata: { description: `vLLM source ${source.config.repository} at ${source.config.ref} (${source.config.commit.slice(0, 12)})` },
+      // Project metadata is kept in Nx's graph cache and shown by `nx show project`: no URL credentials.
+      metadata: { description: `vLLM source ${redactUrlCredentials(source.config.repository)} at ${source.config.ref} (${source.config.commit.slice(0, 12)})` },
     };
   }
   if (torch && source) {
@@ -76,7 +78,7 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
       targets: {
         install: target('install', { config: torch.file, sourceConfig: source.file }, { dependsOn: [{ projects: [source.name], target: 'checkout', params: 'forward' }] }),
       },
-      metadata: { description: `CPU torch build environment (python ${torch.config.python}, index ${torch.config.torchIndexUrl})` },
+      metadata: { description: `CPU torch build environment (python ${torch.config.python}, index ${redactUrlCredentials(torch.config.torchIndexUrl)})` },
     };
   }
   for (const variant of configs.variants) {

@@ -3,7 +3,7 @@ export { interruptChildren, interruptSignal, killProcessGroup, superviseChild } 
 export { stopChildrenOnInterrupt } from './interrupt';
 export type { Supervision } from './supervise';
 export type { RunOptions, RunResult, OutputStream } from './run';
-export { redact } from './redact';
-export { envChanges, formatEnvChanges, formatPlannedCommand, isSecretVariable, redactUrlCredentials } from './dry-run';
+export { redact, redactUrlCredentials } from './redact';
+export { envChanges, formatEnvChanges, formatPlannedCommand, isSecretVariable } from './dry-run';
 export type { PlannedCommand } from './dry-run';
 export { which } from './which';
