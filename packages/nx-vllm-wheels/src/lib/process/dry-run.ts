@@ -1,4 +1,4 @@
-import { redact } from './redact';
+import { redact, redactUrlCredentials } from './redact';
 import { formatCommand, shellQuote } from './run';
 
 /**
@@ -21,17 +21,6 @@ export interface PlannedCommand {
 
 /** Variables whose value is a credential: printed as `NAME=***` whatever they hold. */
 const SECRET_VARIABLE = /TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|(^|_)KEY(_|$)/i;
-/** `scheme://user:password@` and `http(s)://token@` in commands, paths and values. */
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:'"]*)(:[^\s/@'"]*)?@/gi;
-
-/** Masks the password of every `scheme://user:password@host` (and the token of `https://token@host`). */
-export function redactUrlCredentials(text: string): string {
-  return text.replace(URL_USERINFO, (match: string, scheme: string, user: string, password: string | undefined) => {
-    if (password !== undefined) return `${scheme}${user}:***@`;
-    return /^https?:\/\/$/i.test(scheme) && user ? `${scheme}***@` : match;
-  });
-}
-
 /** True for variable names that hold credentials (PYPI_TOKEN, TWINE_PASSWORD, AWS_SECRET_ACCESS_KEY…). */
 export function isSecretVariable(name: string): boolean {
   return SECRET_VARIABLE.test(name);

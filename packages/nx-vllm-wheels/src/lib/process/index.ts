@@ -6,7 +6,7 @@ export { killProcessGroupTree, processGroupTree, processStartTime } from './proc
 export { whenParentExits } from './parent-watch';
 export type { Supervision } from './supervise';
 export type { RunOptions, RunResult, OutputStream } from './run';
-export { redact } from './redact';
-export { envChanges, formatEnvChanges, formatPlannedCommand, isSecretVariable, redactUrlCredentials } from './dry-run';
+export { redact, redactUrlCredentials } from './redact';
+export { envChanges, formatEnvChanges, formatPlannedCommand, isSecretVariable } from './dry-run';
 export type { PlannedCommand } from './dry-run';
 export { which } from './which';

@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /** A process as /proc/<pid>/stat describes it (only what this module needs). */
 interface ProcStat {
+  /** Exited, not yet reaped by its parent: it runs nothing. */
+  zombie: boolean;
   ppid: number;
   pgid: number;
   /** Clock ticks after boot: with the pid, it names one process (pids are reused, start times are not). */
@@ -13,8 +15,7 @@ function procStat(pid: number | string): ProcStat | undefined {
     // "pid (comm) state ppid pgrp …": comm may contain spaces and parentheses, so read after the last ")".
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z') return undefined; // a zombie runs nothing; its parent has not reaped it yet
-    return { ppid: Number(fields[1]), pgid: Number(fields[2]), startTime: fields[19] };
+    return { zombie: fields[0] === 'Z', ppid: Number(fields[1]), pgid: Number(fields[2]), startTime: fields[19] };
   } catch {
     return undefined;
   }
@@ -40,7 +41,7 @@ export function processGroupTree(pgid: number): number[] {
   const stats = new Map<number, ProcStat>();
   for (const pid of allPids()) {
     const s = procStat(pid);
-    if (s) stats.set(pid, s);
+    if (s && !s.zombie) stats.set(pid, s);
   }
   const tree = new Set<number>();
   for (const [pid, s] of stats) if (s.pgid === pgid) tree.add(pid);

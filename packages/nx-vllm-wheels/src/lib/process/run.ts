@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CommandError, ToolError } from '../errors';
-import { redact } from './redact';
+import { redact, redactUrlCredentials } from './redact';
 import { superviseChild } from './supervise';
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -77,7 +77,8 @@ export function formatCommand(command: string, args: readonly string[]): string 
  * program does not exist.
  */
 export function run(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
-  const printable = redact(formatCommand(command, args), options.secrets);
+  // Commands and their output may carry URLs with credentials (pip --index-url, git clone): masked in errors.
+  const printable = redactUrlCredentials(redact(formatCommand(command, args), options.secrets));
   return new Promise<RunResult>((resolve, reject) => {
     const env = Object.fromEntries(Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined));
     const child = spawn(command, args, {
@@ -113,7 +114,7 @@ export function run(command: string, args: readonly string[], options: RunOption
       const interrupted = supervision.timedOut || supervision.aborted;
       if (exitCode === 0 && !interrupted) return resolve({ exitCode, stdout, stderr });
       if (options.allowFailure && !interrupted) return resolve({ exitCode, stdout, stderr });
-      const tail = redact(tailLines(`${stdout}\n${stderr}`, TAIL_LINES), options.secrets);
+      const tail = redactUrlCredentials(redact(tailLines(`${stdout}\n${stderr}`, TAIL_LINES), options.secrets));
       reject(new CommandError(`Command ${supervision.failure(exitCode, signal)} (cwd ${options.cwd}): ${printable}\n${tail}`, printable, code, tail));
     });
   });

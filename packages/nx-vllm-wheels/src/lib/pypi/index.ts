@@ -3,7 +3,7 @@
  * environment, what PyPI would refuse, and what the repository's simple index already has.
  */
 export { PublishError } from './errors';
-export { TOKEN_VARIABLES, credentialsFromEnv, missingTokenMessage } from './credentials';
+export { REPOSITORY_URL, TOKEN_VARIABLES, credentialsFromEnv, describeCredentials, missingTokenMessage, uploadCredentials } from './credentials';
 export type { UploadCredentials, CredentialsLookup, TokenVariable } from './credentials';
 export { resolveUploadTarget, hasPypiRules, targetLabel } from './repository';
 export type { UploadTarget, RepositoryKind } from './repository';

@@ -5,7 +5,7 @@ import type { Logger } from '../log';
 import { chooseProxy, describeProxy } from '../net';
 import { envChanges, formatPlannedCommand } from '../process';
 import { parseWheelFileName } from '../wheel';
-import { credentialsFromEnv, missingTokenMessage } from './credentials';
+import { describeCredentials, missingTokenMessage, REPOSITORY_URL, uploadCredentials } from './credentials';
 import { PublishError } from './errors';
 import { pypiRefusals, twineCheckRefusal, type WheelFacts } from './refusals';
 import { hasPypiRules, targetLabel, type UploadTarget } from './repository';
@@ -54,10 +54,13 @@ export async function publishWheel(options: PublishWheelOptions): Promise<Publis
   const twineProgram = () => (twinePath ??= options.twine()); // resolved (and the tools venv made) once
   log.step(`${options.variant}: ${fileName} (${facts.size} bytes, sha256 ${sha256}) -> ${target.uploadUrl}`);
 
-  const { credentials, ignored } = credentialsFromEnv(options.env);
+  const { credentials, ignored } = uploadCredentials(target.uploadCredentials, options.env);
   if (credentials) {
-    log.info(`Token from ${credentials.source} (user ${credentials.username}).`);
-    if (ignored.length) log.warn(`${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} also set, to another value, and not used: ${credentials.source} comes first.`);
+    const described = describeCredentials(credentials);
+    log.info(`${described[0].toUpperCase()}${described.slice(1)} (user ${credentials.username}).`);
+    const are = ignored.length > 1 ? 'are' : 'is';
+    if (ignored.length && credentials.source === REPOSITORY_URL) log.warn(`${ignored.join(', ')} ${are} also set and not used: the credentials in ${REPOSITORY_URL} come first.`);
+    else if (ignored.length) log.warn(`${ignored.join(', ')} ${are} also set, to another value, and not used: ${credentials.source} comes first.`);
   } else if (!options.dryRun) {
     throw new PublishError(missingTokenMessage(target.uploadUrl));
   }
@@ -88,6 +91,7 @@ export async function publishWheel(options: PublishWheelOptions): Promise<Publis
       filename: fileName,
       env: options.env,
       fetch: options.fetch,
+      ...(target.indexCredentials && { credentials: target.indexCredentials }),
       // A private index may want the same credentials; only ever sent to the upload server's own origin.
       ...(credentials && target.kind === 'other' ? { auth: { username: credentials.username, password: credentials.password, origin: new URL(target.uploadUrl).origin } } : {}),
     });
@@ -107,7 +111,7 @@ export async function publishWheel(options: PublishWheelOptions): Promise<Publis
   if (options.dryRun) {
     log.info(
       `[dry-run] would upload ${options.wheel}\n  file     ${fileName}\n  size     ${facts.size} bytes\n  sha256   ${sha256}\n  to       ${target.uploadUrl} (${label})\n` +
-        `  as       ${credentials ? `${credentials.username}, token from ${credentials.source}` : '(no token set: PYPI_TOKEN, TWINE_PASSWORD or UV_PUBLISH_TOKEN is needed)'}`,
+        `  as       ${credentials ? `${credentials.username}, ${describeCredentials(credentials)}` : '(no token set: PYPI_TOKEN, TWINE_PASSWORD or UV_PUBLISH_TOKEN is needed)'}`,
     );
     const child = twineEnv(options.env, credentials);
     // The credentials are shown (masked) even when the user's variable already had that name and value.

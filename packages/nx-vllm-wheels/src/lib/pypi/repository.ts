@@ -1,14 +1,20 @@
+import { splitUrlCredentials, type BasicCredentials } from '../net';
+import { redactUrlCredentials } from '../process';
 import { PublishError } from './errors';
 
 export type RepositoryKind = 'pypi' | 'testpypi' | 'other';
 
 /** Where a wheel is uploaded, and the simple index that shows what is already there. */
 export interface UploadTarget {
-  /** The upload API (twine's --repository-url). */
+  /** The upload API (twine's --repository-url), without credentials: safe to print. */
   readonly uploadUrl: string;
-  /** The PEP 503/691 simple index root, with a trailing "/". */
+  /** The PEP 503/691 simple index root, with a trailing "/", without credentials: safe to print. */
   readonly indexUrl: string;
   readonly kind: RepositoryKind;
+  /** `user:password@` of the repository URL: the upload's credentials (before any token variable). */
+  readonly uploadCredentials?: BasicCredentials;
+  /** `user:password@` of the index URL: sent with every request to the index. */
+  readonly indexCredentials?: BasicCredentials;
 }
 
 const KNOWN: Record<Exclude<RepositoryKind, 'other'>, { hosts: readonly string[]; index: string }> = {
@@ -23,7 +29,7 @@ function parseUrl(url: string, what: string): URL {
   } catch {
     // reported below
   }
-  throw new PublishError(`${what} ${JSON.stringify(url)} is not an http:// or https:// URL.`);
+  throw new PublishError(`${what} ${JSON.stringify(redactUrlCredentials(url))} is not an http:// or https:// URL.`);
 }
 
 /**
@@ -32,13 +38,21 @@ function parseUrl(url: string, what: string): URL {
  * a trailing `legacy/` is dropped); `indexUrl` overrides it (devpi: `.../+simple/`).
  */
 export function resolveUploadTarget(uploadUrl: string, indexUrl?: string): UploadTarget {
-  const upload = parseUrl(uploadUrl, 'The repository URL');
+  const { url: uploadClean, credentials: uploadCredentials } = splitUrlCredentials(uploadUrl);
+  const upload = parseUrl(uploadClean, 'The repository URL');
   const kind = (Object.keys(KNOWN) as (keyof typeof KNOWN)[]).find((k) => KNOWN[k].hosts.includes(upload.hostname)) ?? 'other';
+  const { url: indexClean, credentials: indexCredentials } = indexUrl ? splitUrlCredentials(indexUrl) : { url: undefined, credentials: undefined };
   let index: string;
-  if (indexUrl) index = parseUrl(indexUrl, 'The index URL').href;
+  if (indexClean) index = parseUrl(indexClean, 'The index URL').href;
   else if (kind !== 'other') index = KNOWN[kind].index;
   else index = `${upload.origin}${upload.pathname.replace(/\/+$/, '').replace(/\/legacy$/, '')}/simple/`;
-  return { uploadUrl: upload.href, indexUrl: index.endsWith('/') ? index : `${index}/`, kind };
+  return {
+    uploadUrl: upload.href,
+    indexUrl: index.endsWith('/') ? index : `${index}/`,
+    kind,
+    ...(uploadCredentials && { uploadCredentials }),
+    ...(indexCredentials && { indexCredentials }),
+  };
 }
 
 /** PyPI and TestPyPI refuse the same things (local versions, linux_* tags, big files, bad metadata). */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { describeProxy, proxiedFetch, proxyFailureReason, type ProxyChoice } from '../net';
+import { basicAuthorization, describeProxy, proxiedFetch, proxyFailureReason, splitUrlCredentials, type BasicCredentials, type ProxyChoice } from '../net';
 import { normalizeName } from '../wheel';
 import { PublishError } from './errors';
 
@@ -72,12 +72,14 @@ export type PublishedState =
   | { readonly state: 'present'; readonly sha256: string; readonly url: string };
 
 export interface LookupOptions {
-  /** The simple index root, with a trailing "/". */
+  /** The simple index root, with a trailing "/"; `user:password@` in it is taken as `credentials`. */
   readonly indexUrl: string;
   readonly project: string;
   readonly filename: string;
-  /** Sent only to the index's own origin, and only when it answers 401 (a private server). */
-  readonly auth?: { readonly username: string; readonly password: string; readonly origin: string };
+  /** The index's own: sent with every request to the index's origin (never to another one). */
+  readonly credentials?: BasicCredentials;
+  /** Sent only to `origin`, and only when it answers 401 (a private server that wants the upload token). */
+  readonly auth?: BasicCredentials & { readonly origin: string };
   readonly timeoutMs?: number;
   /** Where the proxy variables come from (HTTPS_PROXY, HTTP_PROXY, NO_PROXY; default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -103,14 +105,18 @@ export async function lookupPublished(options: LookupOptions): Promise<Published
 }
 
 async function lookupWith(doFetch: typeof fetch, proxyFor: (url: string) => ProxyChoice | undefined, options: LookupOptions): Promise<PublishedState> {
-  const pageUrl = new URL(`${normalizeName(options.project)}/`, options.indexUrl).href;
+  // Every URL below (and so every message) is without credentials; they travel in a header.
+  const index = splitUrlCredentials(options.indexUrl);
+  const credentials = options.credentials ?? index.credentials;
+  const pageUrl = new URL(`${normalizeName(options.project)}/`, index.url).href;
   const origin = new URL(pageUrl).origin;
   const timeoutMs = options.timeoutMs ?? 60_000;
 
   const get = async (url: string, accept: string): Promise<Response> => {
     let current = url;
     for (let hop = 0; hop <= 5; hop++) {
-      let response = await request(doFetch, proxyFor, current, accept, undefined, timeoutMs);
+      const own = credentials && new URL(current).origin === origin ? credentials : undefined;
+      let response = await request(doFetch, proxyFor, current, accept, own, timeoutMs);
       if (response.status === 401 && options.auth && new URL(current).origin === options.auth.origin) {
         response = await request(doFetch, proxyFor, current, accept, options.auth, timeoutMs);
       }
@@ -145,11 +151,11 @@ async function request(
   proxyFor: (url: string) => ProxyChoice | undefined,
   url: string,
   accept: string,
-  auth: LookupOptions['auth'],
+  auth: BasicCredentials | undefined,
   timeoutMs: number,
 ): Promise<Response> {
   const headers: Record<string, string> = { accept, 'user-agent': 'nx-vllm-wheels' };
-  if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  if (auth) headers.authorization = basicAuthorization(auth);
   try {
     return await doFetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
   } catch (e) {

@@ -1,6 +1,6 @@
 import { redact, run } from '../process';
 import type { Logger } from '../log';
-import type { UploadCredentials } from './credentials';
+import { describeCredentials, type UploadCredentials } from './credentials';
 import { PublishError } from './errors';
 import type { UploadTarget } from './repository';
 
@@ -109,7 +109,7 @@ export async function twineUpload(wheel: string, target: UploadTarget, credentia
   const reason = status ? `HTTP ${status[1]} ${status[2].replace(/\s+from\s+\S+\s*$/, '').trim()}`.trim() : undefined;
   if (code === 401 || code === 403) {
     throw new PublishError(
-      `Authentication refused by ${target.uploadUrl} (${reason}): the token from ${credentials.source} (user ${credentials.username}) was not accepted. ` +
+      `Authentication refused by ${target.uploadUrl} (${reason}): the ${describeCredentials(credentials)} (user ${credentials.username}) was not accepted. ` +
         'Check that it is the right token for this repository and that it may upload to this project.',
     );
   }
