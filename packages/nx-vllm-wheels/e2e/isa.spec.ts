@@ -15,7 +15,7 @@ import { createTestWorkspace, type TestWorkspace } from './support/workspace';
 const IGNORE_DISABLE_AVX512_PATCH = `diff --git a/cmake/cpu_extension.cmake b/cmake/cpu_extension.cmake
 --- a/cmake/cpu_extension.cmake
 +++ b/cmake/cpu_extension.cmake
-@@ -97,7 +97,7 @@ if (ENABLE_AVX512)
+@@ -98,7 +98,7 @@ if (ENABLE_AVX512)
    set(AVX512_FOUND ON)
    message(STATUS "AVX512 support enabled via VLLM_CPU_AVX512 environment variable")
  endif()

@@ -107,6 +107,7 @@ describe('the pipeline through nx', () => {
     expect(out).toContain(`would write ${join(ws.root, 'dist/wheels/vllm-cpu')}/vllm_cpu-<version>-`);
     expect(out).toContain(`would write ${join(ws.root, 'dist/raw/vllm-cpu')}`);
     expect(out).not.toMatch(/\[local cache\]/);
+    expect(out).toMatch(/\[dry-run\] vllm-cpu: [0-9a-f]{12} is not in the mirror yet, so its env is not checked against cmake\/cpu_extension\.cmake/);
     expect(existsSync(machineCache)).toBe(false);
     expect(existsSync(join(ws.root, 'dist'))).toBe(false);
     // A second dry run is not replayed from a cache either: it previews again.
@@ -121,6 +122,7 @@ describe('the pipeline through nx', () => {
     const before = readdirSync(join(ws.root, 'dist/wheels/vllm-cpu'));
     const out = await ws.nxOk(['run', 'vllm-cpu:wheel', '--dry-run', '--outputStyle=static']);
     expect(out).toContain('[dry-run]');
+    expect(out).toMatch(/vllm-cpu: cmake\/cpu_extension\.cmake at [0-9a-f]{12}: isa-variants build, reads \/proc\/cpuinfo for x86_64: the CPU flags are pinned to isa avx2\./);
     expect(readdirSync(join(ws.root, 'dist/wheels/vllm-cpu'))).toEqual(before);
     expect(taskOutcomes(await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static'])).cached).toEqual(['vllm-cpu:build', 'vllm-cpu:wheel']);
   });
@@ -227,6 +229,20 @@ const log = { step: (m) => console.log('> ' + m), info: (m) => console.log(m), w
     await ws.nxOk(['run', 'vllm-cpu:build', '--outputStyle=static']);
     expect(readdirSync(join(ws.root, 'dist/raw/vllm-cpu')).filter((f) => f.endsWith('.whl'))).toEqual(['vllm-0.16.0+cpu-cp38-abi3-linux_x86_64.whl']);
     expect(existsSync(join(worktree, 'NEW_FILE.txt'))).toBe(true);
+  });
+
+  it("a wheel.json env variable the commit does not read (a typo) fails the build before the source is prepared, naming the file, the field and what the commit reads", async () => {
+    const ws = workspace({ variants: ['vllm-cpu'] });
+    const wheel = ws.readJson<{ env: Record<string, string> }>('packages/vllm-cpu/wheel.json');
+    ws.writeJson('packages/vllm-cpu/wheel.json', { ...wheel, env: { ...wheel.env, VLLM_CPU_AVX2: '1', VLLM_CPU_AVX512VNN: '1' } });
+    const result = await ws.nx(['run', 'vllm-cpu:build', '--outputStyle=static']);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('packages/vllm-cpu/wheel.json sets variables this vLLM commit ignores:');
+    expect(result.output).toMatch(/env\.VLLM_CPU_AVX512VNN: is not read by vLLM at [0-9a-f]{12} \(isa-variants build\); did you mean "VLLM_CPU_AVX512VNNI"\?/);
+    expect(result.output).toMatch(/cmake\/cpu_extension\.cmake reads: VLLM_CPU_AMXBF16, VLLM_CPU_AVX2, VLLM_CPU_AVX512, VLLM_CPU_AVX512BF16, VLLM_CPU_AVX512VNNI, VLLM_CPU_DISABLE_AVX512, VLLM_FIXTURE_CPUINFO/);
+    expect(result.output).not.toContain('vllm-cpu: preparing the source');
+    expect(result.output).not.toContain('Building (cwd');
+    expect(existsSync(join(ws.root, 'dist'))).toBe(false);
   });
 
   it('a failing build leaves the previous raw wheel in place and no temp files in dist/', async () => {

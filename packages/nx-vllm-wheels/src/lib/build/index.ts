@@ -5,3 +5,7 @@ export type { RawBuildOptions } from './build-wheel';
 export { isaPinEdit, droppedIsaWatcher, PINNED_CPU_FLAGS, PINNED_FLAGS_VARIABLE } from './isa-pin';
 export { withBuildLock } from './build-lock';
 export type { RecordBuildProcess } from './build-lock';
+export { commitProfile, cmakeEnvReads, setupPyEnvReads, cpuinfoArchitectures, buildFamily, BUILD_FAMILIES, CPU_EXTENSION_CMAKE, SETUP_PY } from './commit-profile';
+export type { BuildFamily, CommitProfile, CpuinfoArch } from './commit-profile';
+export { lintVariantEnv, isaPinApplies, isaPinDecision, TOOL_VARIABLES } from './flag-lint';
+export type { FlagLintResult } from './flag-lint';

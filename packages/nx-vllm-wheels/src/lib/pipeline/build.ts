@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { buildEnv, buildRawWheel, describedEnv, droppedIsaWatcher, PINNED_CPU_FLAGS, withBuildLock, type RecordBuildProcess } from '../build';
 import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
+import { planVariantBuild } from './build-plan';
 import { prepareVariantSource, sourceAvailable } from './source';
 import { installTorch } from './torch';
 
@@ -16,15 +17,16 @@ export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant
 }
 
 async function prepareAndBuild(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext, record: RecordBuildProcess): Promise<string | undefined> {
+  const available = await sourceAvailable(source, ctx); // false only in a dry run from an empty cache
+  const plan = await planVariantBuild(source, variant, ctx, available); // env lint + pin decision, before any worktree
   ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
-  const sourceDir = await prepareVariantSource(source, variant, ctx);
+  const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin);
   ctx.log.step(`${variant.name}: build environment`);
   const venv = await installTorch(source, torch, ctx);
   const mirrorDir = ctx.cache.mirror(source.name);
-  const available = await sourceAvailable(source, ctx); // false only in a dry run from an empty cache
   const sourceDateEpoch = available ? await commitTime(mirrorDir, source.config.commit, ctx.env, ctx.log) : 0;
   // Patches and the ISA pin leave the tree dirty, which setuptools-scm would turn into a .dev version.
-  const edited = source.config.patches.length > 0 || variant.config.pinIsa;
+  const edited = source.config.patches.length > 0 || plan.pin;
   const tag = available && edited ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
   const env = buildEnv({
     base: ctx.env,
@@ -35,7 +37,7 @@ async function prepareAndBuild(source: SourceSpec, torch: TorchSpec, variant: Va
     sourceDateEpoch,
     ccacheDir: ctx.cache.ccache,
     pretendVersion: tag && /^v?\d/.test(tag) ? tag.replace(/^v/, '') : undefined,
-    pinnedCpuFlags: variant.config.pinIsa ? PINNED_CPU_FLAGS[variant.config.isa] : undefined,
+    pinnedCpuFlags: plan.pin ? PINNED_CPU_FLAGS[variant.config.isa] : undefined,
   });
   ctx.log.step(`${variant.name}: building vLLM (${variant.config.device}, isa ${variant.config.isa}, MAX_JOBS=${env.MAX_JOBS ?? 'all cores'})`);
   return buildRawWheel({
@@ -50,6 +52,8 @@ async function prepareAndBuild(source: SourceSpec, torch: TorchSpec, variant: Va
       patches: source.config.patches.map((p) => join(source.configFile, '..', p)),
       isa: variant.config.isa,
       pinIsa: variant.config.pinIsa,
+      isaPinned: plan.pin,
+      family: plan.profile?.family,
       sourceDateEpoch,
       env: variant.config.env,
     },

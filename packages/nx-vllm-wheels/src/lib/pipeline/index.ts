@@ -10,3 +10,5 @@ export { publishWheelIndex } from './publish-index';
 export type { PublishIndexStepOptions } from './publish-index';
 export { applyVersionPolicy } from './version';
 export type { VersionPolicy } from './version';
+export { planVariantBuild } from './build-plan';
+export type { VariantBuildPlan } from './build-plan';

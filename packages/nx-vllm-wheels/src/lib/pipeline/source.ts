@@ -68,8 +68,8 @@ export async function sourceAvailable(source: SourceSpec, ctx: StepContext): Pro
   return state === 'present';
 }
 
-/** The variant's own worktree at the locked commit with the patches applied (kept between builds). */
-export async function prepareVariantSource(source: SourceSpec, variant: VariantSpec, ctx: StepContext): Promise<string> {
+/** The variant's own worktree at the locked commit with the patches (and, when `pinIsa`, the ISA pin) applied; kept between builds. */
+export async function prepareVariantSource(source: SourceSpec, variant: VariantSpec, ctx: StepContext, pinIsa: boolean): Promise<string> {
   const mirror = mirrorOptions(source, ctx);
   const mirrorDir = mirror.mirrorDir;
   // A damaged commit is not a missing one: prepareWorktree checks the mirror and clones it again.
@@ -84,7 +84,7 @@ export async function prepareVariantSource(source: SourceSpec, variant: VariantS
     stateFile: ctx.cache.worktreeState(variant.name),
     commit: source.config.commit,
     patches: patchesOf(source, ctx),
-    edits: variant.config.pinIsa ? [isaPinEdit] : [],
+    edits: pinIsa ? [isaPinEdit] : [],
   });
   return worktreeDir;
 }
