@@ -4,6 +4,7 @@ import { getHeader, type HeaderDocument, parseHeaders } from './metadata';
 import { normalizeName, parseWheelFileName, splitMetadataDirName, type WheelFileName } from './names';
 import { ProblemList, WheelValidationError } from './problems';
 import { createRecordHasher, formatHash, parseRecord, type RecordEntry } from './record';
+import type { InflateLimits } from './zip-format';
 import { type ZipEntry, ZipReader } from './zip-read';
 
 /** METADATA, WHEEL and RECORD are read into memory; this bounds them (a RECORD of 100k files is ~10 MB). */
@@ -46,7 +47,7 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
   }
   let zip: ZipReader;
   try {
-    zip = await ZipReader.open(path);
+    zip = await ZipReader.open(path, { ...(options.limits && { limits: options.limits }) });
   } catch (e) {
     if (!(e instanceof WheelValidationError)) throw e;
     problems.addAll(e.problems);
@@ -71,6 +72,8 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
 }
 
 export interface OpenWheelOptions {
+  /** What the members may inflate to (see ZipReader; DEFAULT_INFLATE_LIMITS when absent). */
+  limits?: InflateLimits;
   /**
    * Do not inflate and hash the members a copy keeps unchanged (all but METADATA, WHEEL and
    * entry_points.txt, which are read and rewritten, see `isDeferredHash`): only check that each one's
@@ -122,8 +125,8 @@ export async function deferredHashProblems(wheel: OpenWheel): Promise<readonly s
 }
 
 /** Validates a wheel (see openWheel) and closes it. */
-export async function validateWheel(path: string): Promise<WheelInfo> {
-  const { zip, ...info } = await openWheel(path);
+export async function validateWheel(path: string, options: Pick<OpenWheelOptions, 'limits'> = {}): Promise<WheelInfo> {
+  const { zip, ...info } = await openWheel(path, options);
   await zip.close();
   return info;
 }
