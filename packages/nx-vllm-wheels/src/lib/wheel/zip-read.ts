@@ -3,6 +3,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { WheelError } from '../errors';
+import type { InflatedMember } from './member-verifier';
 import { ProblemList, WheelValidationError } from './problems';
 import {
   CENTRAL_HEADER_SIZE,
@@ -369,6 +370,17 @@ class DataVerifier extends Transform {
     const problem = dataProblem(this.entry, this.size, this.crc);
     callback(problem ? dataError(this.archive, this.entry, problem) : undefined);
   }
+}
+
+/**
+ * The error reading the member gives (consumeData's message) for what inflating it elsewhere gave
+ * (MemberVerifier), or undefined when its size and CRC-32 are right.
+ */
+export function inflatedMemberProblem(archive: string, entry: ZipEntry, inflated: InflatedMember): string | undefined {
+  if (inflated.kind === 'error') return readError(archive, entry, new Error(inflated.message)).message;
+  if (inflated.kind === 'overflow') return dataError(archive, entry, `inflates to more than its declared size of ${entry.uncompressedSize} bytes`).message;
+  const problem = dataProblem(entry, inflated.size, inflated.crc);
+  return problem && dataError(archive, entry, problem).message;
 }
 
 function dataProblem(entry: ZipEntry, size: number, crc: number): string | undefined {
