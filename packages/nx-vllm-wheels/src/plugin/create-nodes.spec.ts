@@ -188,6 +188,7 @@ describe('createNodes', () => {
             "platformTag",
             "metadata",
             "systemLibraries",
+            "inflateLimits",
           ],
           "json": "{projectRoot}/wheel.json",
         },
