@@ -143,4 +143,18 @@ describe('the wheels the `wheel` target produces', () => {
     pipInstall(python, [wheelOf('vllm-cpu-avx512')], fixture.torch.indexUrl);
     expect(JSON.parse(runPython(python, PLATFORM_REPORT))).toMatchObject({ platform: 'cpu', isa: { avx512f: true } });
   });
+
+  it('a hostile raw wheel (an absolute-path member) is refused by our checks before auditwheel reads it, with no traceback', async () => {
+    const rawDir = join(ws.root, 'dist/raw/vllm-cpu');
+    const raw = join(rawDir, readdirSync(rawDir).find((f) => f.endsWith('.whl')) as string);
+    // The built wheel with one member more, as a tampered cache entry could hold it.
+    execFileSync(tools.python, ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "a") as z: z.writestr(zipfile.ZipInfo("/etc/ld.so.preload"), "/tmp/evil.so\\n")', raw]);
+    const before = readdirSync(join(ws.root, 'dist/wheels/vllm-cpu'));
+    const r = await ws.nx(['run', 'vllm-cpu:wheel', '--exclude-task-dependencies', '--skip-nx-cache', '--outputStyle=static']);
+    expect(r.code).not.toBe(0);
+    expect(r.output).toContain(`In ${raw}, member "/etc/ld.so.preload" is an absolute path; refusing to read it (zip-slip)`);
+    expect(r.output).not.toContain('platform tag (auditwheel'); // the analysis never started
+    expect(r.output).not.toContain('Traceback');
+    expect(readdirSync(join(ws.root, 'dist/wheels/vllm-cpu'))).toEqual(before); // the last good wheel stays
+  });
 });

@@ -189,7 +189,7 @@ describe('wheel.json', () => {
 
   it('rejects unknown keys with a suggestion and the allowed keys', () => {
     expect(problemsOf(WHEEL_FILE, () => parse({ ...goodWheel, pin_isa: false }))).toEqual([
-      'pin_isa: unknown field (did you mean "pinIsa"?). Allowed keys: $schema, description, distribution, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, publish.',
+      'pin_isa: unknown field (did you mean "pinIsa"?). Allowed keys: $schema, description, distribution, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish.',
     ]);
   });
 
@@ -286,6 +286,9 @@ describe('wheel.json', () => {
     ['systemLibraries', ['libgomp.so.?'], `systemLibraries[0]: ${SYSTEM_LIBRARY}`],
     ['systemLibraries', ['lib[cm].so.6'], `systemLibraries[0]: ${SYSTEM_LIBRARY}`],
     ['systemLibraries', ['libnuma'], `systemLibraries[0]: ${SYSTEM_LIBRARY}`],
+    ['inflateLimits.maxInflatedGiB', 0, 'inflateLimits.maxInflatedGiB: must be a positive number of GiB'],
+    ['inflateLimits.maxCompressionRatio', '200:1', 'inflateLimits.maxCompressionRatio: must be a ratio such as 200 (200:1) (got a string)'],
+    ['inflateLimits.maxRatio', 500, 'inflateLimits.maxRatio: unknown field. Allowed keys: maxInflatedGiB, maxCompressionRatio.'],
     ['publish', 'pypi', 'publish: must be a JSON object with the fields repositoryUrl, indexUrl, maxFileSizeMiB (got a string)'],
     ['publish.repositoryUrl', 'upload.pypi.org', `publish.repositoryUrl: ${HTTP_URL}`],
     ['publish.repositoryUrl', 'file:///srv/pypi', `publish.repositoryUrl: ${HTTP_URL}`],
@@ -370,7 +373,7 @@ describe('index.json', () => {
 describe.each([
   [VLLM_FILE, vllmConfigSchema, '$schema, description, repository, ref, commit, patches'],
   [TORCH_FILE, torchConfigSchema, '$schema, description, python, torchIndexUrl, indexUrl, extraIndexUrls, requirements, installer'],
-  [WHEEL_FILE, wheelConfigSchema, '$schema, description, distribution, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, publish'],
+  [WHEEL_FILE, wheelConfigSchema, '$schema, description, distribution, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish'],
   [INDEX_FILE, indexConfigSchema, '$schema, description, variants, title, publicUrl, extraWheels, s3'],
 ] as const)('%s as a whole', (file, schema, fields) => {
   it.each([

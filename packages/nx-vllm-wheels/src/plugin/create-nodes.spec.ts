@@ -201,6 +201,7 @@ describe('createNodes', () => {
             "platformTag",
             "metadata",
             "systemLibraries",
+            "inflateLimits",
           ],
           "json": "{projectRoot}/wheel.json",
         },

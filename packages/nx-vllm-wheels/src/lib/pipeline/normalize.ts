@@ -5,7 +5,18 @@ import { replaceDirAtomic, writeFileAtomic } from '../fs';
 import { assertAuditOk, auditWheel, objdumpCommand, plannedDisassemblies } from '../isa';
 import { formatPlannedCommand } from '../process';
 import { ensureToolsVenv } from '../tools';
-import { analyzePlatform, analyzePlatformCommand, choosePlatformTag, formatWheelFileName, parseWheelFileName, renameWheel, TORCH_LIBRARY_EXCLUDES, type PlatformTagPolicy } from '../wheel';
+import {
+  analyzePlatform,
+  analyzePlatformCommand,
+  choosePlatformTag,
+  formatWheelFileName,
+  type InflateLimits,
+  parseWheelFileName,
+  type PlatformTagChoice,
+  type PlatformTagPolicy,
+  renameWheel,
+  TORCH_LIBRARY_EXCLUDES,
+} from '../wheel';
 import { cpuPlatformPlugin } from './cpu-platform-plugin';
 import { rawDir, wheelsDir, wheelsIn, type StepContext, type VariantSpec } from './context';
 import { applyVersionPolicy } from './version';
@@ -28,7 +39,9 @@ function readSourceDateEpoch(dir: string): number | undefined {
 }
 
 /**
- * `<variant>:wheel`: the raw `vllm-…` wheel becomes the variant's distribution, in one streaming pass:
+ * `<variant>:wheel`: the raw `vllm-…` wheel becomes the variant's distribution, in one streaming pass.
+ * It is checked first by our own code (member names, symlinks, zip-bomb limits, tags, every member
+ * against RECORD): nothing else, auditwheel included, reads a raw wheel that has not passed. Then it is
  * renamed everywhere it appears, versioned by wheel.json's policy, tagged with the honest manylinux
  * tag (auditwheel's analysis, torch's libraries excluded), its README as the long description, and a
  * vLLM platform plugin so the CPU platform survives the rename. Then the ISA audit: the report goes
@@ -44,22 +57,9 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
   const raw = parseWheelFileName(input);
   const version = applyVersionPolicy(raw.version, variant.config.version);
   const { distribution, isa } = variant.config;
-  const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['wheel'], env: ctx.env, log: ctx.log, dryRun: false });
-
-  ctx.log.step(`${variant.name}: platform tag (auditwheel; torch's libraries and ${variant.config.systemLibraries.join(', ') || 'no system libraries'} excluded)`);
-  const analysis = await analyzePlatform({
-    wheel: input,
-    toolsPython: tools.python,
-    exclude: analysisExcludes(variant),
-    env: ctx.env,
-    timeoutMs: 10 * 60_000,
-  });
-  const tag = choosePlatformTag(analysis, variant.config.platformTag as PlatformTagPolicy);
-  for (const warning of tag.warnings) ctx.log.warn(warning);
-
   const plugin = cpuPlatformPlugin(distribution, isa);
   const [group, name, value] = plugin.entryPoint;
-  ctx.log.step(`${variant.name}: ${raw.distribution} ${raw.version} -> ${distribution} ${version}, ${tag.tag}`);
+  ctx.log.step(`${variant.name}: checking ${basename(input)} (names, modes, sizes, tags, every member against RECORD)`);
   let written = '';
   await replaceDirAtomic(outDir, async (tmp) => {
     const result = await renameWheel({
@@ -71,7 +71,13 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
       description: { text: readme(ctx, variant), contentType: 'text/markdown' },
       addMembers: [{ path: plugin.member, data: plugin.source }],
       entryPoints: { [group]: { [name]: value } },
-      platformTag: tag.platformTags,
+      // auditwheel reads the raw wheel with Python's zipfile: only once our own checks have passed.
+      platformTag: async () => {
+        const tag = await platformTag(variant, input, ctx);
+        ctx.log.step(`${variant.name}: ${raw.distribution} ${raw.version} -> ${distribution} ${version}, ${tag.tag}`);
+        return tag.platformTags;
+      },
+      limits: inflateLimits(variant),
       sourceDateEpoch: readSourceDateEpoch(rawDir(ctx, variant.name)),
     });
     written = result.fileName;
@@ -83,6 +89,28 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
   });
   ctx.log.info(`Wheel: ${join(outDir, written)}`);
   return join(outDir, written);
+}
+
+/** auditwheel's analysis of the (validated) raw wheel, held against wheel.json's platformTag policy. */
+async function platformTag(variant: VariantSpec, input: string, ctx: StepContext): Promise<PlatformTagChoice> {
+  const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['wheel'], env: ctx.env, log: ctx.log, dryRun: false });
+  ctx.log.step(`${variant.name}: platform tag (auditwheel; torch's libraries and ${variant.config.systemLibraries.join(', ') || 'no system libraries'} excluded)`);
+  const analysis = await analyzePlatform({
+    wheel: input,
+    toolsPython: tools.python,
+    exclude: analysisExcludes(variant),
+    env: ctx.env,
+    timeoutMs: 10 * 60_000,
+  });
+  const tag = choosePlatformTag(analysis, variant.config.platformTag as PlatformTagPolicy);
+  for (const warning of tag.warnings) ctx.log.warn(warning);
+  return tag;
+}
+
+/** wheel.json's zip-bomb bounds, named in the refusal so that a genuine wheel can get through. */
+function inflateLimits(variant: VariantSpec): InflateLimits {
+  const { maxInflatedGiB, maxCompressionRatio } = variant.config.inflateLimits;
+  return { maxTotalBytes: Math.floor(maxInflatedGiB * 1024 ** 3), maxRatio: maxCompressionRatio, raiseWith: `${variant.configFile} "inflateLimits" (maxInflatedGiB, maxCompressionRatio)` };
 }
 
 function analysisExcludes(variant: VariantSpec): string[] {

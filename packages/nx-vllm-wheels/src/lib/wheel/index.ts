@@ -20,10 +20,10 @@ export { parseRecord, parseHash, formatHash, serializeRecord, createRecordHasher
 export type { RecordEntry, RecordHash, RecordHashAlgorithm, RecordIssue, ParsedRecord } from './record';
 export { parseHeaders, serializeHeaders, getHeader, getHeaders, updateHeaders, headerProblem } from './metadata';
 export type { HeaderDocument, HeaderField, HeaderUpdates } from './metadata';
-export { dosDateTimeFromEpoch, epochFromDosDateTime, DOS_EPOCH, METHOD_STORED, METHOD_DEFLATED } from './zip-format';
-export type { DosDateTime, ZipMethod } from './zip-format';
+export { dosDateTimeFromEpoch, epochFromDosDateTime, DOS_EPOCH, METHOD_STORED, METHOD_DEFLATED, DEFAULT_INFLATE_LIMITS } from './zip-format';
+export type { DosDateTime, ZipMethod, InflateLimits } from './zip-format';
 export { ZipReader } from './zip-read';
-export type { ZipEntry } from './zip-read';
+export type { ZipEntry, ZipReaderOptions } from './zip-read';
 export { ZipWriter } from './zip-write';
 export type { ZipData, ZipWriterOptions, AddDataOptions, RawSource, WrittenEntry } from './zip-write';
 export { openWheel, validateWheel } from './validate';

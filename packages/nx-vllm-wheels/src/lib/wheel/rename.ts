@@ -8,8 +8,8 @@ import { entryPointProblem, mergeEntryPoints, type EntryPoints } from './entry-p
 import { WheelError } from '../errors';
 import { WheelValidationError } from './problems';
 import { hashBytes, type RecordEntry, serializeRecord } from './record';
-import { deferredHashProblems, openWheel, type OpenWheel } from './validate';
-import { dosDateTimeFromEpoch, type DosDateTime, METHOD_DEFLATED } from './zip-format';
+import { openWheel, type OpenWheel, type WheelInfo } from './validate';
+import { dosDateTimeFromEpoch, type DosDateTime, type InflateLimits, METHOD_DEFLATED } from './zip-format';
 import type { ZipEntry } from './zip-read';
 import { type KeptMember, planKeep, ZipWriter } from './zip-write';
 
@@ -28,9 +28,12 @@ export interface RenameWheelOptions {
    * New platform tag(s): the file name's platform tag and WHEEL's `Tag:` lines are rewritten, the python
    * and ABI tags kept (`cp38-abi3-linux_x86_64` -> `cp38-abi3-manylinux_2_34_x86_64`). One tag, a
    * compressed set (`manylinux_2_17_x86_64.manylinux2014_x86_64`) or a list of tags. Without it, the tags
-   * and WHEEL stay as they are.
+   * and WHEEL stay as they are. A function gives them from the input once it has passed validation
+   * (e.g. from auditwheel's analysis of it, which must never see an archive we have not checked).
    */
-  platformTag?: string | readonly string[];
+  platformTag?: string | readonly string[] | ((validated: WheelInfo) => Promise<string | readonly string[]>);
+  /** What the input's members may inflate to (zip bombs; DEFAULT_INFLATE_LIMITS when absent). */
+  limits?: InflateLimits;
   /** The long description: replaces METADATA's body, with its Description-Content-Type. */
   description?: { text: string; contentType: string };
   /** New members (e.g. a module at the wheel's root); a path that already exists is an error. */
@@ -66,13 +69,12 @@ const RESERVED_HEADERS = new Set(['name', 'version', 'metadata-version']);
  * rows; METADATA (and WHEEL when retagged) is rewritten; RECORD is written last with its own row last
  * and empty. RECORD signatures (RECORD.jws/.p7s) are dropped: they cannot sign the new RECORD.
  *
- * Members that keep their name and content are neither inflated nor hashed: the input is validated
- * with openWheel's `deferHashes` (everything but those hashes), and their RECORD rows, hashes included,
- * go to the output unchanged, for installers and `wheel unpack` to verify. The members before the first
- * one that changes (bdist_wheel writes .dist-info last: nearly the whole file) do not even pass
- * through this process: the kernel copies the input (copy_file_range or a reflink, like `cp`) while it
- * is validated, the copy is cut after them, and the rest is appended. The output is byte for byte what
- * copying every member through ZipWriter gives.
+ * The input is fully validated (openWheel: names, modes, inflate limits, every member inflated and
+ * checked against its RECORD hash and size, the tags) while the kernel copies it (copy_file_range or a
+ * reflink, like `cp`) into the output's temporary file. The members before the first one that changes
+ * (bdist_wheel writes .dist-info last: nearly the whole file) stay in place in that copy, which is cut
+ * after them, and the rest is appended. The output is byte for byte what copying every member through
+ * ZipWriter gives.
  *
  * Nothing is published unless the input and the options are valid (one WheelValidationError lists
  * every problem). The output is written to a temporary file in outputDir and renamed into place when
@@ -82,25 +84,24 @@ const RESERVED_HEADERS = new Set(['name', 'version', 'metadata-version']);
 export async function renameWheel(options: RenameWheelOptions): Promise<RenamedWheel> {
   options.signal?.throwIfAborted();
   const optionProblems = checkOptions(options);
-  // The kernel copies the input while it is validated (nothing to copy when the options are wrong).
+  // The kernel copy runs while the input is validated (nothing to copy when the options are wrong).
   const copy = optionProblems.length ? undefined : await KernelCopy.start(options.input, options.outputDir);
   try {
     let wheel: OpenWheel;
     try {
-      // Unchanged members keep their RECORD rows: their hashes are left to whoever installs the output.
-      wheel = await openWheel(options.input, { deferHashes: true });
+      wheel = await openWheel(options.input, { ...(options.limits && { limits: options.limits }) });
     } catch (e) {
       if (e instanceof WheelValidationError && optionProblems.length) throw new WheelValidationError(options.input, [...optionProblems, ...e.problems]);
       throw e;
     }
     try {
       const problems = [...optionProblems, ...tagProblems(wheel, options), ...memberProblems(wheel, options)];
-      if (problems.length || !copy /* no copy: the options are wrong */) {
-        // As if the wheel had been fully validated first: its problems then come with the options' alone.
-        const hashProblems = await deferredHashProblems(wheel);
-        throw new WheelValidationError(options.input, hashProblems.length ? [...optionProblems, ...hashProblems] : problems);
-      }
-      return await writeRenamed(wheel, options, copy);
+      if (problems.length || !copy /* no copy: the options are wrong */) throw new WheelValidationError(options.input, problems);
+      const platformTag = typeof options.platformTag === 'function' ? await options.platformTag(wheel) : options.platformTag;
+      const tagProblem = platformTag === undefined ? [] : platformTagProblems(options.input, platformTag);
+      if (tagProblem.length) throw new WheelValidationError(options.input, tagProblem);
+      options.signal?.throwIfAborted();
+      return await writeRenamed(wheel, { ...options, platformTag }, copy);
     } finally {
       await wheel.zip.close();
     }
@@ -122,16 +123,7 @@ function checkOptions(options: RenameWheelOptions): string[] {
     const bad = headerProblem(name, typeof value === 'string' ? [value] : value);
     if (bad) problems.push(at(`METADATA ${bad}`));
   }
-  const platforms = options.platformTag === undefined ? undefined : platformTags(options.platformTag);
-  if (platforms !== undefined) {
-    if (platforms.length === 0) problems.push(at('platformTag is empty: give at least one platform tag'));
-    for (const tag of platforms) if (!PLATFORM_TAG.test(tag)) problems.push(at(`platformTag ${JSON.stringify(tag)} is not a platform tag (letters, digits and "_", like manylinux_2_34_x86_64)`));
-    const seen = new Set<string>();
-    for (const tag of platforms) {
-      if (seen.has(tag)) problems.push(at(`platformTag ${JSON.stringify(tag)} is given twice`));
-      seen.add(tag);
-    }
-  }
+  if (options.platformTag !== undefined && typeof options.platformTag !== 'function') problems.push(...platformTagProblems(options.input, options.platformTag));
   if (options.description && !/^text\/(markdown|x-rst|plain)\b/.test(options.description.contentType)) {
     problems.push(at(`Description-Content-Type ${JSON.stringify(options.description.contentType)} is not text/markdown, text/x-rst or text/plain`));
   }
@@ -152,6 +144,20 @@ function checkOptions(options: RenameWheelOptions): string[] {
 }
 
 const PLATFORM_TAG = /^[A-Za-z0-9_]+$/;
+
+function platformTagProblems(input: string, option: string | readonly string[]): string[] {
+  const at = (text: string) => `In ${input}, ${text}`;
+  const problems: string[] = [];
+  const platforms = platformTags(option);
+  if (platforms.length === 0) problems.push(at('platformTag is empty: give at least one platform tag'));
+  for (const tag of platforms) if (!PLATFORM_TAG.test(tag)) problems.push(at(`platformTag ${JSON.stringify(tag)} is not a platform tag (letters, digits and "_", like manylinux_2_34_x86_64)`));
+  const seen = new Set<string>();
+  for (const tag of platforms) {
+    if (seen.has(tag)) problems.push(at(`platformTag ${JSON.stringify(tag)} is given twice`));
+    seen.add(tag);
+  }
+  return problems;
+}
 
 function platformTags(option: string | readonly string[]): string[] {
   return typeof option === 'string' ? option.split('.') : [...option];
@@ -181,7 +187,7 @@ function memberProblems(wheel: OpenWheel, options: RenameWheelOptions): string[]
     .map((m) => `In ${options.input}, the member ${m.path} to be added already exists`);
 }
 
-async function writeRenamed(wheel: OpenWheel, options: RenameWheelOptions, copy: KernelCopy): Promise<RenamedWheel> {
+async function writeRenamed(wheel: OpenWheel, options: Omit<RenameWheelOptions, 'platformTag'> & { platformTag?: string | readonly string[] }, copy: KernelCopy): Promise<RenamedWheel> {
   const version = options.version ?? wheel.fileName.version;
   const platforms = options.platformTag === undefined ? undefined : platformTags(options.platformTag);
   const fileName = formatWheelFileName({

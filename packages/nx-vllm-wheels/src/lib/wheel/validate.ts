@@ -4,7 +4,9 @@ import { getHeader, type HeaderDocument, parseHeaders } from './metadata';
 import { normalizeName, parseWheelFileName, splitMetadataDirName, type WheelFileName } from './names';
 import { ProblemList, WheelValidationError } from './problems';
 import { createRecordHasher, formatHash, parseRecord, type RecordEntry } from './record';
-import { type ZipEntry, ZipReader } from './zip-read';
+import type { InflateLimits } from './zip-format';
+import { MemberVerifier } from './member-verifier';
+import { inflatedMemberProblem, type ZipEntry, ZipReader } from './zip-read';
 
 /** METADATA, WHEEL and RECORD are read into memory; this bounds them (a RECORD of 100k files is ~10 MB). */
 const MAX_TEXT_MEMBER = 64 * 1024 * 1024;
@@ -46,7 +48,7 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
   }
   let zip: ZipReader;
   try {
-    zip = await ZipReader.open(path);
+    zip = await ZipReader.open(path, { ...(options.limits && { limits: options.limits }) });
   } catch (e) {
     if (!(e instanceof WheelValidationError)) throw e;
     problems.addAll(e.problems);
@@ -71,14 +73,16 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
 }
 
 export interface OpenWheelOptions {
+  /** What the members may inflate to (see ZipReader; DEFAULT_INFLATE_LIMITS when absent). */
+  limits?: InflateLimits;
   /**
    * Do not inflate and hash the members a copy keeps unchanged (all but METADATA, WHEEL and
    * entry_points.txt, which are read and rewritten, see `isDeferredHash`): only check that each one's
    * RECORD size is its central directory size. Everything else is checked as without this option.
-   * For a caller that copies those members raw together with their RECORD rows, so that the hashes go
-   * unchanged to whoever installs or validates the copy (pip, `wheel unpack`, validateWheel): such a
-   * caller must not trust or derive anything from their content. On any problem the full validation
-   * runs, so the error is the same as without this option.
+   * For a caller that reads only the metadata of wheels this plugin wrote and checked itself (the
+   * index build): it must not trust or derive anything from the other members' content. renameWheel,
+   * which takes wheels from builds and caches, never defers. On any problem the full validation runs,
+   * so the error is the same as without this option.
    */
   deferHashes?: boolean;
 }
@@ -93,37 +97,9 @@ function deferredHashTest(distInfoDir: string, recordPath: string): (name: strin
   return (name) => !read.has(name) && !name.endsWith('/');
 }
 
-/** Checks a member's content against its RECORD row as it is fed; `problem` gives the validator's message. */
-function memberHashCheck(archive: string, entry: ZipEntry, row: RecordEntry): { update(chunk: Buffer): void; problem(): string | undefined } {
-  const hasher = createRecordHasher(row.hash!.algorithm);
-  let size = 0;
-  return {
-    update(chunk) {
-      hasher.update(chunk);
-      size += chunk.length;
-    },
-    problem() {
-      const digest = hasher.digest();
-      if (digest.value === row.hash!.value && (row.size === undefined || row.size === size)) return undefined;
-      return `In ${archive}, hash / size of ${entry.name} didn't match RECORD (RECORD: ${formatHash(row.hash!)}, ${row.size ?? 'no size'}; content: ${formatHash(digest)}, ${size})`;
-    },
-  };
-}
-
-/** The problems openWheel with `deferHashes` left unchecked (every deferred member hashed, in member order). */
-export async function deferredHashProblems(wheel: OpenWheel): Promise<readonly string[]> {
-  const problems = new ProblemList(wheel.path);
-  const rows = new Map(wheel.record.map((row) => [row.path, row]));
-  for (const entry of wheel.zip.entries) {
-    const row = rows.get(entry.name);
-    if (row?.hash && isDeferredHash(wheel, entry.name)) await checkMember(wheel.zip, entry, row, problems);
-  }
-  return problems.all;
-}
-
 /** Validates a wheel (see openWheel) and closes it. */
-export async function validateWheel(path: string): Promise<WheelInfo> {
-  const { zip, ...info } = await openWheel(path);
+export async function validateWheel(path: string, options: Pick<OpenWheelOptions, 'limits'> = {}): Promise<WheelInfo> {
+  const { zip, ...info } = await openWheel(path, options);
   await zip.close();
   return info;
 }
@@ -231,9 +207,15 @@ function unhashedNames(recordPath: string): string[] {
 }
 
 /**
+ * Members from this size (inflated) are verified on a worker thread (MemberVerifier) while the main
+ * thread goes on with the others: in a vLLM wheel, its few shared libraries are nearly all its bytes.
+ */
+const WORKER_MEMBER = 1024 * 1024;
+
+/**
  * pypa/installer's validate_record, with content: every file member has a RECORD row with a hash, its
  * inflated content matches that hash and size; every row names a member. For `defer`red members, only
- * the size is checked, against the central directory.
+ * the size is checked, against the central directory. Problems come in member order.
  */
 async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList, defer: (name: string) => boolean): Promise<void> {
   const rows = new Map<string, RecordEntry>();
@@ -243,28 +225,52 @@ async function checkRecord(zip: ZipReader, recordPath: string, record: readonly 
   }
   for (const row of rows.values()) if (!zip.get(row.path)) problems.add(`RECORD lists ${row.path}, which is not in the archive`);
   const unhashed = new Set(unhashedNames(recordPath));
-  for (const entry of zip.entries) {
-    if (entry.isDirectory || unhashed.has(entry.name)) continue;
-    const row = rows.get(entry.name);
-    if (!row) problems.add(`${entry.name} is not mentioned in RECORD`);
-    else if (!row.hash) problems.add(`hash of ${entry.name} is not included in RECORD`);
-    else if (!defer(entry.name)) await checkMember(zip, entry, row, problems);
-    else if (row.size !== undefined && row.size !== entry.uncompressedSize) {
-      // Reported by the full validation that follows (as a hash / size or a data problem).
-      problems.add(`${entry.name} has ${entry.uncompressedSize} bytes, but RECORD says ${row.size}`);
+  const inOrder: (readonly string[] | Promise<readonly string[]>)[] = [];
+  const at = (text: string) => [`In ${zip.path}, ${text}`];
+  let verifier: MemberVerifier | undefined;
+  try {
+    for (const entry of zip.entries) {
+      if (entry.isDirectory || unhashed.has(entry.name)) continue;
+      const row = rows.get(entry.name);
+      if (!row) inOrder.push(at(`${entry.name} is not mentioned in RECORD`));
+      else if (!row.hash) inOrder.push(at(`hash of ${entry.name} is not included in RECORD`));
+      else if (defer(entry.name)) {
+        // Reported by the full validation that follows (as a hash / size or a data problem).
+        if (row.size !== undefined && row.size !== entry.uncompressedSize) inOrder.push(at(`${entry.name} has ${entry.uncompressedSize} bytes, but RECORD says ${row.size}`));
+      } else if (entry.uncompressedSize >= WORKER_MEMBER) {
+        verifier ??= new MemberVerifier(zip.path);
+        const checked = verifier.inflate(entry, row.hash.algorithm).then((inflated) => {
+          const problem = inflatedMemberProblem(zip.path, entry, inflated) ?? (inflated.kind === 'read' ? hashProblem(zip.path, entry, row, inflated.digest, inflated.size) : undefined);
+          return problem ? [problem] : [];
+        });
+        checked.catch(() => undefined); // awaited below
+        inOrder.push(checked);
+      } else inOrder.push(await checkMember(zip, entry, row));
     }
+    for (const found of inOrder) problems.addAll(await found);
+  } finally {
+    await verifier?.close();
   }
 }
 
-async function checkMember(zip: ZipReader, entry: ZipEntry, row: RecordEntry, problems: ProblemList): Promise<void> {
-  const check = memberHashCheck(zip.path, entry, row);
+/** The validator's message when a member's content is not what its RECORD row says, else undefined. */
+function hashProblem(archive: string, entry: ZipEntry, row: RecordEntry, digest: string, size: number): string | undefined {
+  if (digest === row.hash!.value && (row.size === undefined || row.size === size)) return undefined;
+  return `In ${archive}, hash / size of ${entry.name} didn't match RECORD (RECORD: ${formatHash(row.hash!)}, ${row.size ?? 'no size'}; content: ${formatHash({ algorithm: row.hash!.algorithm, value: digest })}, ${size})`;
+}
+
+async function checkMember(zip: ZipReader, entry: ZipEntry, row: RecordEntry): Promise<readonly string[]> {
+  const hasher = createRecordHasher(row.hash!.algorithm);
+  let size = 0;
   try {
-    await zip.consumeData(entry, check.update);
+    await zip.consumeData(entry, (chunk) => {
+      hasher.update(chunk);
+      size += chunk.length;
+    });
   } catch (e) {
     if (!(e instanceof WheelError)) throw e;
-    problems.addAll([e.message]);
-    return;
+    return [e.message];
   }
-  const problem = check.problem();
-  if (problem) problems.addAll([problem]);
+  const problem = hashProblem(zip.path, entry, row, hasher.digest().value, size);
+  return problem ? [problem] : [];
 }

@@ -109,6 +109,8 @@ export function unsafeNameReason(name: string): string | undefined {
   if (name === '') return 'has an empty name';
   if (name.includes('\\')) return 'contains a backslash';
   if (name.includes('\0')) return 'contains a NUL character';
+  const control = /[\x01-\x1f\x7f-\x9f]/.exec(name);
+  if (control) return `contains the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
   if (name.startsWith('/')) return 'is an absolute path';
   if (/^[A-Za-z]:/.test(name)) return 'starts with a drive letter';
   const parts = (name.endsWith('/') ? name.slice(0, -1) : name).split('/');
@@ -116,3 +118,45 @@ export function unsafeNameReason(name: string): string | undefined {
   if (parts.some((p) => p === '' || p === '.')) return "has an empty or '.' path component";
   return undefined;
 }
+
+/** st_mode's file type bits, and the two types a wheel member may have (PEP 427 archives hold files and directories). */
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+export const S_IFDIR = 0o040000;
+export const S_IFLNK = 0o120000;
+
+/**
+ * Why a member's Unix mode (external attributes `>>> 16`) makes it unsafe to extract, or undefined: a
+ * symbolic link (an extractor that honours it writes or reads through it, outside the target directory)
+ * or any other special file. No type (mode 0, archives made on other hosts) is a regular file.
+ */
+export function unsafeModeReason(mode: number): string | undefined {
+  const type = mode & S_IFMT;
+  if (type === 0 || type === S_IFREG || type === S_IFDIR) return undefined;
+  if (type === S_IFLNK) return 'is a symbolic link';
+  return `is a special file (st_mode type 0o${type.toString(8)})`;
+}
+
+/**
+ * Bounds on what an archive may inflate to, checked from the central directory before anything is
+ * inflated. They also hold while inflating: no member is ever inflated past its declared size (the
+ * reader fails it there), so declared sizes that lie cannot get past them.
+ */
+export interface InflateLimits {
+  /** The sum of the members' uncompressed sizes, in bytes. */
+  readonly maxTotalBytes: number;
+  /** A member's uncompressed size over its compressed size, for members above RATIO_CHECK_MIN_BYTES. */
+  readonly maxRatio: number;
+  /** Where a caller can raise them, for the message (e.g. `packages/x/wheel.json "inflateLimits"`). */
+  readonly raiseWith?: string;
+}
+
+/**
+ * Real vLLM CPU wheels are ~50-100 MB compressed, ~300 MB inflated, and their largest members (shared
+ * libraries) compress 3-5:1: 4 GiB and 200:1 leave ten times that room, while a zip bomb (deflate reaches
+ * ~1000:1; a 2 MB wheel declaring 2 GiB) is refused before a byte is inflated.
+ */
+export const DEFAULT_INFLATE_LIMITS: InflateLimits = { maxTotalBytes: 4 * 1024 ** 3, maxRatio: 200 };
+
+/** Smaller members may compress better (a file of zeros) and cannot make a bomb: the ratio is not checked. */
+export const RATIO_CHECK_MIN_BYTES = 1024 * 1024;

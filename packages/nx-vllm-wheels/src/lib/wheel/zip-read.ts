@@ -3,10 +3,12 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { WheelError } from '../errors';
+import type { InflatedMember } from './member-verifier';
 import { ProblemList, WheelValidationError } from './problems';
 import {
   CENTRAL_HEADER_SIZE,
   decodeName,
+  DEFAULT_INFLATE_LIMITS,
   type DosDateTime,
   EOCD_SEARCH_SIZE,
   EOCD_SIZE,
@@ -15,6 +17,7 @@ import {
   FLAG_MASKED_HEADERS,
   FLAG_PATCHED_DATA,
   FLAG_STRONG_ENCRYPTION,
+  type InflateLimits,
   LOCAL_HEADER_SIZE,
   MAX_UINT16,
   MAX_UINT32,
@@ -25,6 +28,8 @@ import {
   SIG_LOCAL_HEADER,
   SIG_ZIP64_EOCD,
   SIG_ZIP64_LOCATOR,
+  RATIO_CHECK_MIN_BYTES,
+  unsafeModeReason,
   unsafeNameReason,
   ZIP64_EOCD_SIZE,
   ZIP64_EXTRA_ID,
@@ -69,11 +74,17 @@ const SMALL_MEMBER = 256 * 1024;
 /** The central directory is read whole; this bounds that (about a million members). */
 const MAX_CENTRAL_DIRECTORY = 128 * 1024 * 1024;
 
+export interface ZipReaderOptions {
+  /** What the members may inflate to (DEFAULT_INFLATE_LIMITS when absent). */
+  limits?: InflateLimits;
+}
+
 /**
  * A minimal ZIP reader for wheels. `open` reads the end records (ZIP64 included), the central directory
  * and every local header, and rejects the archive (one error listing every problem) when a member is
- * unsafe to extract, duplicated, encrypted or compressed with anything but stored/deflate. Member data
- * is only ever streamed, so memory stays bounded whatever the members' sizes.
+ * unsafe to extract (its name, or a symbolic link), duplicated, encrypted, compressed with anything but
+ * stored/deflate, or when the declared sizes break the inflate limits (a zip bomb). Member data is only
+ * ever streamed, and never inflated past its declared size, so memory and disk stay bounded.
  */
 export class ZipReader {
   private closed = false;
@@ -91,7 +102,7 @@ export class ZipReader {
     this.byName = byName;
   }
 
-  static async open(path: string): Promise<ZipReader> {
+  static async open(path: string, options: ZipReaderOptions = {}): Promise<ZipReader> {
     let handle: FileHandle;
     try {
       handle = await open(path, 'r');
@@ -100,7 +111,7 @@ export class ZipReader {
     }
     try {
       const file = new WindowedFile(path, handle, (await handle.stat()).size);
-      const entries = await readEntries(path, file);
+      const entries = await readEntries(path, file, options.limits ?? DEFAULT_INFLATE_LIMITS);
       return new ZipReader(path, file, entries);
     } catch (e) {
       await handle.close();
@@ -361,6 +372,17 @@ class DataVerifier extends Transform {
   }
 }
 
+/**
+ * The error reading the member gives (consumeData's message) for what inflating it elsewhere gave
+ * (MemberVerifier), or undefined when its size and CRC-32 are right.
+ */
+export function inflatedMemberProblem(archive: string, entry: ZipEntry, inflated: InflatedMember): string | undefined {
+  if (inflated.kind === 'error') return readError(archive, entry, new Error(inflated.message)).message;
+  if (inflated.kind === 'overflow') return dataError(archive, entry, `inflates to more than its declared size of ${entry.uncompressedSize} bytes`).message;
+  const problem = dataProblem(entry, inflated.size, inflated.crc);
+  return problem && dataError(archive, entry, problem).message;
+}
+
 function dataProblem(entry: ZipEntry, size: number, crc: number): string | undefined {
   if (size !== entry.uncompressedSize) return `has ${size} bytes but its header says ${entry.uncompressedSize}`;
   if (crc !== entry.crc32) return 'fails its CRC-32 check (the archive is corrupt)';
@@ -514,7 +536,7 @@ type EntryInProgress = { -readonly [K in keyof ZipEntry]: ZipEntry[K] };
  * for bytes already read): for wheels of tens of thousands of files, allocation and GC are what
  * opening costs.
  */
-async function readEntries(path: string, file: WindowedFile): Promise<ZipEntry[]> {
+async function readEntries(path: string, file: WindowedFile, limits: InflateLimits): Promise<ZipEntry[]> {
   const end = await readEndRecord(path, file);
   // Copied: a later read would replace the window the central directory was read through.
   const cd = Buffer.from(await file.read(end.cdOffset, end.cdSize));
@@ -522,6 +544,7 @@ async function readEntries(path: string, file: WindowedFile): Promise<ZipEntry[]
   /** Where each entry's name is in `cd`. */
   const nameAt: number[] = [];
   const entries = parseCentralDirectory(path, cd, end.entryCount, problems, nameAt);
+  checkInflateLimits(entries, limits, problems);
 
   const seen = new Set<string>();
   for (const e of entries) {
@@ -627,6 +650,8 @@ function parseCentralDirectory(path: string, cd: Buffer, entryCount: number, pro
       problems.add(`${name} uses compression method ${method}; only stored (0) and deflated (8) are supported`);
     }
     const externalAttributes = u32(cd, p + 38);
+    const unsafeMode = unsafeModeReason(externalAttributes >>> 16);
+    if (unsafeMode) problems.add(`member ${JSON.stringify(name)} ${unsafeMode}; refusing to read it`);
     entries.push({
       name,
       method: method as ZipMethod,
@@ -649,6 +674,29 @@ function parseCentralDirectory(path: string, cd: Buffer, entryCount: number, pro
 }
 
 const HIGH_BYTE = /[\x80-\xff]/;
+
+/** The zip-bomb bounds, from the declared sizes (the reader never inflates a member past its own). */
+function checkInflateLimits(entries: readonly ZipEntry[], limits: InflateLimits, problems: ProblemList): void {
+  const raise = limits.raiseWith ? `; if the archive is genuine, raise it with ${limits.raiseWith}` : '';
+  let total = 0;
+  for (const e of entries) {
+    total += e.uncompressedSize;
+    if (e.uncompressedSize <= RATIO_CHECK_MIN_BYTES) continue;
+    const ratio = e.uncompressedSize / Math.max(e.compressedSize, 1);
+    if (ratio > limits.maxRatio) {
+      problems.add(
+        `${e.name} declares ${e.uncompressedSize} bytes inflated from ${e.compressedSize} compressed, a ratio of ${Math.floor(ratio)}:1, over the limit of ${limits.maxRatio}:1 (a zip bomb?)${raise}`,
+      );
+    }
+  }
+  if (total > limits.maxTotalBytes) {
+    problems.add(`its members declare ${total} bytes inflated in all, over the limit of ${limits.maxTotalBytes} bytes (${formatGiB(limits.maxTotalBytes)}; a zip bomb?)${raise}`);
+  }
+}
+
+function formatGiB(bytes: number): string {
+  return `${+(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
 
 /** Little-endian reads without Buffer's argument checks (the callers check the bounds), for per-member loops. */
 function u16(b: Buffer, at: number): number {

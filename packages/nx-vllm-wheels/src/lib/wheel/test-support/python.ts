@@ -24,7 +24,7 @@ export function python(script: string, options: Parameters<typeof runPython>[1] 
 export interface Member {
   name: string;
   data: string | Buffer;
-  /** Unix permission bits (regular file implied); default 0o644. */
+  /** Unix permission bits (regular file implied), or a whole st_mode with its type (0o120777: a symlink); default 0o644. */
   mode?: number;
   /** Default true. */
   deflate?: boolean;
@@ -42,7 +42,7 @@ with zipfile.ZipFile(spec["path"], "w") as z:
     for m in spec["members"]:
         zi = zipfile.ZipInfo(m["name"], date_time=(2024, 1, 2, 3, 4, 6))
         zi.compress_type = zipfile.ZIP_DEFLATED if m["deflate"] else zipfile.ZIP_STORED
-        zi.external_attr = (0o100000 | m["mode"]) << 16
+        zi.external_attr = (m["mode"] if m["mode"] >> 12 else 0o100000 | m["mode"]) << 16
         zi.extra = base64.b64decode(m["extra"])
         z.writestr(zi, base64.b64decode(m["data"]))
 `;
