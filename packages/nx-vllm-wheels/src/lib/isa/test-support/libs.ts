@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { CpuIsa } from '../../../config/wheel';
+import type { CpuIsa } from '../model';
 import { run } from '../../process';
 import { dosDateTimeFromEpoch, ZipWriter } from '../../wheel';
 
