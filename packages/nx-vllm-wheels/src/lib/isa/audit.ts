@@ -134,16 +134,20 @@ function checkFloors(libraries: readonly LibraryAudit[], declared: CpuIsa, dispa
     const matched = libraries.filter((l) => l.rule === rule.library);
     if (matched.length === 0) failures.push({ expected, found: null, library: null, rule: rule.library });
     for (const l of matched) {
-      if (l.extensions[DEFINING_EXTENSION[expected]] === 0) failures.push({ expected, found: l.highest, library: l.path, rule: rule.library });
+      if (!reaches(l, expected)) failures.push({ expected, found: l.highest, library: l.path, rule: rule.library });
     }
   }
-  const defining = DEFINING_EXTENSION[declared];
-  if (libraries.length > 0 && libraries.every((l) => l.extensions[defining] === 0)) {
+  if (libraries.length > 0 && !libraries.some((l) => reaches(l, declared))) {
     // Named: the library that comes closest (the carrier of the wheel's top level).
     const closest = libraries.reduce((best, l) => (rank(l.highest) > rank(best.highest) ? l : best));
     failures.push({ expected: declared, found: closest.highest, library: closest.path, rule: null });
   }
   return failures;
+}
+
+/** The library uses the defining extension of `level` or of a level above it. */
+function reaches(library: LibraryAudit, level: IsaLevel): boolean {
+  return ISA_LEVELS.slice(levelIndex(level)).some((l) => library.extensions[DEFINING_EXTENSION[l]] > 0);
 }
 
 function rank(extension: IsaExtension | null): number {

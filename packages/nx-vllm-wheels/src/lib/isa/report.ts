@@ -116,7 +116,7 @@ export function formatAuditFailure(report: AuditReport): string {
 }
 
 function describeFloorFailure(f: FloorFailure): string {
-  const must = `${f.expected} (at least one ${DEFINING_EXTENSION[f.expected]} instruction)`;
+  const must = `${f.expected} (at least one ${DEFINING_EXTENSION[f.expected]} instruction, or of a level above)`;
   const by = f.rule === null ? 'as its declared isa' : `by dispatch rule ${JSON.stringify(f.rule)}`;
   if (f.library === null) return `it has no library matching dispatch rule ${JSON.stringify(f.rule)}, which must reach ${must}`;
   return `${f.library} must reach ${must} ${by}, and its highest is ${f.found ?? 'baseline x86-64'}`;
