@@ -1,3 +1,7 @@
+/**
+ * Classifies one disassembled instruction into the ISA extension it needs (model.ts names them and says
+ * which level allows which); the mnemonic tables are in mnemonics.ts.
+ */
 import * as M from './mnemonics';
 import { ALLOWED_EXTENSIONS, ISA_EXTENSIONS, ISA_LEVELS, levelOf, type IsaExtension, type IsaLevel } from './model';
 
