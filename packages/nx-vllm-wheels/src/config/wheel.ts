@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { CPU_ISAS, type CpuIsa } from '../lib/isa/model';
 
-export const CPU_ISAS = ['avx2', 'avx512', 'avx512vnni', 'avx512bf16', 'amxbf16'] as const;
-export type CpuIsa = (typeof CPU_ISAS)[number];
+export { CPU_ISAS, type CpuIsa };
 
 /** Variables the plugin sets itself, or that must not change a cache key. */
 const RESERVED_ENV: Record<string, string> = {

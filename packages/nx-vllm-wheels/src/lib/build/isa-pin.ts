@@ -1,25 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CpuIsa } from '../../config';
+import { CPU_ISAS, DROPPED_LEVEL_WARNINGS, PINNED_CPU_FLAGS, type CpuIsa } from '../isa/model';
 import { VllmWheelsError } from '../errors';
 import { writeFileAtomic } from '../fs';
 
-/**
- * What vLLM's (pre-0.17) cpu_extension.cmake should believe the CPU has, per variant ISA. It reads the
- * build host's /proc/cpuinfo and switches every extension the host has on, so without this the same
- * variant comes out different on different machines (and the cache would hand one machine's result to
- * another). Substring matching upstream: no flag here may contain another one's name by accident.
- */
-export const PINNED_CPU_FLAGS: Record<CpuIsa, string> = {
-  avx2: 'fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt avx f16c fma bmi1 bmi2 avx2',
-  avx512: 'fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt avx f16c fma bmi1 bmi2 avx2 avx512f avx512dq avx512cd avx512bw avx512vl',
-  avx512vnni: 'fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt avx f16c fma bmi1 bmi2 avx2 avx512f avx512dq avx512cd avx512bw avx512vl avx512_vnni',
-  avx512bf16:
-    'fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt avx f16c fma bmi1 bmi2 avx2 avx512f avx512dq avx512cd avx512bw avx512vl avx512_vnni avx512_bf16',
-  amxbf16:
-    'fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt avx f16c fma bmi1 bmi2 avx2 avx512f avx512dq avx512cd avx512bw avx512vl avx512_vnni avx512_bf16 amx_bf16 amx_tile',
-};
+export { PINNED_CPU_FLAGS };
 
 export const PINNED_FLAGS_VARIABLE = 'VLLM_WHEELS_PINNED_CPU_FLAGS';
 const CMAKE_FILE = 'cmake/cpu_extension.cmake';
@@ -63,22 +49,13 @@ export const isaPinEdit = {
   },
 };
 
-/** Upstream's warnings when it drops an extension the variant asked for, by the lowest ISA that needs it. */
-const DROPPED: { needs: CpuIsa; pattern: RegExp }[] = [
-  { needs: 'avx512', pattern: /vLLM CPU backend using AVX2 ISA/ },
-  { needs: 'avx512vnni', pattern: /Disable AVX512-VNNI ISA support[^\n]*/ },
-  { needs: 'avx512bf16', pattern: /Disable AVX512-BF16 ISA support[^\n]*/ },
-  { needs: 'amxbf16', pattern: /Disable AMX_BF16 ISA support[^\n]*/ },
-];
-const ORDER: readonly CpuIsa[] = ['avx2', 'avx512', 'avx512vnni', 'avx512bf16', 'amxbf16'];
-
 /**
  * Watches the build's output for upstream silently dropping an extension the variant's ISA needs
  * (no such CPU flag, or GCC < 12.3): the wheel would carry a name it does not live up to.
  */
 export function droppedIsaWatcher(isa: CpuIsa): { onLine(line: string): void; problems(): string[] } {
   const found = new Set<string>();
-  const relevant = DROPPED.filter((d) => ORDER.indexOf(d.needs) <= ORDER.indexOf(isa));
+  const relevant = DROPPED_LEVEL_WARNINGS.filter((d) => CPU_ISAS.indexOf(d.needs) <= CPU_ISAS.indexOf(isa));
   return {
     onLine(line) {
       for (const d of relevant) {

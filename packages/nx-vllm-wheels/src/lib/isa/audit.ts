@@ -2,20 +2,28 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { CPU_ISAS, type CpuIsa } from '../../config/wheel';
 import { ConfigError } from '../errors';
 import { ZipReader, type ZipEntry } from '../wheel';
-import { exceeds, ISA_EXTENSIONS, levelOf, levelRank, type IsaExtension } from './classify';
+import { exceeds, ISA_EXTENSIONS, levelOf, levelRank } from './classify';
 import { demangle } from './demangle';
 import { disassemble, objdumpCommand, type Disassembly } from './disassemble';
 import { firstMatch, globToRegExp } from './glob';
-import { IsaAuditError, type AuditReport, type IsaViolation, type LibraryAudit, type SkippedMember } from './report';
+import { CPU_ISAS, DEFINING_EXTENSION, ISA_LEVELS, levelIndex, type CpuIsa, type IsaExtension, type IsaLevel, type LibraryCeiling } from './model';
+import { IsaAuditError, type AuditReport, type FloorFailure, type IsaViolation, type LibraryAudit, type SkippedMember } from './report';
 
 export interface AuditWheelOptions {
   /** Path of the wheel. */
   wheel: string;
-  /** The highest ISA level the wheel's binaries may use. */
+  /**
+   * The wheel's declared level: the ceiling of every library no `dispatch` rule names, and a floor (some
+   * audited library must use the level's defining extension).
+   */
   declared: CpuIsa;
+  /**
+   * Libraries with their own ceiling and floor, for wheels that pick their library at run time (e.g.
+   * UNIFIED_X86_DISPATCH). Each rule's library must be in the wheel and reach its `min` (default `max`).
+   */
+  dispatch?: readonly LibraryCeiling[];
   /** The environment of objdump and c++filt (PATH must lead to binutils); nothing is inherited. */
   env: Record<string, string | undefined>;
   /** Time limit of each library's disassembly, in milliseconds. */
@@ -51,6 +59,7 @@ export async function auditWheel(options: AuditWheelOptions): Promise<AuditRepor
   if (!(CPU_ISAS as readonly string[]).includes(options.declared)) {
     throw new ConfigError(`Cannot audit ${wheel}: declared isa must be one of ${CPU_ISAS.join(', ')}, got ${JSON.stringify(options.declared)}.`);
   }
+  const dispatch = dispatchRules(wheel, options.dispatch ?? []);
   const exclude = excludePatterns(options.exclude);
   const reader = await ZipReader.open(options.wheel);
   const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'vllm-wheels-isa-'));
@@ -80,12 +89,17 @@ export async function auditWheel(options: AuditWheelOptions): Promise<AuditRepor
       if (disassembly.format !== 'elf64-x86-64') {
         throw new IsaAuditError(`Cannot audit ${wheel}: ${entry.name} is ${disassembly.format || 'of an unknown format'}, not an x86-64 library (elf64-x86-64).`);
       }
-      libraries.push(await libraryAudit(entry.name, sha256, disassembly, options, dir));
+      const rule = dispatch.find((r) => r.regexp.test(entry.name));
+      const bounds = rule === undefined ? { ceiling: options.declared, floor: null, rule: null } : { ceiling: rule.max, floor: rule.min ?? rule.max, rule: rule.library };
+      libraries.push(await libraryAudit(entry.name, sha256, disassembly, bounds, options, dir));
     }
+    const floorFailures = checkFloors(libraries, options.declared, dispatch);
     return {
       declared: options.declared,
+      dispatch: dispatch.map(({ library, max, min }) => ({ library, max, min: min ?? max })),
+      floorFailures,
       libraries,
-      ok: libraries.every((l) => l.violations.length === 0),
+      ok: libraries.every((l) => l.violations.length === 0) && floorFailures.length === 0,
       skipped,
       wheel,
     };
@@ -93,6 +107,51 @@ export async function auditWheel(options: AuditWheelOptions): Promise<AuditRepor
     await reader.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function dispatchRules(wheel: string, rules: readonly LibraryCeiling[]): (LibraryCeiling & { regexp: RegExp })[] {
+  for (const [i, r] of rules.entries()) {
+    for (const [field, level] of [['max', r.max], ['min', r.min ?? r.max]] as const) {
+      if (!(ISA_LEVELS as readonly string[]).includes(level)) {
+        throw new ConfigError(`Cannot audit ${wheel}: dispatch[${i}].${field} must be one of ${ISA_LEVELS.join(', ')}, got ${JSON.stringify(level)}.`);
+      }
+    }
+    if (levelIndex(r.min ?? r.max) > levelIndex(r.max)) {
+      throw new ConfigError(`Cannot audit ${wheel}: dispatch[${i}].min (${r.min}) must not be above its max (${r.max}).`);
+    }
+  }
+  return rules.map((r) => ({ ...r, regexp: globToRegExp(r.library) }));
+}
+
+/**
+ * The floors: every dispatch rule's library exists and uses its `min` level's defining extension, and
+ * some audited library uses the declared level's (a wheel with no library at all has nothing to check).
+ */
+function checkFloors(libraries: readonly LibraryAudit[], declared: CpuIsa, dispatch: readonly (LibraryCeiling & { regexp: RegExp })[]): FloorFailure[] {
+  const failures: FloorFailure[] = [];
+  for (const rule of dispatch) {
+    const expected = rule.min ?? rule.max;
+    const matched = libraries.filter((l) => l.rule === rule.library);
+    if (matched.length === 0) failures.push({ expected, found: null, library: null, rule: rule.library });
+    for (const l of matched) {
+      if (!reaches(l, expected)) failures.push({ expected, found: l.highest, library: l.path, rule: rule.library });
+    }
+  }
+  if (libraries.length > 0 && !libraries.some((l) => reaches(l, declared))) {
+    // Named: the library that comes closest (the carrier of the wheel's top level).
+    const closest = libraries.reduce((best, l) => (rank(l.highest) > rank(best.highest) ? l : best));
+    failures.push({ expected: declared, found: closest.highest, library: closest.path, rule: null });
+  }
+  return failures;
+}
+
+/** The library uses the defining extension of `level` or of a level above it. */
+function reaches(library: LibraryAudit, level: IsaLevel): boolean {
+  return ISA_LEVELS.slice(levelIndex(level)).some((l) => library.extensions[DEFINING_EXTENSION[l]] > 0);
+}
+
+function rank(extension: IsaExtension | null): number {
+  return extension === null ? -1 : levelRank(extension);
 }
 
 function excludePatterns(globs: readonly string[] | undefined): { pattern: string; regexp: RegExp }[] {
@@ -155,10 +214,17 @@ async function extract(reader: ZipReader, entry: ZipEntry, file: string): Promis
   return { sha256: hash.digest('hex'), elf: head.equals(ELF_MAGIC) };
 }
 
-async function libraryAudit(path: string, sha256: string, d: Disassembly, options: AuditWheelOptions, cwd: string): Promise<LibraryAudit> {
+async function libraryAudit(
+  path: string,
+  sha256: string,
+  d: Disassembly,
+  bounds: { ceiling: IsaLevel; floor: IsaLevel | null; rule: string | null },
+  options: AuditWheelOptions,
+  cwd: string,
+): Promise<LibraryAudit> {
   const used = ISA_EXTENSIONS.filter((e) => d.counts[e] > 0);
   const highest = used.reduce<IsaExtension | null>((best, e) => (best === null || levelRank(e) > levelRank(best) ? e : best), null);
-  const offending = used.filter((e) => exceeds(e, options.declared)).sort((a, b) => levelRank(a) - levelRank(b));
+  const offending = used.filter((e) => exceeds(e, bounds.ceiling)).sort((a, b) => levelRank(a) - levelRank(b));
   const names = await demangle(
     offending.flatMap((e) => d.examples[e].map((x) => x.symbol)),
     { env: options.env, cwd, timeoutMs: options.timeoutMs, signal: options.signal },
@@ -170,7 +236,7 @@ async function libraryAudit(path: string, sha256: string, d: Disassembly, option
     level: levelOf(extension),
   }));
   const extensions = Object.fromEntries([...ISA_EXTENSIONS].sort(compare).map((e) => [e, d.counts[e]])) as Record<IsaExtension, number>;
-  return { extensions, highest, instructions: d.instructions, path, sha256, violations };
+  return { ceiling: bounds.ceiling, extensions, floor: bounds.floor, highest, instructions: d.instructions, path, rule: bounds.rule, sha256, violations };
 }
 
 /** Code-unit order, independent of the locale. */

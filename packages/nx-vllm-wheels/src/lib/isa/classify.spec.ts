@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
 import { run } from '../process';
 import { classify, exceeds, ISA_EXTENSIONS, ISA_LEVEL, levelOf, type IsaExtension } from './classify';
+import { ALLOWED_EXTENSIONS, DEFINING_EXTENSION, ISA_LEVELS } from './model';
 import { TOOL_ENV } from './test-support/libs';
 
 describe('classify', () => {
@@ -71,8 +72,8 @@ describe('classify', () => {
     ['vfixupimmps $0x1,%xmm1,%xmm2,%xmm3', 'avx512'],
     ['vpconflictd %xmm1,%xmm2', 'avx512'],
     ['vplzcntq %xmm1,%xmm2', 'avx512'],
-    ['vpmadd52luq %ymm1,%ymm2,%ymm3', 'avx512'],
-    ['vaddph %xmm1,%xmm2,%xmm3', 'avx512'],
+    ['vpmadd52luq %ymm1,%ymm2,%ymm3', 'avx512ifma'],
+    ['vaddph %xmm1,%xmm2,%xmm3', 'avx512fp16'],
     // EVEX forms whose mnemonic also has a VEX form: told apart by the operands.
     ['vpbroadcastd %eax,%xmm1', 'avx512'],
     ['vpbroadcastq %r8,%ymm1', 'avx512'],
@@ -90,21 +91,54 @@ describe('classify', () => {
     ['vcvtneps2bf16x (%rax),%xmm2', 'avx512bf16'],
     ['vdpbf16ps %zmm2,%zmm1,%zmm0', 'avx512bf16'],
     // AMX.
-    ['ldtilecfg (%rdi)', 'amxbf16'],
-    ['sttilecfg (%rax)', 'amxbf16'],
-    ['tileloadd (%rsi,%rax,1),%tmm1', 'amxbf16'],
-    ['tileloaddt1 (%rax,%rcx,1),%tmm0', 'amxbf16'],
-    ['tilestored %tmm0,(%rcx,%rax,1)', 'amxbf16'],
-    ['tilerelease', 'amxbf16'],
-    ['tilezero %tmm0', 'amxbf16'],
+    ['ldtilecfg (%rdi)', 'amxtile'],
+    ['sttilecfg (%rax)', 'amxtile'],
+    ['tileloadd (%rsi,%rax,1),%tmm1', 'amxtile'],
+    ['tileloaddt1 (%rax,%rcx,1),%tmm0', 'amxtile'],
+    ['tilestored %tmm0,(%rcx,%rax,1)', 'amxtile'],
+    ['tilerelease', 'amxtile'],
+    ['tilezero %tmm0', 'amxtile'],
     ['tdpbf16ps %tmm2,%tmm1,%tmm0', 'amxbf16'],
-    ['tdpbssd %tmm1,%tmm2,%tmm3', 'amxbf16'],
-    ['tdpbuud %tmm1,%tmm2,%tmm3', 'amxbf16'],
+    ['tdpbssd %tmm1,%tmm2,%tmm3', 'amxint8'],
+    ['tdpbuud %tmm1,%tmm2,%tmm3', 'amxint8'],
     // VEX extensions after AVX-512 that no level guarantees.
     ['{vex} vpmadd52luq %ymm1,%ymm2,%ymm3', 'avxifma'],
     ['{vex} vcvtneps2bf16 %ymm1,%xmm2', 'avxneconvert'],
     ['vbcstnesh2ps (%rax),%xmm1', 'avxneconvert'],
     ['vpdpbssd %xmm1,%xmm2,%xmm3', 'avxvnniint8'],
+    // AVX-512 sub-extensions after F/CD/BW/DQ/VL: each its own.
+    ['vpermb %zmm1,%zmm2,%zmm3', 'avx512vbmi'],
+    ['vpmultishiftqb %ymm1,%ymm2,%ymm3', 'avx512vbmi'],
+    ['vpshldd $0x1,%zmm1,%zmm2,%zmm3', 'avx512vbmi2'],
+    ['vpcompressb %zmm1,(%rax)', 'avx512vbmi2'],
+    ['vpmadd52huq %zmm1,%zmm2,%zmm3', 'avx512ifma'],
+    ['vpopcntd %zmm1,%zmm2', 'avx512vpopcntdq'],
+    ['vpopcntb %zmm1,%zmm2', 'avx512bitalg'],
+    ['vpshufbitqmb %zmm1,%zmm2,%k1', 'avx512bitalg'],
+    ['vaddph %zmm1,%zmm2,%zmm3', 'avx512fp16'],
+    ['vcmpltph %zmm1,%zmm2,%k1', 'avx512fp16'],
+    ['vmovw  %xmm1,%eax', 'avx512fp16'],
+    ['vcvtph2psx %ymm1,%zmm2', 'avx512fp16'],
+    ['vcvtph2ps %ymm1,%zmm2', 'avx512'],
+    ['vp2intersectd %zmm1,%zmm2,%k2', 'avx512vp2intersect'],
+    ['vexp2ps %zmm1,%zmm2', 'avx512phi'],
+    // GFNI in any encoding; VAES/VPCLMULQDQ by width (xmm VEX: AES-NI/PCLMUL, as every avx2 CPU has).
+    ['gf2p8mulb %xmm1,%xmm2', 'gfni'],
+    ['vgf2p8affineqb $0x1,%zmm1,%zmm2,%zmm3', 'gfni'],
+    ['vaesenc %zmm1,%zmm2,%zmm3', 'avx512vaes'],
+    ['vaesenc %ymm17,%ymm2,%ymm3', 'avx512vaes'],
+    ['{evex} vaesenc %xmm1,%xmm2,%xmm3', 'avx512vaes'],
+    ['vpclmullqlqdq %zmm1,%zmm2,%zmm3', 'avx512vaes'],
+    ['vaesenc %ymm1,%ymm2,%ymm3', 'vaes'],
+    ['vaesenc %xmm1,%xmm2,%xmm3', 'avx2'],
+    // AMX parts.
+    ['tdpfp16ps %tmm1,%tmm2,%tmm3', 'amxfp16'],
+    ['tcmmimfp16ps %tmm1,%tmm2,%tmm3', 'amxcomplex'],
+    ['tdpbf8ps %tmm1,%tmm2,%tmm3', 'amxfp8'],
+    ['tdphf8ps %tmm1,%tmm2,%tmm3', 'amxfp8'],
+    ['tdpnew %tmm1,%tmm2,%tmm3', 'amxother'],
+    ['test   %eax,%eax', undefined],
+    ['tzcnt  %eax,%ebx', undefined],
   ])('%s -> %s', (line, expected) => {
     expect(classify(line)).toBe(expected);
   });
@@ -161,21 +195,46 @@ describe('classify', () => {
       ['vcvtneps2bf16 %xmm1,%xmm2', 'avx512bf16'],
       ['vcvtneps2bf16y (%rax),%xmm2', 'avx512bf16'],
       ['vdpbf16ps %zmm1,%zmm2,%zmm3', 'avx512bf16'],
-      ['ldtilecfg (%rax)', 'amxbf16'],
-      ['sttilecfg (%rax)', 'amxbf16'],
-      ['tileloadd (%rax,%rcx,1),%tmm0', 'amxbf16'],
-      ['tileloaddt1 (%rax,%rcx,1),%tmm0', 'amxbf16'],
-      ['tilestored %tmm0,(%rax,%rcx,1)', 'amxbf16'],
-      ['tilerelease', 'amxbf16'],
-      ['tilezero %tmm1', 'amxbf16'],
+      ['ldtilecfg (%rax)', 'amxtile'],
+      ['sttilecfg (%rax)', 'amxtile'],
+      ['tileloadd (%rax,%rcx,1),%tmm0', 'amxtile'],
+      ['tileloaddt1 (%rax,%rcx,1),%tmm0', 'amxtile'],
+      ['tilestored %tmm0,(%rax,%rcx,1)', 'amxtile'],
+      ['tilerelease', 'amxtile'],
+      ['tilezero %tmm1', 'amxtile'],
       ['tdpbf16ps %tmm1,%tmm2,%tmm3', 'amxbf16'],
-      ['tdpbssd %tmm1,%tmm2,%tmm3', 'amxbf16'],
-      ['tdpbsud %tmm1,%tmm2,%tmm3', 'amxbf16'],
-      ['tdpbusd %tmm1,%tmm2,%tmm3', 'amxbf16'],
-      ['tdpbuud %tmm1,%tmm2,%tmm3', 'amxbf16'],
+      ['tdpbssd %tmm1,%tmm2,%tmm3', 'amxint8'],
+      ['tdpbsud %tmm1,%tmm2,%tmm3', 'amxint8'],
+      ['tdpbusd %tmm1,%tmm2,%tmm3', 'amxint8'],
+      ['tdpbuud %tmm1,%tmm2,%tmm3', 'amxint8'],
       ['{vex} vpmadd52luq %ymm1,%ymm2,%ymm3', 'avxifma'],
       ['{vex} vcvtneps2bf16 %ymm1,%xmm2', 'avxneconvert'],
       ['vpdpbssd %xmm1,%xmm2,%xmm3', 'avxvnniint8'],
+      ['vpermb %zmm1,%zmm2,%zmm3', 'avx512vbmi'],
+      ['vpshldvw %ymm1,%ymm2,%ymm3', 'avx512vbmi2'],
+      ['vpexpandw %xmm1,%xmm2', 'avx512vbmi2'],
+      ['vpmadd52luq %zmm1,%zmm2,%zmm3', 'avx512ifma'],
+      ['vpopcntq %xmm1,%xmm2', 'avx512vpopcntdq'],
+      ['vpopcntw %ymm1,%ymm2', 'avx512bitalg'],
+      ['vaddph %zmm1,%zmm2,%zmm3', 'avx512fp16'],
+      ['vcmpph $1,%zmm1,%zmm2,%k1', 'avx512fp16'],
+      ['vcmpsh $0,%xmm1,%xmm2,%k1', 'avx512fp16'],
+      ['vmovw %xmm1,%eax', 'avx512fp16'],
+      ['vfmadd231ph %ymm1,%ymm2,%ymm3', 'avx512fp16'],
+      ['vcvtps2phx %zmm1,%ymm2', 'avx512fp16'],
+      ['vcvtph2ps %ymm1,%zmm2', 'avx512'],
+      ['vp2intersectq %zmm1,%zmm2,%k2', 'avx512vp2intersect'],
+      ['gf2p8affineqb $1,%xmm1,%xmm2', 'gfni'],
+      ['vgf2p8mulb %ymm1,%ymm2,%ymm3', 'gfni'],
+      ['vgf2p8mulb %zmm1,%zmm2,%zmm3', 'gfni'],
+      ['vaesenc %zmm1,%zmm2,%zmm3', 'avx512vaes'],
+      ['vaesdeclast %ymm21,%ymm2,%ymm3', 'avx512vaes'],
+      ['vpclmulqdq $0x11,%zmm1,%zmm2,%zmm3', 'avx512vaes'],
+      ['vaesenc %ymm1,%ymm2,%ymm3', 'vaes'],
+      ['vpclmulqdq $0,%ymm1,%ymm2,%ymm3', 'vaes'],
+      ['vaesenc %xmm1,%xmm2,%xmm3', 'avx2'],
+      ['vexp2pd %zmm1,%zmm2', 'avx512phi'],
+      ['tdpfp16ps %tmm1,%tmm2,%tmm3', 'amxfp16'],
     ];
     const dir = tempDir('isa-as');
     writeFileSync(join(dir, 'probe.s'), `.text\nprobe:\n${cases.map(([a]) => ` ${a}\n`).join('')}`);
@@ -245,24 +304,27 @@ describe('classify over every opcode objdump decodes', () => {
     const wrong = lines.filter((l) => classify(l) === 'avx512' && !l.startsWith('k'));
     expect(wrong).toEqual([]);
     const plainVex = lines.filter((l) => l.startsWith('v') && !l.startsWith('{'));
-    expect(new Set(plainVex.map(classify))).toEqual(new Set(['avx2', 'avxneconvert', 'avxvnniint8']));
+    // GFNI and VAES/VPCLMULQDQ on ymm are VEX too, and no level allows them.
+    expect(new Set(plainVex.map(classify))).toEqual(new Set(['avx2', 'avxneconvert', 'avxvnniint8', 'gfni', 'vaes']));
   });
 });
 
 describe('levels', () => {
-  it('maps every extension to a level, AVX-VNNI with AMX (CPUs with AVX-512 VNNI may lack it), the newer VEX extensions to none', () => {
-    expect(ISA_EXTENSIONS.map((e) => [e, levelOf(e)])).toEqual([
-      ['avx2', 'avx2'],
-      ['avx512', 'avx512'],
-      ['avx512vnni', 'avx512vnni'],
-      ['avxvnni', 'amxbf16'],
-      ['avx512bf16', 'avx512bf16'],
-      ['amxbf16', 'amxbf16'],
-      ['avxifma', null],
-      ['avxneconvert', null],
-      ['avxvnniint8', null],
+  it('allows exactly the extensions each level adds, AVX-VNNI and AMX-INT8 with AMX-BF16 (every AMX CPU has them), the rest nowhere', () => {
+    expect(ISA_LEVELS.map((l) => [l, [...ALLOWED_EXTENSIONS[l]]])).toEqual([
+      ['avx2', ['avx2']],
+      ['avx512', ['avx2', 'avx512']],
+      ['avx512vnni', ['avx2', 'avx512', 'avx512vnni']],
+      ['avx512bf16', ['avx2', 'avx512', 'avx512vnni', 'avx512bf16']],
+      ['amxbf16', ['avx2', 'avx512', 'avx512vnni', 'avx512bf16', 'amxtile', 'amxbf16', 'amxint8', 'avxvnni']],
+      ['amxfp8', ['avx2', 'avx512', 'avx512vnni', 'avx512bf16', 'amxtile', 'amxbf16', 'amxint8', 'avxvnni', 'amxfp8']],
+    ]);
+    expect(ISA_EXTENSIONS.filter((e) => levelOf(e) === null)).toEqual([
+      'avx512vbmi', 'avx512vbmi2', 'avx512ifma', 'avx512vpopcntdq', 'avx512bitalg', 'avx512fp16', 'avx512vp2intersect', 'avx512vaes',
+      'avx512phi', 'vaes', 'gfni', 'avxifma', 'avxneconvert', 'avxvnniint8', 'amxfp16', 'amxcomplex', 'amxother',
     ]);
     expect(Object.keys(ISA_LEVEL).sort()).toEqual([...ISA_EXTENSIONS].sort());
+    for (const level of ISA_LEVELS) expect(ALLOWED_EXTENSIONS[level].has(DEFINING_EXTENSION[level])).toBe(true);
   });
 
   it('exceeds follows the order avx2 < avx512 < avx512vnni < avx512bf16 < amxbf16', () => {
@@ -277,5 +339,8 @@ describe('levels', () => {
     expect(exceeds('amxbf16', 'amxbf16')).toBe(false);
     expect(exceeds('avx2', 'amxbf16')).toBe(false);
     expect(exceeds('avxifma', 'amxbf16')).toBe(true);
+    expect(exceeds('avx512fp16', 'amxfp8')).toBe(true);
+    expect(exceeds('amxfp8', 'amxbf16')).toBe(true);
+    expect(exceeds('amxfp8', 'amxfp8')).toBe(false);
   });
 });

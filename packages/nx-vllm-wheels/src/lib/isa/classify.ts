@@ -1,56 +1,66 @@
-import { CPU_ISAS, type CpuIsa } from '../../config/wheel';
-import { AMX_OTHER, AMX_PREFIXES, AVX512_BF16, AVX512_VNNI, AVX_NE_CONVERT, AVX_VNNI_INT8, EVEX_ONLY, IFMA, NOT_AVX, OPMASK_PREFIXES } from './mnemonics';
-
 /**
- * The instruction set extensions the audit tells apart. Most are the variants' ISA levels themselves;
- * the others are VEX-encoded extensions that came after AVX-512 and are named apart because no AVX-512
- * level implies them (a CPU with AVX-512 VNNI need not have AVX-VNNI).
+ * Classifies one disassembled instruction into the ISA extension it needs (model.ts names them and says
+ * which level allows which); the mnemonic tables are in mnemonics.ts.
  */
-export const ISA_EXTENSIONS = ['avx2', 'avx512', 'avx512vnni', 'avxvnni', 'avx512bf16', 'amxbf16', 'avxifma', 'avxneconvert', 'avxvnniint8'] as const;
-export type IsaExtension = (typeof ISA_EXTENSIONS)[number];
+import * as M from './mnemonics';
+import { ALLOWED_EXTENSIONS, ISA_EXTENSIONS, ISA_LEVELS, levelOf, type IsaExtension, type IsaLevel } from './model';
 
-/**
- * The lowest declared ISA level whose binaries may use each extension; null: no level allows it.
- * AVX-VNNI (`{vex} vpdpbusd`) counts at the avx512vnni level by decision, although Cascade Lake, Ice Lake
- * and Zen 4 (AVX-512 VNNI CPUs) lack it: tighten to 'amxbf16' (Sapphire Rapids has both) if that matters.
- */
-export const ISA_LEVEL: Readonly<Record<IsaExtension, CpuIsa | null>> = {
-  avx2: 'avx2',
-  avx512: 'avx512',
-  avx512vnni: 'avx512vnni',
-  // AVX-VNNI (VEX) is not on Cascade Lake, Ice Lake or Zen 4, which have AVX-512 VNNI: only the AMX level (Sapphire Rapids+) implies it.
-  avxvnni: 'amxbf16',
-  avx512bf16: 'avx512bf16',
-  amxbf16: 'amxbf16',
-  avxifma: null,
-  avxneconvert: null,
-  avxvnniint8: null,
-};
+export { ISA_EXTENSIONS, levelOf, type IsaExtension };
 
-/** The declared level at which `extension` is allowed; null when no level allows it. */
-export function levelOf(extension: IsaExtension): CpuIsa | null {
-  return ISA_LEVEL[extension];
-}
+/** The lowest level that allows each extension; null: no level allows it (see model.ts). */
+export const ISA_LEVEL: Readonly<Record<IsaExtension, IsaLevel | null>> = Object.fromEntries(ISA_EXTENSIONS.map((e) => [e, levelOf(e)])) as Record<
+  IsaExtension,
+  IsaLevel | null
+>;
 
-/** 0 for avx2 … 4 for amxbf16; one past the last level for an extension no level allows. */
+/** 0 for avx2 … one past the last level for an extension no level allows. */
 export function levelRank(extension: IsaExtension): number {
   const level = ISA_LEVEL[extension];
-  return level === null ? CPU_ISAS.length : CPU_ISAS.indexOf(level);
+  return level === null ? ISA_LEVELS.length : ISA_LEVELS.indexOf(level);
 }
 
-/** True when a wheel declared at `declared` must not contain `extension`. */
-export function exceeds(extension: IsaExtension, declared: CpuIsa): boolean {
-  return levelRank(extension) > CPU_ISAS.indexOf(declared);
+/** True when a library capped at `ceiling` must not contain `extension`. */
+export function exceeds(extension: IsaExtension, ceiling: IsaLevel): boolean {
+  return !ALLOWED_EXTENSIONS[ceiling].has(extension);
 }
 
-const bf16 = new Set<string>(AVX512_BF16);
-const vnni = new Set<string>(AVX512_VNNI);
-const neConvert = new Set<string>(AVX_NE_CONVERT);
-const vnniInt8 = new Set<string>(AVX_VNNI_INT8);
-const ifma = new Set<string>(IFMA);
-const evexOnly = new Set<string>(EVEX_ONLY);
-const notAvx = new Set<string>(NOT_AVX);
+/** Mnemonics that name their extension whatever the operands (checked before the operand rules). */
+const BY_MNEMONIC = new Map<string, IsaExtension>([
+  ...tag(M.AVX512_VNNI, 'avx512vnni'),
+  ...tag(M.AVX512_BF16, 'avx512bf16'),
+  ...tag(M.AVX_NE_CONVERT, 'avxneconvert'),
+  ...tag(M.AVX_VNNI_INT8, 'avxvnniint8'),
+  ...tag(M.AVX512_VBMI, 'avx512vbmi'),
+  ...tag(M.AVX512_VBMI2, 'avx512vbmi2'),
+  ...tag(M.AVX512_IFMA, 'avx512ifma'),
+  ...tag(M.AVX512_VPOPCNTDQ, 'avx512vpopcntdq'),
+  ...tag(M.AVX512_BITALG, 'avx512bitalg'),
+  ...tag(M.AVX512_VP2INTERSECT, 'avx512vp2intersect'),
+  ...tag(M.AVX512_PHI, 'avx512phi'),
+  ...tag(M.AVX512_FP16, 'avx512fp16'),
+  ...tag(
+    M.GFNI.map((g) => `v${g}`),
+    'gfni',
+  ),
+]);
+/** AMX mnemonics starting with "t" (tile* is amxtile). */
+const AMX = new Map<string, IsaExtension>([
+  ...tag(M.AMX_BF16, 'amxbf16'),
+  ...tag(M.AMX_INT8, 'amxint8'),
+  ...tag(M.AMX_FP16, 'amxfp16'),
+  ...tag(M.AMX_COMPLEX, 'amxcomplex'),
+  ...tag(M.AMX_FP8, 'amxfp8'),
+]);
+const aesClmul = new Set<string>(M.AES_CLMUL);
+const vnni = new Set<string>(M.AVX512_VNNI);
+const bf16 = new Set<string>(M.AVX512_BF16);
+const ifma = new Set<string>(M.AVX512_IFMA);
+const evexOnly = new Set<string>(M.EVEX_ONLY);
+const notAvx = new Set<string>(M.NOT_AVX);
 
+function tag(mnemonics: readonly string[], extension: IsaExtension): [string, IsaExtension][] {
+  return mnemonics.map((m) => [m, extension]);
+}
 /**
  * An operand only EVEX can encode: a zmm register, an opmask register (`%k1`, `{%k1}`), zeroing `{z}`,
  * embedded broadcast `{1to16}`, rounding or suppress-all-exceptions (`{rn-sae}`, `{sae}`), or
@@ -72,35 +82,35 @@ const EVEX_PREFIX = '{evex} ';
 export function classify(instruction: string): IsaExtension | undefined {
   switch (instruction.charCodeAt(0)) {
     case 0x76: // v
-      return classifyVector(instruction, 0);
+      return classifyVector(instruction, 0, false);
     case 0x7b: // {
       if (instruction.startsWith(VEX_PREFIX)) return classifyVexPrefixed(instruction, VEX_PREFIX.length);
-      if (instruction.startsWith(EVEX_PREFIX)) {
-        const inner = classifyVector(instruction, EVEX_PREFIX.length);
-        return inner === undefined || inner === 'avx2' ? 'avx512' : inner;
-      }
+      if (instruction.startsWith(EVEX_PREFIX)) return classifyVector(instruction, EVEX_PREFIX.length, true);
       return undefined;
     case 0x6b: // k
-      return startsWithAny(instruction, OPMASK_PREFIXES) ? 'avx512' : undefined;
+      return startsWithAny(instruction, M.OPMASK_PREFIXES) ? 'avx512' : undefined;
     case 0x74: // t
-      return startsWithAny(instruction, AMX_PREFIXES) ? 'amxbf16' : undefined;
+      return classifyAmx(instruction);
     case 0x6c: // l
     case 0x73: // s
-      return startsWithAny(instruction, AMX_OTHER) ? 'amxbf16' : undefined;
+      return startsWithAny(instruction, M.AMX_TILE) ? 'amxtile' : undefined;
+    case 0x67: // g
+      return startsWithAny(instruction, M.GFNI) ? 'gfni' : undefined;
     default:
       return undefined;
   }
 }
 
-/** An instruction whose mnemonic starts at `start` with "v". */
-function classifyVector(text: string, start: number): IsaExtension | undefined {
+/** An instruction whose mnemonic starts at `start` with "v"; `evex`: objdump marked it `{evex}`. */
+function classifyVector(text: string, start: number, evex: boolean): IsaExtension | undefined {
   const space = text.indexOf(' ', start);
   const end = space < 0 ? text.length : space;
   const mnemonic = start === 0 && end === text.length ? text : text.slice(start, end);
-  if (vnni.has(mnemonic)) return 'avx512vnni';
-  if (bf16.has(mnemonic)) return 'avx512bf16';
-  if (neConvert.has(mnemonic)) return 'avxneconvert';
-  if (vnniInt8.has(mnemonic)) return 'avxvnniint8';
+  const named = BY_MNEMONIC.get(mnemonic);
+  if (named !== undefined) return named;
+  if (aesClmul.has(mnemonic)) return evex || EVEX_OPERAND.test(text) ? 'avx512vaes' : text.includes('%ymm', end) ? 'vaes' : 'avx2';
+  if (evex) return 'avx512';
+  if (mnemonic.startsWith('vcmp') && (mnemonic.endsWith('ph') || mnemonic.endsWith('sh'))) return 'avx512fp16'; // vcmpltph, vcmpeqsh
   if (EVEX_OPERAND.test(text) || evexOnly.has(mnemonic)) return 'avx512';
   if (mnemonic.startsWith('vpbroadcast') && isGeneralRegister(text, end)) return 'avx512'; // vpbroadcastd %eax,%xmm1
   if (mnemonic === 'vpermq' && text.indexOf('$', end) < 0) return 'avx512'; // the VEX form always has an imm8
@@ -115,7 +125,16 @@ function classifyVexPrefixed(text: string, start: number): IsaExtension | undefi
   if (vnni.has(mnemonic)) return 'avxvnni';
   if (bf16.has(mnemonic)) return 'avxneconvert';
   if (ifma.has(mnemonic)) return 'avxifma';
-  return classifyVector(text, start);
+  return classifyVector(text, start, false);
+}
+
+/** A mnemonic starting with "t": AMX, or baseline (test, tzcnt). */
+function classifyAmx(text: string): IsaExtension | undefined {
+  if (text.startsWith('tile')) return 'amxtile';
+  const space = text.indexOf(' ');
+  const known = AMX.get(space < 0 ? text : text.slice(0, space));
+  if (known !== undefined) return known;
+  return startsWithAny(text, M.AMX_PREFIXES) ? 'amxother' : undefined;
 }
 
 /** The first operand (after the mnemonic ending at `end`) is a general purpose register (%eax, %r8d). */

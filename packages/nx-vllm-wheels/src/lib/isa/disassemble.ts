@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { CommandError, ToolError } from '../errors';
 import { formatCommand, superviseChild, which } from '../process';
 import { classify, ISA_EXTENSIONS, type IsaExtension } from './classify';
+import { decodeUndecoded, readAtAddresses } from './undecoded';
 
 /** One instruction of an extension, where it was found. */
 export interface IsaExample {
@@ -92,16 +94,31 @@ export function disassemble(file: string, options: DisassembleOptions): Promise<
       if (parseError !== undefined) return reject(parseError);
       const tail = stderr.trim().split('\n').slice(-20).join('\n');
       if (code === 0 && !supervision.timedOut && !supervision.aborted) {
-        try {
-          return resolve(parser.end());
-        } catch (e) {
-          return reject(e);
-        }
+        return resolveUndecoded(resolvePath(options.cwd, file), parser.end(), options.maxExamples ?? 5).then(resolve, reject);
       }
       reject(new CommandError(`Command ${supervision.failure(code, signal)} (cwd ${options.cwd}): ${printable}${tail ? `\n${tail}` : ''}`, printable, code, tail));
     });
   });
 }
+
+/** Classifies what objdump printed as `(bad)` by its bytes (see undecoded.ts), then drops the addresses. */
+async function resolveUndecoded(file: string, parsed: Disassembly & { undecoded: IsaExample[] }, maxExamples: number): Promise<Disassembly> {
+  const { undecoded, ...disassembly } = parsed;
+  if (undecoded.length === 0) return disassembly;
+  const bytes = await readAtAddresses(file, undecoded.map((u) => Number.parseInt(u.address, 16)), 5);
+  undecoded.forEach((u, i) => {
+    const decoded = decodeUndecoded(bytes[i]);
+    if (decoded === undefined) return;
+    disassembly.counts[decoded.extension]++;
+    const examples = disassembly.examples[decoded.extension];
+    if (examples.length < maxExamples) examples.push({ symbol: u.symbol, address: u.address, instruction: decoded.instruction });
+  });
+  return disassembly;
+}
+
+/** `(bad)` lines looked at per library (data in .text makes a few in real libraries). */
+const MAX_UNDECODED = 4096;
+const BAD = '(bad)';
 
 const NEWLINE = 0x0a;
 const TAB = 0x09;
@@ -132,10 +149,12 @@ class ObjdumpParser {
     this.rest = start < text.length ? text.slice(start) : '';
   }
 
-  end(): Disassembly {
+  private readonly undecoded: IsaExample[] = [];
+
+  end(): Disassembly & { undecoded: IsaExample[] } {
     if (this.rest) this.line(this.rest, 0, this.rest.length);
     this.rest = '';
-    return { format: this.format, instructions: this.instructions, counts: this.counts, examples: this.examples };
+    return { format: this.format, instructions: this.instructions, counts: this.counts, examples: this.examples, undecoded: this.undecoded };
   }
 
   /** One line, text[start, end) without its newline. */
@@ -147,8 +166,12 @@ class ObjdumpParser {
       if (tab < 0 || tab >= end) return;
       this.instructions++;
       const c = text.charCodeAt(tab + 1);
-      // v, {, k, t, l, s: the only first letters classify() does not settle as baseline at once.
-      if (c !== 0x76 && c !== 0x7b && c !== 0x6b && c !== 0x74 && c !== 0x6c && c !== 0x73) return;
+      if (c === 0x28 && this.undecoded.length < MAX_UNDECODED && text.startsWith(BAD, tab + 1)) {
+        this.undecoded.push({ symbol: this.symbol, address: `0x${text.slice(start, tab - 1).trim()}`, instruction: BAD });
+        return;
+      }
+      // v, {, k, t, l, s, g: the only first letters classify() does not settle as baseline at once.
+      if (c !== 0x76 && c !== 0x7b && c !== 0x6b && c !== 0x74 && c !== 0x6c && c !== 0x73 && c !== 0x67) return;
       const instruction = text.slice(tab + 1, end);
       const extension = classify(instruction);
       if (extension === undefined) return;

@@ -2,8 +2,19 @@
  * The ISA audit of a wheel's shared libraries: which instruction set extensions they use, compared with
  * the variant's declared level (no Nx here).
  */
-export { classify, levelOf, levelRank, exceeds, ISA_EXTENSIONS, ISA_LEVEL } from './classify';
-export type { IsaExtension } from './classify';
+export { classify, levelRank, exceeds, ISA_LEVEL } from './classify';
+export {
+  ALLOWED_EXTENSIONS,
+  CPU_ISAS,
+  DEFINING_EXTENSION,
+  DROPPED_LEVEL_WARNINGS,
+  ISA_EXTENSIONS,
+  ISA_LEVELS,
+  levelOf,
+  PINNED_CPU_FLAGS,
+  UNIFIED_X86_DISPATCH,
+} from './model';
+export type { CpuIsa, IsaExtension, IsaLevel, LibraryCeiling } from './model';
 export { disassemble, objdumpCommand, OBJDUMP_ARGS } from './disassemble';
 export type { Disassembly, DisassembleOptions, IsaExample } from './disassemble';
 export { demangle } from './demangle';
@@ -11,5 +22,5 @@ export type { DemangleOptions } from './demangle';
 export { auditWheel, isSharedLibraryName, plannedDisassemblies } from './audit';
 export type { AuditWheelOptions, PlannedDisassembly } from './audit';
 export { assertAuditOk, formatAuditFailure, IsaAuditError } from './report';
-export type { AuditReport, LibraryAudit, IsaViolation, SkippedMember } from './report';
+export type { AuditReport, FloorFailure, LibraryAudit, IsaViolation, SkippedMember } from './report';
 export { globToRegExp } from './glob';

@@ -21,13 +21,58 @@ export const AVX_NE_CONVERT = ['vbcstnebf162ps', 'vbcstnesh2ps', 'vcvtneebf162ps
 /** VEX-only AVX-VNNI-INT8. */
 export const AVX_VNNI_INT8 = ['vpdpbssd', 'vpdpbssds', 'vpdpbsud', 'vpdpbsuds', 'vpdpbuud', 'vpdpbuuds'] as const;
 
-/** AVX-IFMA is the `{vex}` form of these; printed plain they are AVX-512 IFMA (and in EVEX_ONLY). */
-export const IFMA = ['vpmadd52huq', 'vpmadd52luq'] as const;
+/** AMX-TILE: mnemonics starting with "tile" (tileloadd, tileloaddt1, tilestored, tilerelease, tilezero), and these. */
+export const AMX_TILE = ['ldtilecfg', 'sttilecfg'] as const;
+export const AMX_BF16 = ['tdpbf16ps'] as const;
+export const AMX_INT8 = ['tdpbssd', 'tdpbsud', 'tdpbusd', 'tdpbuud'] as const;
+export const AMX_FP16 = ['tdpfp16ps'] as const;
+export const AMX_COMPLEX = ['tcmmimfp16ps', 'tcmmrlfp16ps'] as const;
+/** AMX-FP8 as binutils >= 2.44 prints it (2.40 cannot decode it: see disassemble.ts). */
+export const AMX_FP8 = ['tdpbf8ps', 'tdpbhf8ps', 'tdphbf8ps', 'tdphf8ps'] as const;
+/** Any other mnemonic starting with these is AMX too (a newer part: amxother). */
+export const AMX_PREFIXES = ['tdp', 'tcmm', 't2rp', 'ttdp', 'ttcmm', 'tmmul', 'tcvt'] as const;
 
-/** AMX: mnemonics starting with one of these (tileloadd, tileloaddt1, tilestored, tilerelease, tilezero, tdpbf16ps, tdpbssd, …). */
-export const AMX_PREFIXES = ['tile', 'tdp', 'tcmm'] as const;
-/** AMX instructions outside AMX_PREFIXES. */
-export const AMX_OTHER = ['ldtilecfg', 'sttilecfg'] as const;
+/**
+ * The EVEX-only AVX-512 sub-extensions after F/CD/BW/DQ/VL, each its own CPUID bit (all in EVEX_ONLY
+ * too). objdump prints FP16 compares as `vcmp<predicate>ph`/`sh` (classify.ts takes those by pattern).
+ */
+export const AVX512_VBMI = ['vpermb', 'vpermi2b', 'vpermt2b', 'vpmultishiftqb'] as const;
+export const AVX512_VBMI2 = [
+  'vpcompressb', 'vpcompressw', 'vpexpandb', 'vpexpandw', 'vpshldd', 'vpshldq', 'vpshldvd', 'vpshldvq', 'vpshldvw', 'vpshldw',
+  'vpshrdd', 'vpshrdq', 'vpshrdvd', 'vpshrdvq', 'vpshrdvw', 'vpshrdw',
+] as const;
+export const AVX512_IFMA = ['vpmadd52huq', 'vpmadd52luq'] as const;
+export const AVX512_VPOPCNTDQ = ['vpopcntd', 'vpopcntq'] as const;
+export const AVX512_BITALG = ['vpopcntb', 'vpopcntw', 'vpshufbitqmb'] as const;
+export const AVX512_VP2INTERSECT = ['vp2intersectd', 'vp2intersectq'] as const;
+export const AVX512_PHI = [
+  'v4fmaddps', 'v4fmaddss', 'v4fnmaddps', 'v4fnmaddss', 'vp4dpwssd', 'vp4dpwssds', 'vexp2pd', 'vexp2ps', 'vrcp28pd', 'vrcp28ps',
+  'vrcp28sd', 'vrcp28ss', 'vrsqrt28pd', 'vrsqrt28ps', 'vrsqrt28sd', 'vrsqrt28ss', 'vgatherpf0dpd', 'vgatherpf0dps', 'vgatherpf0qpd',
+  'vgatherpf0qps', 'vgatherpf1dpd', 'vgatherpf1dps', 'vgatherpf1qpd', 'vgatherpf1qps', 'vscatterpf0dpd', 'vscatterpf0dps',
+  'vscatterpf0qpd', 'vscatterpf0qps', 'vscatterpf1dpd', 'vscatterpf1dps', 'vscatterpf1qpd', 'vscatterpf1qps',
+] as const;
+export const AVX512_FP16 = [
+  'vaddph', 'vaddsh', 'vcomish', 'vcvtdq2ph', 'vcvtdq2phx', 'vcvtdq2phy', 'vcvtpd2ph', 'vcvtpd2phx', 'vcvtpd2phy', 'vcvtph2dq',
+  'vcvtph2pd', 'vcvtph2psx', 'vcvtph2qq', 'vcvtph2udq', 'vcvtph2uqq', 'vcvtph2uw', 'vcvtph2w', 'vcvtps2phx', 'vcvtps2phxx',
+  'vcvtps2phxy', 'vcvtqq2ph', 'vcvtqq2phx', 'vcvtqq2phy', 'vcvtsd2sh', 'vcvtsh2sd', 'vcvtsh2si', 'vcvtsh2ss', 'vcvtsh2usi',
+  'vcvtsi2sh', 'vcvtsi2shl', 'vcvtsi2shq', 'vcvtss2sh', 'vcvttph2dq', 'vcvttph2qq', 'vcvttph2udq', 'vcvttph2uqq', 'vcvttph2uw',
+  'vcvttph2w', 'vcvttsh2si', 'vcvttsh2usi', 'vcvtudq2ph', 'vcvtudq2phx', 'vcvtudq2phy', 'vcvtuqq2ph', 'vcvtuqq2phx', 'vcvtuqq2phy',
+  'vcvtusi2sh', 'vcvtusi2shl', 'vcvtusi2shq', 'vcvtuw2ph', 'vcvtw2ph', 'vdivph', 'vdivsh', 'vfcmaddcph', 'vfcmaddcsh', 'vfcmulcph',
+  'vfcmulcsh', 'vfmadd132ph', 'vfmadd132sh', 'vfmadd213ph', 'vfmadd213sh', 'vfmadd231ph', 'vfmadd231sh', 'vfmaddcph', 'vfmaddcsh',
+  'vfmaddsub132ph', 'vfmaddsub213ph', 'vfmaddsub231ph', 'vfmsub132ph', 'vfmsub132sh', 'vfmsub213ph', 'vfmsub213sh', 'vfmsub231ph',
+  'vfmsub231sh', 'vfmsubadd132ph', 'vfmsubadd213ph', 'vfmsubadd231ph', 'vfmulcph', 'vfmulcsh', 'vfnmadd132ph', 'vfnmadd132sh',
+  'vfnmadd213ph', 'vfnmadd213sh', 'vfnmadd231ph', 'vfnmadd231sh', 'vfnmsub132ph', 'vfnmsub132sh', 'vfnmsub213ph', 'vfnmsub213sh',
+  'vfnmsub231ph', 'vfnmsub231sh', 'vfpclassph', 'vfpclassphx', 'vfpclassphy', 'vfpclasssh', 'vgetexpph', 'vgetexpsh', 'vgetmantph',
+  'vgetmantsh', 'vmaxph', 'vmaxsh', 'vminph', 'vminsh', 'vmovsh', 'vmovw', 'vmulph', 'vmulsh', 'vrcpph', 'vrcpsh', 'vreduceph',
+  'vreducesh', 'vrndscaleph', 'vrndscalesh', 'vrsqrtph', 'vrsqrtsh', 'vscalefph', 'vscalefsh', 'vsqrtph', 'vsqrtsh', 'vsubph',
+  'vsubsh', 'vucomish',
+] as const;
+/** VAES and VPCLMULQDQ (objdump prints vpclmulqdq with an immediate as vpclmul<lq|hq><lq|hq>dq). */
+export const AES_CLMUL = [
+  'vaesdec', 'vaesdeclast', 'vaesenc', 'vaesenclast', 'vpclmulqdq', 'vpclmullqlqdq', 'vpclmulhqlqdq', 'vpclmullqhqdq', 'vpclmulhqhqdq',
+] as const;
+/** GFNI, legacy (SSE) spelling; the VEX/EVEX ones are these with a "v". */
+export const GFNI = ['gf2p8affineinvqb', 'gf2p8affineqb', 'gf2p8mulb'] as const;
 
 /** AVX-512 opmask instructions (VEX-encoded, but only on AVX-512 CPUs): mnemonics starting with these. */
 export const OPMASK_PREFIXES = ['kadd', 'kand', 'kmov', 'knot', 'kor', 'kshift', 'ktest', 'kunpck', 'kxnor', 'kxor'] as const;
@@ -42,7 +87,8 @@ export const NOT_AVX = [
  * Mnemonics that only exist EVEX-encoded, so they mean AVX-512 even with plain xmm/ymm operands
  * (`vmovdqu32 (%rdi),%ymm0`, `vpxord %xmm1,%xmm2,%xmm3`). Derived from objdump (see above), plus the
  * EVEX-only mnemonics that always carry a mask operand (compares into %k, scatters), for completeness.
- * Includes AVX-512 FP16, IFMA, VBMI/VBMI2, BITALG, VPOPCNTDQ and the Xeon Phi extensions: all "avx512".
+ * Includes AVX-512 FP16, IFMA, VBMI/VBMI2, BITALG, VPOPCNTDQ and the Xeon Phi extensions (the tables above
+ * take those first).
  */
 export const EVEX_ONLY = [
   'v4fmaddps', 'v4fmaddss', 'v4fnmaddps', 'v4fnmaddss', 'vaddph', 'vaddsh', 'valignd', 'valignq', 'vblendmpd',

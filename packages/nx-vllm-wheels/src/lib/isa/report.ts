@@ -1,16 +1,20 @@
-import type { CpuIsa } from '../../config/wheel';
 import { VllmWheelsError } from '../errors';
-import type { IsaExtension } from './classify';
 import type { IsaExample } from './disassemble';
+import { DEFINING_EXTENSION, type CpuIsa, type IsaExtension, type IsaLevel, type LibraryCeiling } from './model';
 
 /**
  * What the audit found in one wheel. Plain JSON and deterministic: member names only (no temp paths),
  * no times, libraries and skipped members sorted by path, every object's keys in sorted order.
  */
 export interface AuditReport {
+  /** The wheel's level: the ceiling of libraries no dispatch rule names, and the wheel's floor. */
   declared: CpuIsa;
+  /** The per-library ceilings and floors applied (empty: every library is capped at `declared`). */
+  dispatch: Required<LibraryCeiling>[];
+  /** Libraries (or dispatch rules without a library) below the level they must reach. */
+  floorFailures: FloorFailure[];
   libraries: LibraryAudit[];
-  /** True when no library uses an extension above `declared`. */
+  /** True when no library uses an extension above its ceiling and every floor is reached. */
   ok: boolean;
   /** Shared libraries that were not audited, and why (excluded by a pattern, or not an ELF file). */
   skipped: SkippedMember[];
@@ -19,17 +23,23 @@ export interface AuditReport {
 }
 
 export interface LibraryAudit {
+  /** The highest level it may use: its dispatch rule's max, else the declared level. */
+  ceiling: IsaLevel;
   /** Instructions per extension; every extension is present. */
   extensions: Record<IsaExtension, number>;
+  /** The level its dispatch rule makes it reach; null when no rule names it. */
+  floor: IsaLevel | null;
   /** The extension of the highest level the library uses; null when it uses none (baseline x86-64). */
   highest: IsaExtension | null;
   /** Instructions disassembled. */
   instructions: number;
   /** The member name, e.g. `vllm/_C.abi3.so`. */
   path: string;
+  /** The dispatch rule (its glob) that applies; null for the declared level. */
+  rule: string | null;
   /** Hex sha256 of the library's content. */
   sha256: string;
-  /** Extensions above the declared level, lowest level first. */
+  /** Extensions above its ceiling, lowest level first. */
   violations: IsaViolation[];
 }
 
@@ -39,7 +49,19 @@ export interface IsaViolation {
   examples: IsaExample[];
   extension: IsaExtension;
   /** The level that would allow it; null when no level does. */
-  level: CpuIsa | null;
+  level: IsaLevel | null;
+}
+
+/** A library that does not reach the level it must (or a dispatch rule that names no library). */
+export interface FloorFailure {
+  /** The level it must reach (the build must have used that level's defining extension). */
+  expected: IsaLevel;
+  /** The library's highest extension; null when it uses none, or when there is no library. */
+  found: IsaExtension | null;
+  /** The member; null when the wheel has no library the rule names. */
+  library: string | null;
+  /** The dispatch rule's glob; null for the declared level's floor. */
+  rule: string | null;
 }
 
 export interface SkippedMember {
@@ -74,10 +96,30 @@ export function assertAuditOk(report: AuditReport): void {
  * when there are several, then what to do about it.
  */
 export function formatAuditFailure(report: AuditReport): string {
-  const lines = report.libraries.flatMap((lib) => lib.violations.map((v) => `${lib.path} uses ${describeViolation(v)}`));
+  const lines = [
+    ...report.libraries.flatMap((lib) =>
+      lib.violations.map((v) => `${lib.path}${lib.rule === null ? '' : ` (at most ${lib.ceiling} by dispatch rule ${JSON.stringify(lib.rule)})`} uses ${describeViolation(v)}`),
+    ),
+    ...report.floorFailures.map(describeFloorFailure),
+  ];
   const head = `${report.wheel} declares isa ${report.declared}, but`;
-  const hint = 'Rebuild the wheel for its declared isa, declare a higher one, or (for a library that picks its code at run time) exclude it.';
+  const hints = [
+    ...(report.libraries.some((l) => l.violations.length > 0)
+      ? ['Rebuild the wheel for its declared isa, declare a higher one, or (for a library that picks its code at run time) exclude it or give it a dispatch ceiling.']
+      : []),
+    ...(report.floorFailures.length > 0
+      ? ['A library below its level was built without that level (GCC < 12.3 drops AVX512-VNNI/BF16/AMX; a host without AVX-512 builds AVX2): rebuild it with the level, or declare the level it reaches.']
+      : []),
+  ];
+  const hint = hints.join('\n');
   return lines.length === 1 ? `${head} ${lines[0]}\n${hint}` : `${head}:\n${lines.map((l) => `  - ${l}`).join('\n')}\n${hint}`;
+}
+
+function describeFloorFailure(f: FloorFailure): string {
+  const must = `${f.expected} (at least one ${DEFINING_EXTENSION[f.expected]} instruction, or of a level above)`;
+  const by = f.rule === null ? 'as its declared isa' : `by dispatch rule ${JSON.stringify(f.rule)}`;
+  if (f.library === null) return `it has no library matching dispatch rule ${JSON.stringify(f.rule)}, which must reach ${must}`;
+  return `${f.library} must reach ${must} ${by}, and its highest is ${f.found ?? 'baseline x86-64'}`;
 }
 
 function describeViolation(v: IsaViolation): string {

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { CpuIsa } from '../../../config/wheel';
+import type { CpuIsa, IsaExtension } from '../model';
 import { run } from '../../process';
 import { dosDateTimeFromEpoch, ZipWriter } from '../../wheel';
 
@@ -158,4 +158,41 @@ export async function generateLargeLibrary(dir: string, copies: number): Promise
   const out = join(dir, 'big.so');
   await run('gcc', ['-shared', big, '-o', out], { cwd: dir, env: TOOL_ENV, timeoutMs: 300_000 });
   return out;
+}
+
+/**
+ * One library per extension above the avx512 baseline that the model counts apart: each also uses
+ * AVX-512F (so an avx512 floor holds) and then its own extension, through the compiler's intrinsics
+ * where GCC 12.2 has them (FP16) and through inline asm or `.byte` otherwise (gas 2.40 cannot assemble
+ * AMX-FP8, and objdump 2.40 prints it as `(bad)`).
+ */
+export const EXTENSION_PROBES: { extension: IsaExtension; flags: string[]; body: string }[] = [
+  { extension: 'avx512vbmi', flags: [], body: asm('vpermb %zmm1,%zmm2,%zmm3') },
+  { extension: 'avx512vbmi2', flags: [], body: asm('vpshldvw %zmm1,%zmm2,%zmm3') },
+  { extension: 'avx512ifma', flags: [], body: asm('vpmadd52luq %zmm1,%zmm2,%zmm3') },
+  { extension: 'avx512vpopcntdq', flags: [], body: asm('vpopcntq %zmm1,%zmm2') },
+  { extension: 'avx512bitalg', flags: [], body: asm('vpopcntb %zmm1,%zmm2') },
+  {
+    extension: 'avx512fp16',
+    flags: ['-mavx512fp16'],
+    body: `#include <immintrin.h>
+void probe(_Float16 *a, const _Float16 *b) { _mm512_storeu_ph(a, _mm512_add_ph(_mm512_loadu_ph(a), _mm512_loadu_ph(b))); }
+`,
+  },
+  { extension: 'avx512vp2intersect', flags: [], body: asm('vp2intersectd %zmm1,%zmm2,%k2') },
+  { extension: 'avx512vaes', flags: [], body: asm('vaesenc %zmm1,%zmm2,%zmm3') },
+  { extension: 'vaes', flags: [], body: asm('vpclmulqdq $0x11,%ymm1,%ymm2,%ymm3') },
+  { extension: 'gfni', flags: [], body: asm('vgf2p8mulb %zmm1,%zmm2,%zmm3') },
+  { extension: 'avx512phi', flags: [], body: asm('vexp2ps %zmm1,%zmm2') },
+  { extension: 'avxvnni', flags: [], body: asm('{vex} vpdpbusd %ymm1,%ymm2,%ymm3') },
+  { extension: 'avxifma', flags: [], body: asm('{vex} vpmadd52luq %ymm1,%ymm2,%ymm3') },
+  { extension: 'amxint8', flags: [], body: asm('tdpbssd %tmm1,%tmm2,%tmm3') },
+  { extension: 'amxfp16', flags: [], body: asm('tdpfp16ps %tmm1,%tmm2,%tmm3') },
+  // tdpbf8ps %tmm1,%tmm2,%tmm0 (VEX.128.NP.MAP5.W0 FD /r), then a ret for objdump to resynchronise on.
+  { extension: 'amxfp8', flags: [], body: asm('.byte 0xc4,0xe5,0x70,0xfd,0xc2') },
+];
+
+/** A function using AVX-512F and then `instruction` (not run: only disassembled). */
+function asm(instruction: string): string {
+  return `void probe(void) { __asm__ volatile("vpaddd %%zmm1,%%zmm2,%%zmm0\\n\\t${instruction.replace(/[%{}]/g, (c) => (c === '%' ? '%%' : `%${c}`))}\\n\\tnop\\n\\tnop\\n\\tnop" ::: "memory"); }\n`;
 }
