@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { buildEnv, buildRawWheel, describedEnv, droppedIsaWatcher, PINNED_CPU_FLAGS, withBuildLock, type RecordBuildProcess } from '../build';
 import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
-import { planVariantBuild } from './build-plan';
+import { planVariantBuild, type VariantBuildPlan } from './build-plan';
 import { prepareVariantSource, sourceAvailable } from './source';
 import { installTorch } from './torch';
 
@@ -11,14 +11,24 @@ import { installTorch } from './torch';
  * The variant's worktree is locked from its preparation to the end of the build (see withBuildLock).
  */
 export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
-  if (ctx.dryRun) return prepareAndBuild(source, torch, variant, ctx, () => undefined);
+  const available = await sourceAvailable(source, ctx); // false only in a dry run from an empty cache
+  // The env lint and the pin decision read only the mirror: a refused wheel.json never waits for the lock.
+  const plan = await planVariantBuild(source, variant, ctx, available);
+  if (ctx.dryRun) return prepareAndBuild(source, torch, variant, ctx, { available, plan }, () => undefined);
   const what = `the worktree ${ctx.cache.worktree(variant.name)}`;
-  return withBuildLock({ lockDir: ctx.cache.lock(`build-${variant.name}`), what, log: ctx.log }, (record) => prepareAndBuild(source, torch, variant, ctx, record));
+  return withBuildLock({ lockDir: ctx.cache.lock(`build-${variant.name}`), what, log: ctx.log }, (record) =>
+    prepareAndBuild(source, torch, variant, ctx, { available, plan }, record),
+  );
 }
 
-async function prepareAndBuild(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext, record: RecordBuildProcess): Promise<string | undefined> {
-  const available = await sourceAvailable(source, ctx); // false only in a dry run from an empty cache
-  const plan = await planVariantBuild(source, variant, ctx, available); // env lint + pin decision, before any worktree
+async function prepareAndBuild(
+  source: SourceSpec,
+  torch: TorchSpec,
+  variant: VariantSpec,
+  ctx: StepContext,
+  { available, plan }: { available: boolean; plan: VariantBuildPlan },
+  record: RecordBuildProcess,
+): Promise<string | undefined> {
   ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
   const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin);
   ctx.log.step(`${variant.name}: build environment`);
