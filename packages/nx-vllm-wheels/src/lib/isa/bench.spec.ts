@@ -47,7 +47,10 @@ describe('audit of a large library (benchmark: printed, never asserted on time)'
     const bare = await fastest(runs, () => shell('objdump -d big.so > /dev/null'));
     const bareSame = await fastest(runs, () => shell(`objdump ${OBJDUMP_ARGS.join(' ')} big.so > /dev/null`));
     const dis = await fastest(runs, () => disassemble(so, { env: TOOL_ENV, cwd: dir, timeoutMs: 600_000 }));
-    const audit = await fastest(runs, () => auditWheel({ wheel, declared: 'amxbf16', env: TOOL_ENV, timeoutMs: 600_000 }));
+    // Audited at the library's own level, so the timed audit is one that passes (ceiling and floor).
+    const options = { wheel, declared: 'avx512bf16', env: TOOL_ENV, timeoutMs: 600_000 } as const;
+    expect((await auditWheel(options)).ok).toBe(true);
+    const audit = await fastest(runs, () => auditWheel(options));
     const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
     process.stdout.write(
       [
