@@ -189,7 +189,7 @@ describe('wheel.json', () => {
 
   it('rejects unknown keys with a suggestion and the allowed keys', () => {
     expect(problemsOf(WHEEL_FILE, () => parse({ ...goodWheel, pin_isa: false }))).toEqual([
-      'pin_isa: unknown field (did you mean "pinIsa"?). Allowed keys: $schema, description, distribution, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish.',
+      'pin_isa: unknown field (did you mean "pinIsa"?). Allowed keys: $schema, description, distribution, source, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish.',
     ]);
   });
 
@@ -373,7 +373,7 @@ describe('index.json', () => {
 describe.each([
   [VLLM_FILE, vllmConfigSchema, '$schema, description, repository, ref, commit, patches'],
   [TORCH_FILE, torchConfigSchema, '$schema, description, python, torchIndexUrl, indexUrl, extraIndexUrls, requirements, installer'],
-  [WHEEL_FILE, wheelConfigSchema, '$schema, description, distribution, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish'],
+  [WHEEL_FILE, wheelConfigSchema, '$schema, description, distribution, source, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish'],
   [INDEX_FILE, indexConfigSchema, '$schema, description, variants, title, publicUrl, extraWheels, s3'],
 ] as const)('%s as a whole', (file, schema, fields) => {
   it.each([

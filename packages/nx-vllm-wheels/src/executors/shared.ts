@@ -1,6 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { basename, dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { indexConfigSchema, parseConfigFile, torchConfigSchema, vllmConfigSchema, wheelConfigSchema } from '../config';
+import { configLocation } from '../config/layout';
 import { machineCache } from '../lib/cache-dir';
 import { VllmWheelsError } from '../lib/errors';
 import { describeFailure } from '../lib/failure';
@@ -19,7 +20,7 @@ export function stepContext(context: ExecutorContext, options: CommonOptions): S
 }
 
 export function loadSource(context: ExecutorContext, file: string): SourceSpec {
-  return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(vllmConfigSchema, resolve(context.root, file), file) };
+  return { name: configLocation(file).name, configFile: file, config: parseConfigFile(vllmConfigSchema, resolve(context.root, file), file) };
 }
 
 export function loadTorch(context: ExecutorContext, file: string): TorchSpec {
@@ -27,12 +28,12 @@ export function loadTorch(context: ExecutorContext, file: string): TorchSpec {
 }
 
 export function loadVariant(context: ExecutorContext, file: string): VariantSpec {
-  return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(wheelConfigSchema, resolve(context.root, file), file) };
+  return { name: configLocation(file).name, configFile: file, config: parseConfigFile(wheelConfigSchema, resolve(context.root, file), file) };
 }
 
 /** index.json and its member variants (inference passes them: index.json's `variants`, or every variant). */
 export function loadIndex(context: ExecutorContext, file: string, variants: readonly string[]): IndexSpec {
-  return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(indexConfigSchema, resolve(context.root, file), file), variants };
+  return { name: configLocation(file).name, configFile: file, config: parseConfigFile(indexConfigSchema, resolve(context.root, file), file), variants };
 }
 
 /**

@@ -3,7 +3,7 @@ import { buildEnv, buildRawWheel, describedEnv, droppedIsaWatcher, PINNED_CPU_FL
 import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
 import { planVariantBuild, type VariantBuildPlan } from './build-plan';
-import { prepareVariantSource, sourceAvailable } from './source';
+import { prepareVariantSource, sourceAvailable, sourceMirrorDir } from './source';
 import { installTorch } from './torch';
 
 /**
@@ -33,7 +33,7 @@ async function prepareAndBuild(
   const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin);
   ctx.log.step(`${variant.name}: build environment`);
   const venv = await installTorch(source, torch, ctx);
-  const mirrorDir = ctx.cache.mirror(source.name);
+  const mirrorDir = sourceMirrorDir(source, ctx);
   const sourceDateEpoch = available ? await commitTime(mirrorDir, source.config.commit, ctx.env, ctx.log) : 0;
   // Patches and the ISA pin leave the tree dirty, which setuptools-scm would turn into a .dev version.
   const edited = source.config.patches.length > 0 || plan.pin;

@@ -1,16 +1,34 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SourceError } from '../errors';
+import { withoutCredentials } from '../net';
 import { writeFileAtomic } from '../fs';
 import { commitState, ensureCommit, prepareWorktree, resolveRef, type Patch } from '../git';
 import type { SourceSpec, StepContext, VariantSpec } from './context';
 import { isaPinEdit } from '../build';
 
+/**
+ * The mirror's name in the machine cache: the repository's (credential-free) URL decides it, not the
+ * source's project name, so sources that lock several versions of one repository share one mirror.
+ */
+export function mirrorName(repository: string): string {
+  const url = withoutCredentials(repository).replace(/\/+$/, '').replace(/\.git$/, '');
+  const base = (url.split(/[/:]/).pop() || 'repository').replace(/[^\w.-]/g, '_');
+  return `${base}-${createHash('sha256').update(url).digest('hex').slice(0, 12)}`;
+}
+
+/** The bare mirror of the source's repository in the machine cache. */
+export function sourceMirrorDir(source: SourceSpec, ctx: StepContext): string {
+  return ctx.cache.mirror(mirrorName(repositoryUrl(source, ctx)));
+}
+
 /** The mirror and its lock, which every worktree made from it shares (a fetch never races a worktree add). */
 function mirrorOptions(source: SourceSpec, ctx: StepContext) {
+  const name = mirrorName(repositoryUrl(source, ctx));
   return {
-    mirrorDir: ctx.cache.mirror(source.name),
-    lockDir: ctx.cache.lock(`git-${source.name}`),
+    mirrorDir: ctx.cache.mirror(name),
+    lockDir: ctx.cache.lock(`git-${name}`),
     repository: repositoryUrl(source, ctx),
     env: ctx.env,
     log: ctx.log,
@@ -34,7 +52,7 @@ export function patchesOf(source: SourceSpec, ctx: StepContext): Patch[] {
 export async function checkoutSource(source: SourceSpec, ctx: StepContext): Promise<void> {
   const { commit } = source.config;
   const result = await ensureCommit({ ...mirrorOptions(source, ctx), commit });
-  if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${ctx.cache.mirror(source.name)}; nothing to do.`);
+  if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${sourceMirrorDir(source, ctx)}; nothing to do.`);
 }
 
 /** `vllm:lock`: resolves "ref" to a commit and rewrites vllm.json's "commit" (like a lockfile update). */
@@ -58,7 +76,7 @@ export async function lockSource(source: SourceSpec, ctx: StepContext): Promise<
 
 /** True when the locked commit is in the machine's mirror; a damaged mirror is an error, not a missing commit. */
 export async function sourceAvailable(source: SourceSpec, ctx: StepContext): Promise<boolean> {
-  const mirrorDir = ctx.cache.mirror(source.name);
+  const mirrorDir = sourceMirrorDir(source, ctx);
   const state = await commitState(mirrorDir, source.config.commit, ctx.env, ctx.log);
   if (state === 'damaged') {
     throw new SourceError(
