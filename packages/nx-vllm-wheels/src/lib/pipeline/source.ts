@@ -5,7 +5,7 @@ import { SourceError } from '../errors';
 import { withoutCredentials } from '../net';
 import { writeFileAtomic } from '../fs';
 import { commitState, ensureCommit, prepareWorktree, resolveRef, type Patch } from '../git';
-import type { SourceSpec, StepContext, VariantSpec } from './context';
+import type { SourceSpec, StepContext, UnlockedSourceSpec, VariantSpec } from './context';
 import { isaPinEdit } from '../build';
 
 /**
@@ -24,7 +24,7 @@ export function sourceMirrorDir(source: SourceSpec, ctx: StepContext): string {
 }
 
 /** The mirror and its lock, which every worktree made from it shares (a fetch never races a worktree add). */
-function mirrorOptions(source: SourceSpec, ctx: StepContext) {
+function mirrorOptions(source: UnlockedSourceSpec, ctx: StepContext) {
   const name = mirrorName(repositoryUrl(source, ctx));
   return {
     mirrorDir: ctx.cache.mirror(name),
@@ -37,7 +37,7 @@ function mirrorOptions(source: SourceSpec, ctx: StepContext) {
 }
 
 /** A relative local path in vllm.json is relative to the workspace root; URLs pass through. */
-export function repositoryUrl(source: SourceSpec, ctx: StepContext): string {
+export function repositoryUrl(source: UnlockedSourceSpec, ctx: StepContext): string {
   const repo = source.config.repository;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo) || repo.startsWith('/')) return repo;
   return resolve(ctx.workspaceRoot, repo);
@@ -56,7 +56,7 @@ export async function checkoutSource(source: SourceSpec, ctx: StepContext): Prom
 }
 
 /** `vllm:lock`: resolves "ref" to a commit and rewrites vllm.json's "commit" (like a lockfile update). */
-export async function lockSource(source: SourceSpec, ctx: StepContext): Promise<string> {
+export async function lockSource(source: UnlockedSourceSpec, ctx: StepContext): Promise<string> {
   const commit = await resolveRef({ ...mirrorOptions(source, ctx), ref: source.config.ref });
   const file = resolve(ctx.workspaceRoot, source.configFile);
   if (commit === source.config.commit) {
@@ -65,11 +65,12 @@ export async function lockSource(source: SourceSpec, ctx: StepContext): Promise<
   }
   const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   json.commit = commit;
+  const was = source.config.commit ? `was ${source.config.commit}` : 'was not locked';
   if (ctx.dryRun) {
-    ctx.log.info(`[dry-run] would write ${source.configFile} with "commit": "${commit}" (was ${source.config.commit})`);
+    ctx.log.info(`[dry-run] would write ${source.configFile} with "commit": "${commit}" (${was})`);
   } else {
     writeFileAtomic(file, `${JSON.stringify(json, null, 2)}\n`);
-    ctx.log.info(`${source.configFile}: "${source.config.ref}" locked to ${commit} (was ${source.config.commit}).`);
+    ctx.log.info(`${source.configFile}: "${source.config.ref}" locked to ${commit} (${was}).`);
   }
   return commit;
 }
