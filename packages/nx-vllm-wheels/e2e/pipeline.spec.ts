@@ -5,7 +5,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mirrorName } from '../src/lib/pipeline/source';
 import { isGone, processesMatching, waitUntil } from '../src/test-support/processes';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
@@ -75,7 +74,7 @@ describe('the pipeline through nx', () => {
     expect(Object.keys(project.targets).sort()).toEqual(['build', 'publish', 'wheel']);
     expect(project.targets.build.outputs).toEqual(['{workspaceRoot}/dist/raw/{projectName}']);
     expect(project.targets.wheel.outputs).toEqual(['{workspaceRoot}/dist/wheels/{projectName}']);
-    expect(project.targets.build.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['distribution', 'device', 'arch', 'isa', 'env', 'pinIsa'] });
+    expect(project.targets.build.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['distribution', 'source', 'device', 'arch', 'isa', 'env', 'pinIsa'] });
     expect(project.targets.build.metadata.description).toMatch(/raw wheel/);
     // Publishing uploads what was built: no dependsOn (a dry run must not rebuild anything).
     expect(project.targets.publish).toMatchObject({ cache: false, executor: 'nx-vllm-wheels:publish-pypi' });
@@ -183,8 +182,7 @@ const log = { step: (m) => console.log('> ' + m), info: (m) => console.log(m), w
 })().catch((e) => { console.log(e.message); process.exitCode = 1; });
 `,
     );
-    const mirror = mirrorName(fixture.repo.url);
-    const args = [join(machineCache, 'git', `${mirror}.git`), join(machineCache, 'locks', `git-${mirror}.lock`), fixture.repo.url, fixture.repo.tags['v0.16.0'], go];
+    const args = [join(machineCache, 'git/vllm.git'), join(machineCache, 'locks/git-vllm.lock'), fixture.repo.url, fixture.repo.tags['v0.16.0'], go];
     const runs = [runNodeScript(script, args, tmp, cleanEnv()), runNodeScript(script, args, tmp, cleanEnv())];
     expect(await waitUntil(() => readdirSync(tmp).filter((f) => f.startsWith('race-go.ready-')).length === 2, 60_000)).toBe(true);
     writeFileSync(go, '');
@@ -192,14 +190,14 @@ const log = { step: (m) => console.log('> ' + m), info: (m) => console.log(m), w
     expect(results.map((r) => r.code)).toEqual([0, 0]);
     const outputs = results.map((r) => r.output).sort((a, b) => Number(a.includes('Waiting')) - Number(b.includes('Waiting')));
     expect(outputs[0]).toContain('{"cloned":true,"fetched":false}');
-    expect(outputs[1]).toMatch(new RegExp(`^Waiting for another process \\(pid \\d+\\) to release git-${mirror.replace(/\./g, '\\.')}\\.lock…\n\\{"cloned":false,"fetched":false\\}\n$`));
-    expect(readdirSync(join(machineCache, 'git'))).toEqual([`${mirror}.git`]);
+    expect(outputs[1]).toMatch(/^Waiting for another process \(pid \d+\) to release git-vllm\.lock…\n\{"cloned":false,"fetched":false\}\n$/);
+    expect(readdirSync(join(machineCache, 'git'))).toEqual(['vllm.git']);
   });
 
   it('the build builds the v0.16.2 layout (requirements/build/cpu.txt) too, from a mirror whose pack was truncated (cloned again)', async () => {
     const ws = workspace({ ref: 'v0.16.2', variants: ['vllm-cpu'] });
     await ws.nxOk(['run', 'vllm:checkout', '--outputStyle=static']);
-    const mirror = join(tmp, 'machine-cache/git', `${mirrorName(fixture.repo.url)}.git`);
+    const mirror = join(tmp, 'machine-cache/git/vllm.git');
     for (const pack of readdirSync(join(mirror, 'objects/pack')).filter((f) => f.endsWith('.pack'))) truncateSync(join(mirror, 'objects/pack', pack), 100);
     expect(spawnSync('git', ['fsck'], { cwd: mirror }).status).not.toBe(0);
     const out = await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static']);

@@ -10,7 +10,7 @@ import { recordingLogger } from '../log';
 import { run } from '../process';
 import { planVariantBuild } from './build-plan';
 import type { SourceSpec, StepContext, VariantSpec } from './context';
-import { mirrorName } from './source';
+import { SOURCE_MIRROR } from './source';
 
 const ENV = {
   PATH: process.env.PATH,
@@ -30,7 +30,7 @@ const REPOSITORY = 'https://github.com/vllm-project/vllm.git';
 async function mirrorWith(trees: Record<string, string>[]): Promise<{ ctx: StepContext & { log: ReturnType<typeof recordingLogger> }; commits: string[] }> {
   const env = { ...ENV, VLLM_WHEELS_CACHE_DIR: tempDir('build-plan-cache') };
   const cache = machineCache(env);
-  const repo = cache.mirror(mirrorName(REPOSITORY));
+  const repo = cache.mirror(SOURCE_MIRROR);
   mkdirSync(repo, { recursive: true });
   const git = async (args: string[]) => (await run('git', args, { cwd: repo, env, timeoutMs: 30_000 })).stdout.trim();
   await git(['init', '--quiet']);

@@ -1,34 +1,28 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SourceError } from '../errors';
-import { withoutCredentials } from '../net';
 import { writeFileAtomic } from '../fs';
 import { commitState, ensureCommit, prepareWorktree, resolveRef, type Patch } from '../git';
 import type { SourceSpec, StepContext, UnlockedSourceSpec, VariantSpec } from './context';
 import { isaPinEdit } from '../build';
 
 /**
- * The mirror's name in the machine cache: the repository's (credential-free) URL decides it, not the
- * source's project name, so sources that lock several versions of one repository share one mirror.
+ * Every source shares one mirror (`git/vllm.git`): sources that lock several versions of one repository
+ * need one 1 GiB clone, not one each. A source with another URL (a fork, an internal mirror) points the
+ * mirror's origin at its URL when it fetches (see ensureMirror); its commits join the same object store.
  */
-export function mirrorName(repository: string): string {
-  const url = withoutCredentials(repository).replace(/\/+$/, '').replace(/\.git$/, '');
-  const base = (url.split(/[/:]/).pop() || 'repository').replace(/[^\w.-]/g, '_');
-  return `${base}-${createHash('sha256').update(url).digest('hex').slice(0, 12)}`;
-}
+export const SOURCE_MIRROR = 'vllm';
 
-/** The bare mirror of the source's repository in the machine cache. */
-export function sourceMirrorDir(source: SourceSpec, ctx: StepContext): string {
-  return ctx.cache.mirror(mirrorName(repositoryUrl(source, ctx)));
+/** The bare mirror every source's commits are fetched into. */
+export function sourceMirrorDir(_source: UnlockedSourceSpec, ctx: StepContext): string {
+  return ctx.cache.mirror(SOURCE_MIRROR);
 }
 
 /** The mirror and its lock, which every worktree made from it shares (a fetch never races a worktree add). */
 function mirrorOptions(source: UnlockedSourceSpec, ctx: StepContext) {
-  const name = mirrorName(repositoryUrl(source, ctx));
   return {
-    mirrorDir: ctx.cache.mirror(name),
-    lockDir: ctx.cache.lock(`git-${name}`),
+    mirrorDir: ctx.cache.mirror(SOURCE_MIRROR),
+    lockDir: ctx.cache.lock(`git-${SOURCE_MIRROR}`),
     repository: repositoryUrl(source, ctx),
     env: ctx.env,
     log: ctx.log,
