@@ -74,13 +74,13 @@ describe('vllm.json', () => {
   const parse = (v: unknown) => parseConfigText(vllmConfigSchema, VLLM_FILE, JSON.stringify(v));
 
   it('accepts a locked source and defaults patches to none', () => {
-    expect(parse(goodVllm)).toEqual({ ...goodVllm, patches: [] });
+    expect(parse(goodVllm)).toEqual({ ...goodVllm, patches: [], follow: false });
     expect(parse({ ...goodVllm, patches: ['patches/a.patch', 'b.patch'], description: 'x' }).patches).toEqual(['patches/a.patch', 'b.patch']);
   });
 
   it('accepts a vllm.json that is not locked yet (no commit): every step but lock refuses it (executors/shared)', () => {
     const { commit: _commit, ...unlocked } = goodVllm;
-    expect(parse(unlocked)).toEqual({ ...unlocked, patches: [] });
+    expect(parse(unlocked)).toEqual({ ...unlocked, patches: [], follow: false });
   });
 
   it('names the file, the field and what is allowed for a short commit', () => {
@@ -89,7 +89,7 @@ describe('vllm.json', () => {
 
   it('rejects unknown keys with a suggestion and the allowed keys', () => {
     expect(problemsOf(VLLM_FILE, () => parse({ ...goodVllm, comit: SHA }))).toEqual([
-      'comit: unknown field (did you mean "commit"?). Allowed keys: $schema, description, repository, ref, commit, patches.',
+      'comit: unknown field (did you mean "commit"?). Allowed keys: $schema, description, repository, ref, commit, patches, follow.',
     ]);
   });
 
@@ -123,6 +123,7 @@ describe('vllm.json', () => {
     ['patches', ['a\\..\\x.patch'], `patches[0]: ${RELATIVE}`],
     ['patches', [''], 'patches[0]: must be a non-empty relative path'],
     ['patches', [3], `patches[0]: ${RELATIVE} (got 3)`],
+    ['follow', 'main', 'follow: must be true or false: true makes "ref" a branch the source follows (`nx run <source>:lock` moves "commit" to its head; a nightly channel) (got a string)'],
   ]);
 });
 
@@ -253,12 +254,18 @@ describe('wheel.json', () => {
     ['env.CCACHE_BASEDIR', '/x', 'env.CCACHE_BASEDIR: is not allowed here: it is set to the source worktree'],
     ['pinIsa', 'yes', 'pinIsa: must be true or false (got a string)'],
     ['pinIsa', 1, 'pinIsa: must be true or false (got 1)'],
-    ['version', '0.16.0', 'version: must be a JSON object with the fields local, suffix (got a string)'],
+    ['version', '0.16.0', 'version: must be a JSON object with the fields local, suffix, dev (got a string)'],
     ['version.local', 'drop', 'version.local: must be "strip" or "keep"'],
     ['version.suffix', '-1', `version.suffix: ${SUFFIX}`],
     ['version.suffix', '.post', `version.suffix: ${SUFFIX}`],
     ['version.suffix', 1, `version.suffix: ${SUFFIX} (got 1)`],
-    ['version.epoch', 1, 'version.epoch: unknown field. Allowed keys: local, suffix.'],
+    ['version.epoch', 1, 'version.epoch: unknown field. Allowed keys: local, suffix, dev.'],
+    ['version.dev', 'date', `version.dev: must be "commit-time": the version becomes <base>.dev<YYYYMMDDHHMM> from the commit's committer date (UTC)`],
+    [
+      'version',
+      { dev: 'commit-time', suffix: '.post1' },
+      'version.suffix: cannot be set together with "dev": a nightly is <base>.dev<YYYYMMDDHHMM>, and PEP 440 allows nothing after .devN',
+    ],
     ['platformTag', 'manylinux2014_x86_64', `platformTag: ${PLATFORM_TAG}`],
     ['platformTag', 'manylinux_2_28_aarch64', `platformTag: ${PLATFORM_TAG}`],
     ['platformTag', 2014, `platformTag: ${PLATFORM_TAG} (got 2014)`],
@@ -375,7 +382,7 @@ describe('index.json', () => {
 });
 
 describe.each([
-  [VLLM_FILE, vllmConfigSchema, '$schema, description, repository, ref, commit, patches'],
+  [VLLM_FILE, vllmConfigSchema, '$schema, description, repository, ref, commit, patches, follow'],
   [TORCH_FILE, torchConfigSchema, '$schema, description, python, torchIndexUrl, indexUrl, extraIndexUrls, requirements, installer'],
   [WHEEL_FILE, wheelConfigSchema, '$schema, description, distribution, source, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish'],
   [INDEX_FILE, indexConfigSchema, '$schema, description, variants, title, publicUrl, extraWheels, s3'],

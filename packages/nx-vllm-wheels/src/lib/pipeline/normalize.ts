@@ -19,7 +19,7 @@ import {
 } from '../wheel';
 import { cpuPlatformPlugin } from './cpu-platform-plugin';
 import { rawDir, wheelsDir, wheelsIn, type StepContext, type VariantSpec } from './context';
-import { applyVersionPolicy } from './version';
+import { applyVersionPolicy, type VersionInputs } from './version';
 
 function findRawWheel(dir: string, variant: string): string {
   const files = wheelsIn(dir) ?? [];
@@ -36,6 +36,11 @@ function readSourceDateEpoch(dir: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The build's record of the commit time (SOURCE_DATE_EPOCH = the committer time): a nightly's version is made from it. */
+function versionInputs(dir: string): VersionInputs {
+  return { commitTime: readSourceDateEpoch(dir), commitTimeSource: join(dir, 'build-info.json') };
 }
 
 /**
@@ -55,7 +60,7 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
   }
   const input = findRawWheel(rawDir(ctx, variant.name), variant.name);
   const raw = parseWheelFileName(input);
-  const version = applyVersionPolicy(raw.version, variant.config.version);
+  const version = applyVersionPolicy(raw.version, variant.config.version, versionInputs(rawDir(ctx, variant.name)));
   const { distribution, isa } = variant.config;
   const plugin = cpuPlatformPlugin(distribution, isa);
   const [group, name, value] = plugin.entryPoint;
@@ -137,7 +142,7 @@ async function planNormalize(variant: VariantSpec, ctx: StepContext): Promise<vo
   if (!built) ctx.log.info(`[dry-run] ${inDir} does not exist yet (\`nx run ${variant.name}:build\` writes it): its wheel's name is a placeholder below.`);
   const input = built ? findRawWheel(inDir, variant.name) : join(inDir, '<raw wheel>.whl');
   const raw = built ? parseWheelFileName(input) : undefined;
-  const version = raw ? applyVersionPolicy(raw.version, variant.config.version) : '<version>';
+  const version = raw ? applyVersionPolicy(raw.version, variant.config.version, versionInputs(inDir)) : '<version>';
   const env = {}; // analyze_wheel.py, objdump and c++filt run in the caller's environment as it is
 
   ctx.log.info(formatPlannedCommand({ ...analyzePlatformCommand({ wheel: input, toolsPython: tools.python, exclude: analysisExcludes(variant) }), env }));

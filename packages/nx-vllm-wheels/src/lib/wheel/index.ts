@@ -33,4 +33,5 @@ export type { RenameWheelOptions, RenamedWheel } from './rename';
 export { analyzePlatform, analyzePlatformCommand, choosePlatformTag, ANALYZE_WHEEL_SCRIPT, TORCH_LIBRARY_EXCLUDES } from './platform-tag';
 export type { AnalyzePlatformOptions, PlatformAnalysis, PlatformTagChoice, PlatformTagPolicy, ExternalLibrary, ElfInfo, PolicyInfo } from './platform-tag';
 export { mergeEntryPoints, entryPointProblem } from './entry-points';
+export { compareVersions } from './version-order';
 export type { EntryPoints } from './entry-points';
