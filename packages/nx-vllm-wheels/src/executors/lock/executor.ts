@@ -4,8 +4,10 @@ import { loadUnlockedSource, runStep, type CommonOptions } from '../shared';
 
 export interface LockOptions extends CommonOptions {
   config: string;
+  /** Lock this commit of "ref" instead of its head (it must be on "ref"). */
+  commit?: string;
 }
 
 export default async function lock(options: LockOptions, context: ExecutorContext) {
-  return runStep(context, options, (ctx) => lockSource(loadUnlockedSource(context, options.config), ctx));
+  return runStep(context, options, (ctx) => lockSource(loadUnlockedSource(context, options.config), ctx, { commit: options.commit }));
 }

@@ -11,6 +11,7 @@ import {
   type MirrorOptions,
 } from './mirror';
 import { gitClient } from './client';
+import type { Logger } from '../log';
 
 export interface EnsureCommitResult {
   cloned: boolean;
@@ -56,12 +57,25 @@ async function commitInMirror(options: MirrorOptions & { commit: string }, reclo
   return { cloned, fetched: !cloned };
 }
 
+/** What `ref` named: a tag (tags win over a branch of the same name, as before), a branch, or a commit id. */
+export type RefKind = 'tag' | 'branch' | 'commit';
+
+export interface ResolvedRef {
+  commit: string;
+  kind: RefKind;
+}
+
 /**
  * Resolves `ref` (tag, branch or commit id) to a 40-hex commit, fetching first. If the fetch fails but
  * the mirror can still resolve the ref, it warns and continues (the seed script's behaviour).
  * A dry run writes nothing: it asks the remote with `git ls-remote` instead of cloning or fetching.
  */
 export async function resolveRef(options: MirrorOptions & { ref: string }): Promise<string> {
+  return (await resolveRefWithKind(options)).commit;
+}
+
+/** resolveRef, also saying whether the ref is a tag, a branch or a commit id (a followed source needs a branch). */
+export async function resolveRefWithKind(options: MirrorOptions & { ref: string }): Promise<ResolvedRef> {
   if (options.dryRun) return resolveRefWithoutWriting(options);
   return withMirrorLock(options, async () => {
     const cloned = await cloneOrReuseMirror(options);
@@ -76,7 +90,7 @@ export async function resolveRef(options: MirrorOptions & { ref: string }): Prom
   });
 }
 
-async function resolveRefWithoutWriting(options: MirrorOptions & { ref: string }): Promise<string> {
+async function resolveRefWithoutWriting(options: MirrorOptions & { ref: string }): Promise<ResolvedRef> {
   const { ref, repository, mirrorDir, log } = options;
   const mirrorExists = existsSync(mirrorDir);
   log.info(`[dry-run] would ${mirrorExists ? 'fetch' : 'clone'} ${repository} ${mirrorExists ? 'into' : 'as'} the mirror ${mirrorDir}; asking the remote with git ls-remote instead`);
@@ -98,23 +112,29 @@ async function resolveRefWithoutWriting(options: MirrorOptions & { ref: string }
       .map(([sha, name]) => [name, sha] as const),
   );
   // An annotated tag's commit is its peeled entry; a lightweight tag and a branch point at it directly.
-  const sha = advertised.get(`refs/tags/${ref}^{}`) ?? advertised.get(`refs/tags/${ref}`) ?? advertised.get(`refs/heads/${ref}`);
-  if (sha) return sha;
+  const tag = advertised.get(`refs/tags/${ref}^{}`) ?? advertised.get(`refs/tags/${ref}`);
+  if (tag) return { commit: tag, kind: 'tag' };
+  const branch = advertised.get(`refs/heads/${ref}`);
+  if (branch) return { commit: branch, kind: 'branch' };
   if (mirrorExists) return resolveInMirror(options);
   if (/^[0-9a-f]{40}$/.test(ref)) {
     log.info(`[dry-run] "${ref}" is a commit id; a real run checks that ${repository} has it.`);
-    return ref;
+    return { commit: ref, kind: 'commit' };
   }
   throw new SourceError(`Ref "${ref}" is neither a tag nor a branch of ${repository} (a commit id can be checked only by a real run, which fetches).`);
 }
 
 /** Resolves `ref` from the mirror as it is (reads only). */
-async function resolveInMirror(options: MirrorOptions & { ref: string }): Promise<string> {
+async function resolveInMirror(options: MirrorOptions & { ref: string }): Promise<ResolvedRef> {
   const git = gitClient({ cwd: options.mirrorDir, env: options.env, timeoutMs: 60_000, dryRun: false, log: options.log });
-  const candidates = [`refs/tags/${options.ref}`, `refs/heads/${options.ref}`, options.ref];
-  for (const candidate of candidates) {
+  const candidates: [string, RefKind][] = [
+    [`refs/tags/${options.ref}`, 'tag'],
+    [`refs/heads/${options.ref}`, 'branch'],
+    [options.ref, 'commit'],
+  ];
+  for (const [candidate, kind] of candidates) {
     const sha = (await git.tryQuery(['rev-parse', '--verify', '--quiet', `${candidate}^{commit}`]))?.trim();
-    if (sha && /^[0-9a-f]{40}$/.test(sha)) return sha;
+    if (sha && /^[0-9a-f]{40}$/.test(sha)) return { commit: sha, kind };
   }
   const tags = ((await git.tryQuery(['tag', '--list', '--sort=-creatordate'])) ?? '').split('\n').filter(Boolean);
   const shown = tags.slice(0, 10).join(', ');
@@ -122,6 +142,14 @@ async function resolveInMirror(options: MirrorOptions & { ref: string }): Promis
     `Ref "${options.ref}" does not exist in ${options.repository}: it is neither a tag, a branch nor a commit.` +
       (tags.length ? ` Newest tags: ${shown}${tags.length > 10 ? ', …' : ''}.` : ''),
   );
+}
+
+/** True when `ancestor` is `descendant` or reachable from it (git merge-base --is-ancestor), in the mirror as it is. */
+export async function isAncestor(mirrorDir: string, ancestor: string, descendant: string, env: Record<string, string | undefined>, log: Logger): Promise<boolean> {
+  const git = gitClient({ cwd: mirrorDir, env, timeoutMs: 60_000, dryRun: false, log });
+  // Not `--is-ancestor`: its answer is the exit code alone, and simple-git takes a silent exit 1 for success.
+  // The merge base of an ancestor and its descendant is the ancestor; a failure to read is a "no".
+  return (await git.tryQuery(['merge-base', ancestor, descendant]))?.trim() === ancestor;
 }
 
 function firstLine(e: unknown): string {

@@ -1,6 +1,7 @@
 export type { StepContext, SourceSpec, TorchSpec, UnlockedSourceSpec, VariantSpec } from './context';
 export { rawDir, wheelsDir } from './context';
 export { checkoutSource, lockSource, prepareVariantSource, repositoryUrl, patchesOf, sourceAvailable } from './source';
+export type { LockOptions } from './source';
 export { installTorch } from './torch';
 export { buildVariant } from './build';
 export { normalizeVariant } from './normalize';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { SourceError } from '../errors';
+import { ConfigError, SourceError } from '../errors';
 import { writeFileAtomic } from '../fs';
-import { commitState, ensureCommit, prepareWorktree, resolveRef, type Patch } from '../git';
+import { commitState, ensureCommit, isAncestor, prepareWorktree, resolveRefWithKind, type Patch } from '../git';
 import type { SourceSpec, StepContext, UnlockedSourceSpec, VariantSpec } from './context';
 import { isaPinEdit } from '../build';
 
@@ -49,22 +49,76 @@ export async function checkoutSource(source: SourceSpec, ctx: StepContext): Prom
   if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${sourceMirrorDir(source, ctx)}; nothing to do.`);
 }
 
-/** `vllm:lock`: resolves "ref" to a commit and rewrites vllm.json's "commit" (like a lockfile update). */
-export async function lockSource(source: UnlockedSourceSpec, ctx: StepContext): Promise<string> {
-  const commit = await resolveRef({ ...mirrorOptions(source, ctx), ref: source.config.ref });
+export interface LockOptions {
+  /**
+   * Lock this commit instead of the head of "ref" (`nx run <source>:lock --commit=<sha>`): it must be on
+   * "ref" (its commit or an ancestor). The nightly workflow resolves the branch once and every runner
+   * locks the same commit, whatever was pushed meanwhile.
+   */
+  commit?: string;
+}
+
+/**
+ * `vllm:lock`: resolves "ref" to a commit and rewrites vllm.json's "commit" (like a lockfile update).
+ * A source with `"follow": true` follows the branch "ref" (a tag or a commit id there is a config
+ * error); a source that does not follow but names a branch gets a warning, since its lock then moves
+ * each time someone runs lock.
+ */
+export async function lockSource(source: UnlockedSourceSpec, ctx: StepContext, options: LockOptions = {}): Promise<string> {
+  const { ref, follow } = source.config;
+  if (options.commit !== undefined && !/^[0-9a-f]{40}$/.test(options.commit)) {
+    throw new ConfigError(`--commit ${JSON.stringify(options.commit)} must be a full 40-character lowercase hex commit id (of "${ref}" in ${source.configFile}).`);
+  }
+  const mirror = mirrorOptions(source, ctx);
+  const resolved = await resolveRefWithKind({ ...mirror, ref });
+  if (follow && resolved.kind !== 'branch') {
+    throw new ConfigError(
+      `${source.configFile} is invalid:\n  - ref: "${ref}" is a ${resolved.kind === 'tag' ? 'tag' : 'commit id'} of ${mirror.repository}, but "follow": true needs a branch to follow (e.g. "main"); to pin it, remove "follow"`,
+    );
+  }
+  if (!follow && resolved.kind === 'branch') {
+    ctx.log.warn(
+      `${source.configFile}: "ref": "${ref}" is a branch, so this lock pins its head today and moves whenever lock runs again. ` +
+        'Name a tag to pin a release, or set "follow": true to follow the branch on purpose (a nightly channel).',
+    );
+  }
+  const commit = options.commit === undefined ? resolved.commit : await commitOnRef(source, ctx, options.commit, resolved.commit);
   const file = resolve(ctx.workspaceRoot, source.configFile);
   if (commit === source.config.commit) {
-    ctx.log.info(`${source.configFile}: "${source.config.ref}" is still ${commit}; unchanged.`);
+    ctx.log.info(`${source.configFile}: ${options.commit ? `${commit} is on "${ref}" and already the lock` : `"${ref}" is still ${commit}`}; unchanged.`);
     return commit;
   }
   const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   json.commit = commit;
   const was = source.config.commit ? `was ${source.config.commit}` : 'was not locked';
+  const what = options.commit ? `${commit} (on "${ref}", whose head is ${resolved.commit.slice(0, 12)})` : `"${ref}" locked to ${commit}`;
   if (ctx.dryRun) {
     ctx.log.info(`[dry-run] would write ${source.configFile} with "commit": "${commit}" (${was})`);
   } else {
     writeFileAtomic(file, `${JSON.stringify(json, null, 2)}\n`);
-    ctx.log.info(`${source.configFile}: "${source.config.ref}" locked to ${commit} (${was}).`);
+    ctx.log.info(`${source.configFile}: ${what} (${was}).`);
+  }
+  return commit;
+}
+
+/** `lock --commit`: the commit must be the head of "ref" or reachable from it, in the (just fetched) mirror. */
+async function commitOnRef(source: UnlockedSourceSpec, ctx: StepContext, commit: string, head: string): Promise<string> {
+  if (commit === head) return commit;
+  const mirrorDir = sourceMirrorDir(source, ctx);
+  const { ref } = source.config;
+  if ((await commitState(mirrorDir, commit, ctx.env, ctx.log)) !== 'present') {
+    if (ctx.dryRun) {
+      ctx.log.info(`[dry-run] ${commit.slice(0, 12)} is not in the mirror yet; a real run fetches and checks that it is on "${ref}".`);
+      return commit;
+    }
+    throw new SourceError(`--commit ${commit} does not exist in ${repositoryUrl(source, ctx)} (fetched just now); "${ref}" is at ${head}.`);
+  }
+  if (!(await isAncestor(mirrorDir, commit, head, ctx.env, ctx.log))) {
+    if (ctx.dryRun && (await commitState(mirrorDir, head, ctx.env, ctx.log)) !== 'present') {
+      ctx.log.info(`[dry-run] the head of "${ref}" (${head.slice(0, 12)}) is not in the mirror yet; a real run fetches and checks that ${commit.slice(0, 12)} is on it.`);
+      return commit;
+    }
+    throw new SourceError(`--commit ${commit} is not on "${ref}" of ${repositoryUrl(source, ctx)} (its head ${head} does not contain it); ${source.configFile} is left as it was.`);
   }
   return commit;
 }
