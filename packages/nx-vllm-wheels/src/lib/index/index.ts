@@ -6,6 +6,8 @@ export { buildIndex } from './build';
 export type { BuildIndexOptions } from './build';
 export { parseIndexState, mergeState } from './state';
 export type { IndexedFile, IndexState } from './state';
+export { retainNewest } from './retain';
+export type { Retained, Retention } from './retain';
 export {
   API_VERSION,
   JSON_CONTENT_TYPE,

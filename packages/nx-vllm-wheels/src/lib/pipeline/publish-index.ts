@@ -33,6 +33,7 @@ export async function publishWheelIndex(
     pages: indexPageOptions(index.config, torch),
     dryRun: ctx.dryRun,
     prune: options.prune === true,
+    retain: index.config.retain,
     log: ctx.log,
     env: ctx.env,
     secrets: [ctx.env.AWS_SECRET_ACCESS_KEY, ctx.env.AWS_SESSION_TOKEN].filter((s): s is string => !!s),

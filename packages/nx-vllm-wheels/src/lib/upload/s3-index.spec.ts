@@ -377,6 +377,49 @@ describe('publishIndexToS3', () => {
     expect((await objects(bucket)).has(strays[0])).toBe(true);
   });
 
+  it('retain keeps the newest N nightly versions; --prune deletes an older one only a publish after the pages that listed it were replaced', async () => {
+    const NIGHTLY = ['0.9.1.dev202603010905', '0.9.1.dev202603020600', '0.10.1.dev202603030800'];
+    const nights: string[] = [];
+    for (const version of NIGHTLY) {
+      const dir = join(tempDir('s3-nightly'), 'index');
+      await buildIndex({ wheels: [await writeWheel(tempDir('s3-nightly-wheel'), 'vllm-cpu-nightly', version)], outDir: dir, ...PAGES });
+      nights.push(dir);
+    }
+    const key = (version: string) => `${PREFIX}/files/vllm-cpu-nightly/vllm_cpu_nightly-${version}-py3-none-any.whl`;
+    const listed = async (bucket: string) => (await remoteState(bucket)).files.map((f) => f.filename);
+    const retain = { 'vllm-cpu-nightly': 2 };
+    const bucket = await publishedA();
+    for (const night of nights.slice(0, 2)) expect((await publish(night, bucket, { retain, prune: true }).result).deleted).toEqual([]);
+    expect(await listed(bucket)).toEqual([CPU, AVX, ...NIGHTLY.slice(0, 2).map((v) => `vllm_cpu_nightly-${v}-py3-none-any.whl`)].sort());
+
+    // Night 3: night 1 leaves the pages; its file stays for whoever read the pages just replaced.
+    const third = publish(nights[2], bucket, { retain, prune: true });
+    expect((await third.result).deleted).toEqual([]);
+    expect(third.log.lines).toContain(
+      `leaves the index: vllm_cpu_nightly-${NIGHTLY[0]}-py3-none-any.whl, older than the 2 newest versions of vllm-cpu-nightly (index.json "retain": ${NIGHTLY[2]}, ${NIGHTLY[1]})`,
+    );
+    expect(third.log.lines).toContain(`kept ${key(NIGHTLY[0])} until the next --prune: the pages this run replaced listed it`);
+    expect(await listed(bucket)).toEqual([CPU, AVX, ...NIGHTLY.slice(1).map((v) => `vllm_cpu_nightly-${v}-py3-none-any.whl`)].sort());
+    const page = (await getObject(bucket, `${PREFIX}/simple/vllm-cpu-nightly/index.html`)).toString('utf8');
+    expect(page).not.toContain(NIGHTLY[0]);
+    expect((await httpGet(`${moto.endpoint}/${bucket}/${key(NIGHTLY[0])}`)).status).toBe(200);
+    await assertConsistent(bucket);
+
+    // A local wheel older than the retained versions is not published at all.
+    const old = publish(nights[0], bucket, { retain, prune: true });
+    const oldResult = await old.result;
+    expect(old.log.lines).toContain(
+      `WARNING: vllm_cpu_nightly-${NIGHTLY[0]}-py3-none-any.whl is not published: it is older than the 2 newest versions of vllm-cpu-nightly (index.json "retain": ${NIGHTLY[2]}, ${NIGHTLY[1]}).`,
+    );
+    expect(oldResult.uploaded).toEqual([]);
+    // This run replaced no page that listed night 1: now it goes, with its PEP 658 metadata, and nothing else.
+    expect([...oldResult.deleted]).toEqual([key(NIGHTLY[0]), `${key(NIGHTLY[0])}.metadata`]);
+    expect((await objects(bucket)).has(key(NIGHTLY[0]))).toBe(false);
+    expect(await listed(bucket)).toEqual([CPU, AVX, ...NIGHTLY.slice(1).map((v) => `vllm_cpu_nightly-${v}-py3-none-any.whl`)].sort());
+    await assertConsistent(bucket);
+    expect((await publish(nights[2], bucket, { retain, prune: true }).result).deleted).toEqual([]);
+  });
+
   it('sends each object\'s sha256 for S3 to verify the bytes (x-amz-checksum-sha256) and records it (x-amz-meta-sha256)', async () => {
     const seen: { method: string; url: string; headers: Record<string, unknown>; body: Buffer }[] = [];
     const server = createServer((req, res) => {

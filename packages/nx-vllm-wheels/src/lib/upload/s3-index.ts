@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { IndexError, type IndexedFile, type IndexState, mergeState, type PageLevel, type PageOptions, parseIndexState, renderIndexPages } from '../index';
+import { IndexError, type IndexedFile, type IndexState, mergeState, type PageLevel, type PageOptions, parseIndexState, renderIndexPages, retainNewest, type Retention } from '../index';
 import type { Logger } from '../log';
 import { createIndexS3Client, describeS3Error, isNotFound, type RetryOptions, type S3Location, s3HttpUrl, withRetry } from './s3-client';
 import { S3PublishError } from './s3-errors';
@@ -16,8 +16,13 @@ export interface PublishIndexOptions {
   readonly pages?: PageOptions;
   /** List what would be uploaded, skipped and deleted; change nothing remote. */
   readonly dryRun?: boolean;
-  /** Delete objects under the prefix that the merged index does not contain (after everything is uploaded). */
+  /**
+   * Delete objects under the prefix that the merged index does not contain (after everything is
+   * uploaded), except files the replaced index still listed: those go with the next prune.
+   */
   readonly prune?: boolean;
+  /** index.json `retain`: the published index lists only the newest N versions of these projects. */
+  readonly retain?: Retention;
   /** Uploads in flight at once within one level (files, project pages, roots). Default 4. */
   readonly concurrency?: number;
   readonly log: Logger;
@@ -99,18 +104,24 @@ async function publish(client: S3Client, options: PublishIndexOptions): Promise<
 
   const local = readLocalState(options.indexDir);
   const remote = await readRemoteState(client, location, base, send);
-  let state: IndexState;
+  let merged: IndexState;
   try {
-    state = mergeState(remote, local.files);
+    merged = mergeState(remote, local.files);
   } catch (e) {
     if (e instanceof IndexError) throw new S3PublishError(`Cannot publish ${options.indexDir} to ${where}; nothing was uploaded.\n${e.message}`, { cause: e });
     throw e;
   }
+  const { state, dropped } = retainNewest(merged, options.retain ?? {});
   log.step(
     `${dry ? '[dry-run] Would publish' : 'Publishing'} ${options.indexDir} to ${where}: ${local.files.length} local file(s), ${remote?.files.length ?? 0} already published, ${state.files.length} in the merged index`,
   );
 
   const localNames = new Set(local.files.map((f) => f.filename));
+  for (const { file, keep, newest } of dropped) {
+    const why = `older than the ${keep} newest version${keep === 1 ? '' : 's'} of ${file.project} (index.json "retain": ${newest.join(', ')})`;
+    if (localNames.has(file.filename)) log.warn(`${file.filename} is not published: it is ${why}.`);
+    else log.info(`${dry ? '[dry-run] would leave' : 'leaves'} the index: ${file.filename}, ${why}`);
+  }
   const planned = [...(await planFiles(state, localNames, options.indexDir, base)), ...planPages(state, options.pages ?? {}, base)];
 
   // What is there already: same bytes = skip; other bytes for a file = refuse; a missing file we cannot upload = refuse.
@@ -146,7 +157,9 @@ async function publish(client: S3Client, options: PublishIndexOptions): Promise<
     );
   }
 
-  const deleted = options.prune ? await prune(client, location, base, new Set(planned.map((p) => p.key)), dry, log, send) : [];
+  // A file the replaced index listed may still be fetched by a reader of those pages: it goes with the next prune.
+  const listedBefore = new Set((remote?.files ?? []).flatMap((f) => fileKeys(f, base)));
+  const deleted = options.prune ? await prune(client, location, base, new Set(planned.map((p) => p.key)), listedBefore, dry, log, send) : [];
   log.info(
     `${dry ? '[dry-run] would upload' : 'Uploaded'} ${uploads.length} object(s), skipped ${skipped.length}${options.prune ? `, ${dry ? 'would delete' : 'deleted'} ${deleted.length}` : ''}; ` +
       `the index holds ${state.files.length} file(s) of ${new Set(state.files.map((f) => f.project)).size} project(s)`,
@@ -320,12 +333,38 @@ function putCommand(bucket: string, p: Planned, body: Buffer | Readable): PutObj
   });
 }
 
-async function prune(client: S3Client, location: S3Location, base: string, keep: ReadonlySet<string>, dry: boolean, log: Logger, send: Send): Promise<string[]> {
+/** The keys of a file of the index and of its PEP 658 `.metadata` (none for a file hosted elsewhere). */
+function fileKeys(f: IndexedFile, base: string): string[] {
+  const rel = relativeKey(f);
+  if (rel === undefined) return [];
+  return f.metadataSha256 === undefined ? [base + rel] : [base + rel, `${base + rel}.metadata`];
+}
+
+/**
+ * Deletes what is under the prefix and not in `keep`, once everything is uploaded. A file that
+ * `listedBefore` names left the index in this run (retention): the pages just replaced listed it, so a
+ * reader who read them a moment ago may still be downloading it. It is deleted by the next prune,
+ * when no published page has listed it for a whole run.
+ */
+async function prune(
+  client: S3Client,
+  location: S3Location,
+  base: string,
+  keep: ReadonlySet<string>,
+  listedBefore: ReadonlySet<string>,
+  dry: boolean,
+  log: Logger,
+  send: Send,
+): Promise<string[]> {
   const stray: string[] = [];
   let token: string | undefined;
   do {
     const page = await send(`LIST ${base}`, () => client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: base, ContinuationToken: token })));
-    for (const o of page.Contents ?? []) if (o.Key !== undefined && !keep.has(o.Key)) stray.push(o.Key);
+    for (const o of page.Contents ?? []) {
+      if (o.Key === undefined || keep.has(o.Key)) continue;
+      if (listedBefore.has(o.Key)) log.info(`${dry ? '[dry-run] would keep' : 'kept'} ${o.Key} until the next --prune: the pages this run replaced listed it`);
+      else stray.push(o.Key);
+    }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   stray.sort();
