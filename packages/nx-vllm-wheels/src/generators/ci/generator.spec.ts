@@ -2,7 +2,7 @@ import type { ProjectConfiguration, Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parse } from 'yaml';
 import { ConfigError, VllmWheelsError } from '../../lib/errors';
-import { ciWorkspaceFromProjects, writeCiWorkflow } from './generator';
+import { ciWorkspaceFromProjects, writeCiWorkflow, writeNightlyWorkflow } from './generator';
 
 const PATH = '.github/workflows/vllm-wheels.yml';
 
@@ -82,5 +82,51 @@ describe('the ci generator', () => {
     expect(writeCiWorkflow(tree, { name: 'wheels.yaml' }, workspace())).toEqual({ path: '.github/workflows/wheels.yaml', status: 'created' });
     expect(() => writeCiWorkflow(tree, { name: 'sub/x.yml' }, workspace())).toThrow('nx g nx-vllm-wheels:ci options is invalid:\n  - name: must be a file name ending in .yml or .yaml');
     expect(tree.exists('.github/workflows/sub/x.yml')).toBe(false);
+  });
+
+  describe('with a source that follows a branch', () => {
+    const NIGHTLY_PATH = '.github/workflows/vllm-wheels-nightly.yml';
+    const followed = () => {
+      const all = projects(['vllm-cpu']);
+      all['vllm-main'] = project('packages/vllm-main', ['vllm-wheels:source'], ['checkout', 'lock']);
+      all['vllm-cpu-nightly@vllm-main'] = project('packages/vllm-main/vllm-cpu-nightly', ['vllm-wheels:variant', 'source:vllm-main'], ['build', 'wheel', 'publish']);
+      all['vllm-cpu'].tags!.push('source:vllm');
+      all['wheel-index'].targets!.index.options = { variants: ['vllm-cpu', 'vllm-cpu-nightly@vllm-main'] };
+      return all;
+    };
+    beforeEach(() => {
+      tree.write('packages/vllm-main/vllm.json', JSON.stringify({ repository: 'https://github.com/vllm-project/vllm.git', ref: 'main', follow: true }));
+    });
+
+    it('reads the followed sources (vllm.json "follow") with their variants, and the index members', () => {
+      expect(ciWorkspaceFromProjects(tree, followed())).toMatchObject({
+        variants: ['vllm-cpu', 'vllm-cpu-nightly@vllm-main'],
+        followed: [{ name: 'vllm-main', config: 'packages/vllm-main/vllm.json', variants: ['vllm-cpu-nightly@vllm-main'] }],
+        indexMembers: { 'wheel-index': ['vllm-cpu', 'vllm-cpu-nightly@vllm-main'] },
+      });
+      tree.write('packages/vllm-main/vllm.json', JSON.stringify({ repository: 'https://github.com/vllm-project/vllm.git', ref: 'main' }));
+      expect(ciWorkspaceFromProjects(tree, followed()).followed).toBeUndefined();
+    });
+
+    it('writes the nightly workflow beside the main one; without followed sources removes its own, never an edited one', () => {
+      const ws = ciWorkspaceFromProjects(tree, followed());
+      expect(writeNightlyWorkflow(tree, {}, ws)).toEqual({ path: NIGHTLY_PATH, status: 'created' });
+      expect(parse(tree.read(NIGHTLY_PATH, 'utf8')!).jobs.wheel.strategy.matrix.include).toEqual([{ variant: 'vllm-cpu-nightly@vllm-main', source: 'vllm-main' }]);
+      expect(writeNightlyWorkflow(tree, {}, ws)).toEqual({ path: NIGHTLY_PATH, status: 'unchanged' });
+      expect(writeNightlyWorkflow(tree, { nightlyCron: '0 5 * * *' }, ws)).toEqual({ path: NIGHTLY_PATH, status: 'updated' });
+
+      const none = workspace();
+      expect(writeNightlyWorkflow(tree, {}, none)).toEqual({ path: NIGHTLY_PATH, status: 'deleted' });
+      expect(tree.exists(NIGHTLY_PATH)).toBe(false);
+      expect(writeNightlyWorkflow(tree, {}, none)).toBeUndefined();
+
+      writeNightlyWorkflow(tree, {}, ws);
+      tree.write(NIGHTLY_PATH, `${tree.read(NIGHTLY_PATH, 'utf8')}# mine\n`);
+      expect(writeNightlyWorkflow(tree, {}, none)).toBeUndefined();
+      expect(tree.read(NIGHTLY_PATH, 'utf8')).toContain('# mine');
+      expect(() => writeNightlyWorkflow(tree, {}, ws)).toThrow(
+        `${NIGHTLY_PATH} was edited by hand since nx-vllm-wheels generated it; it is left as it is. Re-run with --force to replace it (your changes are lost), or with --nightlyName=<other>.yml to write a new file beside it.`,
+      );
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { createProjectGraphAsync, logger, readProjectsConfigurationFromProjectGraph, type ProjectConfiguration, type Tree } from '@nx/devkit';
 import { parseConfigText, torchConfigSchema } from '../../config';
-import { ciOptionsSchema, renderWorkflow, VARIANT_TAG, workflowOrigin, type CiOptionsInput, type CiWorkspace } from '../../lib/ci';
+import { ciOptionsSchema, renderNightlyWorkflow, renderWorkflow, VARIANT_TAG, workflowOrigin, type CiOptions, type CiOptionsInput, type CiWorkspace } from '../../lib/ci';
 import { ConfigError, VllmWheelsError } from '../../lib/errors';
 
 export type CiGeneratorOptions = CiOptionsInput;
@@ -27,16 +27,32 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
   const torchFile = torch && `${torch.root}/torch.json`;
   const python = torchFile && tree.exists(torchFile) ? parseConfigText(torchConfigSchema, torchFile, tree.read(torchFile, 'utf8') ?? '').python : undefined;
   if (!python) throw new ConfigError('No torch.json found (the project tagged "vllm-wheels:torch"): its "python" is the version CI sets up; pass --python to choose one.');
+  const indexes = tagged(projects, 'vllm-wheels:index', 'publish').map((i) => i.name);
+  // A source follows its branch when its vllm.json says so (the plugin validated the file to infer the
+  // project; the nightly lock job reads "follow" the same way); its variants carry the tag source:<name>.
+  const follows = (file: string) => {
+    try {
+      return (JSON.parse(tree.read(file, 'utf8') ?? '') as { follow?: unknown }).follow === true;
+    } catch {
+      return false;
+    }
+  };
+  const followed = sources
+    .map((s) => ({ name: s.name, config: `${s.root}/vllm.json` }))
+    .filter((s) => tree.exists(s.config) && follows(s.config))
+    .map((s) => ({ ...s, variants: variants.filter((v) => projects[v.name].tags?.includes(`source:${s.name}`)).map((v) => v.name) }));
+  const members = (name: string) => projects[name].targets?.index?.options?.variants as string[] | undefined;
   return {
     variants: variants.map((v) => v.name),
-    indexes: tagged(projects, 'vllm-wheels:index', 'publish').map((i) => i.name),
+    indexes,
     python,
     cacheKeyFiles: [...sources.map((s) => `${s.root}/vllm.json`), torchFile].filter((f): f is string => !!f && tree.exists(f)),
     npmLockfile: tree.exists('package-lock.json'),
+    ...(followed.length ? { followed, indexMembers: Object.fromEntries(indexes.map((i) => [i, members(i) ?? variants.map((v) => v.name)])) } : {}),
   };
 }
 
-export type WriteResult = { path: string; status: 'created' | 'updated' | 'unchanged' };
+export type WriteResult = { path: string; status: 'created' | 'updated' | 'unchanged' | 'deleted' };
 
 /**
  * Writes `.github/workflows/<name>`. The same workspace and options give the same bytes (a re-run
@@ -44,9 +60,29 @@ export type WriteResult = { path: string; status: 'created' | 'updated' | 'uncha
  * someone else is replaced only with `force`.
  */
 export function writeCiWorkflow(tree: Tree, rawOptions: CiGeneratorOptions, workspace: CiWorkspace): WriteResult {
-  const options = parseConfigText(ciOptionsSchema, OPTIONS_NAME, JSON.stringify(rawOptions ?? {}));
-  const path = `.github/workflows/${options.name}`;
-  const text = renderWorkflow(workspace, options);
+  const options = parseOptions(rawOptions);
+  return writeStamped(tree, `.github/workflows/${options.name}`, renderWorkflow(workspace, options), options, 'name');
+}
+
+/**
+ * Writes `.github/workflows/<nightlyName>` when the workspace has followed sources; without any, removes
+ * the one this generator wrote (its check would fail every night), and leaves an edited one alone.
+ * Undefined when there is nothing to write or remove.
+ */
+export function writeNightlyWorkflow(tree: Tree, rawOptions: CiGeneratorOptions, workspace: CiWorkspace): WriteResult | undefined {
+  const options = parseOptions(rawOptions);
+  const path = `.github/workflows/${options.nightlyName}`;
+  if (workspace.followed?.length) return writeStamped(tree, path, renderNightlyWorkflow(workspace, options), options, 'nightlyName');
+  if (!tree.exists(path) || (workflowOrigin(tree.read(path, 'utf8') ?? '') !== 'generated' && !options.force)) return undefined;
+  tree.delete(path);
+  return { path, status: 'deleted' };
+}
+
+function parseOptions(rawOptions: CiGeneratorOptions): CiOptions {
+  return parseConfigText(ciOptionsSchema, OPTIONS_NAME, JSON.stringify(rawOptions ?? {}));
+}
+
+function writeStamped(tree: Tree, path: string, text: string, options: CiOptions, nameOption: 'name' | 'nightlyName'): WriteResult {
   const existing = tree.exists(path) ? tree.read(path, 'utf8') : null;
   if (existing === text) return { path, status: 'unchanged' };
   if (existing !== null && !options.force) {
@@ -54,7 +90,7 @@ export function writeCiWorkflow(tree: Tree, rawOptions: CiGeneratorOptions, work
     if (origin !== 'generated') {
       const why = origin === 'edited' ? 'was edited by hand since nx-vllm-wheels generated it' : 'was not written by nx-vllm-wheels';
       throw new VllmWheelsError(
-        `${path} ${why}; it is left as it is. Re-run with --force to replace it (your changes are lost), or with --name=<other>.yml to write a new file beside it.`,
+        `${path} ${why}; it is left as it is. Re-run with --force to replace it (your changes are lost), or with --${nameOption}=<other>.yml to write a new file beside it.`,
       );
     }
   }
@@ -68,4 +104,9 @@ export default async function ciGenerator(tree: Tree, options: CiGeneratorOption
   const workspace = ciWorkspaceFromProjects(tree, readProjectsConfigurationFromProjectGraph(graph).projects);
   const { path, status } = writeCiWorkflow(tree, options, workspace);
   logger.info(`${path}: ${status === 'unchanged' ? 'up to date' : status} (variants: ${workspace.variants.join(', ')}).`);
+  const nightly = writeNightlyWorkflow(tree, options, workspace);
+  if (nightly) {
+    const what = nightly.status === 'deleted' ? 'no source follows a branch any more' : `sources ${workspace.followed!.map((s) => s.name).join(', ')}`;
+    logger.info(`${nightly.path}: ${nightly.status === 'unchanged' ? 'up to date' : nightly.status} (${what}).`);
+  }
 }

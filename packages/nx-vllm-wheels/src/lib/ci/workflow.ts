@@ -21,6 +21,14 @@ export const CI_SECRETS = {
 /** Repository variables (not secret) the workflow reads. */
 export const CI_VARIABLES = { cacheServer: 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER' } as const;
 
+/** A source with `"follow": true` (its vllm.json) and its variants: what the nightly workflow locks and builds. */
+export interface FollowedSource {
+  name: string;
+  /** Its vllm.json, relative to the workspace root. */
+  config: string;
+  variants: readonly string[];
+}
+
 /** What the workflow is generated from: the workspace's inferred projects. */
 export interface CiWorkspace {
   /** Variant project names (each has a `wheel` and a `publish` target). */
@@ -33,9 +41,24 @@ export interface CiWorkspace {
   cacheKeyFiles: readonly string[];
   /** Whether the workspace has a package-lock.json (setup-node caches npm's downloads with it). */
   npmLockfile: boolean;
+  /** Sources that follow a branch: their variants are built and published by the nightly workflow only. */
+  followed?: readonly FollowedSource[];
+  /** Each index's member variants (default: every variant). */
+  indexMembers?: Readonly<Record<string, readonly string[]>>;
 }
 
-const ACTIONS = {
+/** The variants of the followed sources, sorted. */
+export function nightlyVariants(workspace: CiWorkspace): string[] {
+  return (workspace.followed ?? []).flatMap((s) => s.variants).sort();
+}
+
+/** An index's members among `variants` (the index's own list, or every variant). */
+export function indexMembersAmong(workspace: CiWorkspace, index: string, variants: readonly string[]): string[] {
+  const members = workspace.indexMembers?.[index] ?? workspace.variants;
+  return members.filter((m) => variants.includes(m)).sort();
+}
+
+export const ACTIONS = {
   checkout: 'actions/checkout@v4',
   setupNode: 'actions/setup-node@v4',
   setupPython: 'actions/setup-python@v5',
@@ -46,29 +69,36 @@ const ACTIONS = {
 
 const STAMP = /^# nx-vllm-wheels ci sha256:([0-9a-f]{64})\n/m;
 const ARTIFACT_PREFIX = 'wheels-';
-const MACHINE_CACHE = '~/.cache/vllm-wheels';
+export const MACHINE_CACHE = '~/.cache/vllm-wheels';
 
-const expr = (e: string) => `\${{ ${e} }}`;
-const secret = (name: string) => `secrets.${name}`;
+export const expr = (e: string) => `\${{ ${e} }}`;
+export const secret = (name: string) => `secrets.${name}`;
 
 /** True on a push to the main branch: the only runs trusted to write to the shared cache. */
 function mainPush(options: CiOptions): string {
   return `github.event_name == 'push' && github.ref == 'refs/heads/${options.mainBranch}'`;
 }
 
-/** The remote cache's environment for the step that builds; empty when there is none. */
-function remoteCacheEnv(options: CiOptions): { env: Record<string, string>; comment: string } | undefined {
+/**
+ * The remote cache's environment for the step that builds; empty when there is none. `trusted` is the
+ * condition for the read-write token (`trustedRuns` says it in words).
+ */
+export function remoteCacheEnv(
+  options: CiOptions,
+  trusted = mainPush(options),
+  trustedRuns = `pushes to ${options.mainBranch}`,
+): { env: Record<string, string>; comment: string } | undefined {
   if (options.remoteCache === 'none') return undefined;
   if (options.remoteCache === 'nx-cloud') {
     return {
-      comment: `Nx Cloud: the read-write token only on pushes to ${options.mainBranch}, the read-only one everywhere else.`,
-      env: { NX_CLOUD_ACCESS_TOKEN: expr(`${mainPush(options)} && ${secret(CI_SECRETS.nxCloudReadWrite)} || ${secret(CI_SECRETS.nxCloudReadOnly)}`) },
+      comment: `Nx Cloud: the read-write token only on ${trustedRuns}, the read-only one everywhere else.`,
+      env: { NX_CLOUD_ACCESS_TOKEN: expr(`${trusted} && ${secret(CI_SECRETS.nxCloudReadWrite)} || ${secret(CI_SECRETS.nxCloudReadOnly)}`) },
     };
   }
-  const token = `${mainPush(options)} && ${secret(CI_SECRETS.cacheReadWrite)} || ${secret(CI_SECRETS.cacheReadOnly)}`;
+  const token = `${trusted} && ${secret(CI_SECRETS.cacheReadWrite)} || ${secret(CI_SECRETS.cacheReadOnly)}`;
   return {
     comment: [
-      `Self-hosted remote cache: the read-write token only on pushes to ${options.mainBranch}, the read-only one`,
+      `Self-hosted remote cache: the read-write token only on ${trustedRuns}, the read-only one`,
       'everywhere else (an untrusted branch cannot poison what trusted builds read). Without a token (a fork',
       "has no secrets) the server is left unset: Nx would stop at the server's 401, so the build runs uncached.",
     ].join('\n'),
@@ -79,7 +109,7 @@ function remoteCacheEnv(options: CiOptions): { env: Record<string, string>; comm
   };
 }
 
-function setupSteps(workspace: CiWorkspace, options: CiOptions, { python = true, checkout = {} }: { python?: boolean; checkout?: YamlMap } = {}): YamlValue[] {
+export function setupSteps(workspace: CiWorkspace, options: CiOptions, { python = true, checkout = {} }: { python?: boolean; checkout?: YamlMap } = {}): YamlValue[] {
   return [
     { uses: ACTIONS.checkout, ...(Object.keys(checkout).length ? { with: checkout } : {}) },
     { uses: ACTIONS.setupNode, with: { 'node-version': options.nodeVersion, ...(workspace.npmLockfile && options.installCommand.startsWith('npm ') ? { cache: 'npm' } : {}) } },
@@ -171,36 +201,53 @@ function wheelJob(workspace: CiWorkspace, options: CiOptions): YamlMap {
   };
 }
 
-function publishJob(workspace: CiWorkspace, options: CiOptions): YamlMap {
-  const steps: YamlValue[] = [
-    ...setupSteps(workspace, options),
-    { name: 'Download the wheels', uses: ACTIONS.download, with: { pattern: `${ARTIFACT_PREFIX}*`, path: 'dist/artifacts' } },
+/** Builds `index` over `members` (default: its own) from dist/wheels as the artifacts left it, and publishes it (merged with S3). */
+export function indexPublishStep(index: string, members: readonly string[] | undefined, prune: boolean): YamlMap {
+  return {
+    name: `Build and publish ${index} (S3)`,
+    env: { AWS_ACCESS_KEY_ID: expr(secret(CI_SECRETS.awsAccessKeyId)), AWS_SECRET_ACCESS_KEY: expr(secret(CI_SECRETS.awsSecretAccessKey)) },
+    run: [
+      `npx nx run ${index}:index${members ? ` --variants=${members.join(',')}` : ''} --excludeTaskDependencies --skipNxCache --outputStyle=static`,
+      `npx nx run ${index}:publish${prune ? ' --prune' : ''} --excludeTaskDependencies --outputStyle=static`,
+      '',
+    ].join('\n'),
+  };
+}
+
+/** Downloads the artifacts named `<prefix><variant>` into dist/wheels/<variant>, where each variant's wheel target leaves it. */
+export function downloadWheelsSteps(prefix: string): YamlValue[] {
+  return [
+    { name: 'Download the wheels', uses: ACTIONS.download, with: { pattern: `${prefix}*`, path: 'dist/artifacts' } },
     {
       name: "Put each variant's wheel where its wheel target leaves it",
-      run: [
-        'mkdir -p dist/wheels',
-        `for dir in dist/artifacts/${ARTIFACT_PREFIX}*; do mv "$dir" "dist/wheels/\${dir#dist/artifacts/${ARTIFACT_PREFIX}}"; done`,
-        'ls -R dist/wheels',
-        '',
-      ].join('\n'),
+      run: ['mkdir -p dist/wheels', `for dir in dist/artifacts/${prefix}*; do mv "$dir" "dist/wheels/\${dir#dist/artifacts/${prefix}}"; done`, 'ls -R dist/wheels', ''].join('\n'),
     },
-    commented('The wheels the matrix built and uploaded, not a rebuild: --excludeTaskDependencies.', {
-      name: 'Publish the wheels to PyPI',
-      env: { PYPI_TOKEN: expr(secret(CI_SECRETS.pypi)) },
-      run: `npx nx run-many -t publish --projects="tag:${VARIANT_TAG}" --excludeTaskDependencies --outputStyle=static`,
-    }),
+  ];
+}
+
+function publishJob(workspace: CiWorkspace, options: CiOptions): YamlMap {
+  const nightly = nightlyVariants(workspace);
+  const steps: YamlValue[] = [
+    ...setupSteps(workspace, options),
+    ...downloadWheelsSteps(ARTIFACT_PREFIX),
+    commented(
+      nightly.length
+        ? 'The wheels the matrix built and uploaded, not a rebuild: --excludeTaskDependencies. The variants of followed sources\nare published by the nightly workflow only, at the commit it locks.'
+        : 'The wheels the matrix built and uploaded, not a rebuild: --excludeTaskDependencies.',
+      {
+        name: 'Publish the wheels to PyPI',
+        env: { PYPI_TOKEN: expr(secret(CI_SECRETS.pypi)) },
+        run: `npx nx run-many -t publish --projects="tag:${VARIANT_TAG}"${nightly.length ? ` --exclude="${nightly.join(',')}"` : ''} --excludeTaskDependencies --outputStyle=static`,
+      },
+    ),
   ];
   if (options.publishIndex) {
     for (const index of workspace.indexes) {
-      steps.push({
-        name: `Build and publish ${index} (S3)`,
-        env: { AWS_ACCESS_KEY_ID: expr(secret(CI_SECRETS.awsAccessKeyId)), AWS_SECRET_ACCESS_KEY: expr(secret(CI_SECRETS.awsSecretAccessKey)) },
-        run: [
-          `npx nx run ${index}:index --excludeTaskDependencies --skipNxCache --outputStyle=static`,
-          `npx nx run ${index}:publish --excludeTaskDependencies --outputStyle=static`,
-          '',
-        ].join('\n'),
-      });
+      const released = workspace.variants.filter((v) => !nightly.includes(v));
+      const members = indexMembersAmong(workspace, index, released);
+      const allMembers = indexMembersAmong(workspace, index, workspace.variants);
+      if (nightly.length && !members.length) continue; // only nightlies: the nightly workflow publishes it
+      steps.push(indexPublishStep(index, members.length === allMembers.length ? undefined : members, false));
     }
   }
   return {
@@ -222,8 +269,10 @@ function header(workspace: CiWorkspace, options: CiOptions): string {
         : [];
   if (options.publish) secrets.push(`${CI_SECRETS.pypi} (secret): publishing on v* tags`);
   if (options.publish && options.publishIndex && workspace.indexes.length) secrets.push(`${CI_SECRETS.awsAccessKeyId}, ${CI_SECRETS.awsSecretAccessKey} (secrets): the index on S3`);
+  const nightly = nightlyVariants(workspace);
   return [
     'Builds every vLLM wheel variant of this workspace, one runner per variant.',
+    ...(nightly.length && options.publish ? [`${nightly.join(', ')} (followed sources) are published by ${options.nightlyName} only.`] : []),
     'Generated by `nx g nx-vllm-wheels:ci`: re-run it after adding or removing a variant. It refuses to',
     'overwrite this file once edited by hand (unless --force), so edits stay yours.',
     ...(secrets.length ? ['Reads:', ...secrets.map((s) => `  ${s}`)] : []),
@@ -249,7 +298,12 @@ export function renderWorkflow(workspace: CiWorkspace, options: CiOptions): stri
       jobs: spaced(jobs),
     }),
   );
-  const head = yamlComment(header(ws, options));
+  return stamped(header(ws, options), body);
+}
+
+/** A generated file: the header comment, the stamp (a hash of everything else), the body. */
+export function stamped(headerText: string, body: string): string {
+  const head = yamlComment(headerText);
   return `${head}${stampLine(head + body)}${body}`;
 }
 
