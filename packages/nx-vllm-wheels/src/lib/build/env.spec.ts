@@ -133,6 +133,16 @@ describe('buildEnv', () => {
     expect(describedEnv(env, {})).toMatchObject({ SETUPTOOLS_SCM_PRETEND_VERSION: '0.16.0' });
   });
 
+  it("points the build at the plugin's third-party checkouts, never at the caller's", () => {
+    const base = { ...BASE, FETCHCONTENT_SOURCE_DIR_ONEDNN: '/home/builder/oneDNN', ACL_ROOT_DIR: '/home/builder/acl' };
+    expect(buildEnv(input({ base }))).not.toHaveProperty('FETCHCONTENT_SOURCE_DIR_ONEDNN');
+    expect(buildEnv(input({ base }))).not.toHaveProperty('ACL_ROOT_DIR');
+    const thirdPartySources = { FETCHCONTENT_SOURCE_DIR_ONEDNN: '/cache/third-party/oneDNN-0123/abc', ACL_ROOT_DIR: '/cache/src/vllm-cpu.third-party/arm_compute-4567' };
+    const env = buildEnv(input({ base, thirdPartySources }));
+    expect(env).toMatchObject(thirdPartySources);
+    expect(describedEnv(env, thirdPartySources, base)).toMatchObject(thirdPartySources);
+  });
+
   it('puts the venv bin first even without a PATH', () => {
     expect(buildEnv(input({ base: {} })).PATH).toBe('/cache/venvs/py3.11.7-abc/bin');
   });

@@ -70,6 +70,11 @@ export interface BuildEnvInput {
   pretendVersion?: string;
   /** The CPU flags the (ISA-pinned) build must see instead of the host's. */
   pinnedCpuFlags?: string;
+  /**
+   * The variables that point the build at the machine cache's checkouts of the third-party sources the
+   * commit pins (FETCHCONTENT_SOURCE_DIR_ONEDNN, ACL_ROOT_DIR), so CMake downloads nothing.
+   */
+  thirdPartySources?: Record<string, string>;
 }
 
 /**
@@ -89,6 +94,7 @@ export function buildEnv(input: BuildEnvInput): Record<string, string | undefine
     VLLM_TARGET_DEVICE: input.device,
     CMAKE_BUILD_TYPE: 'Release',
     ...input.variantEnv,
+    ...input.thirdPartySources,
     SOURCE_DATE_EPOCH: String(input.sourceDateEpoch),
     ...(input.pretendVersion ? { SETUPTOOLS_SCM_PRETEND_VERSION: input.pretendVersion } : {}),
     [PINNED_FLAGS_VARIABLE]: input.pinnedCpuFlags,

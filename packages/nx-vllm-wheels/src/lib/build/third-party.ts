@@ -309,8 +309,3 @@ export function pinsForArch(reading: ThirdPartyReading, arch: string): ThirdPart
   }
   return { pins, unmirrored };
 }
-
-/** Whether a pinned ref is a full commit id (otherwise a tag or branch name, told apart in the mirror). */
-export function isCommitId(ref: string): boolean {
-  return /^[0-9a-f]{40}$/.test(ref);
-}

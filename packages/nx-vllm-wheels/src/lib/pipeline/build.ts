@@ -4,6 +4,7 @@ import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
 import { planVariantBuild, type VariantBuildPlan } from './build-plan';
 import { prepareVariantSource, sourceAvailable } from './source';
+import { variantThirdParty } from './third-party';
 import { installTorch } from './torch';
 
 /**
@@ -31,6 +32,7 @@ async function prepareAndBuild(
 ): Promise<string | undefined> {
   ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
   const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin);
+  const thirdParty = await variantThirdParty(source, variant, sourceDir, available, ctx);
   ctx.log.step(`${variant.name}: build environment`);
   const venv = await installTorch(source, torch, ctx);
   const mirrorDir = ctx.cache.mirror(source.name);
@@ -48,13 +50,14 @@ async function prepareAndBuild(
     ccacheDir: ctx.cache.ccache,
     pretendVersion: tag && /^v?\d/.test(tag) ? tag.replace(/^v/, '') : undefined,
     pinnedCpuFlags: plan.pin ? PINNED_CPU_FLAGS[variant.config.isa] : undefined,
+    thirdPartySources: thirdParty.env,
   });
   ctx.log.step(`${variant.name}: building vLLM (${variant.config.device}, isa ${variant.config.isa}, MAX_JOBS=${env.MAX_JOBS ?? 'all cores'})`);
   return buildRawWheel({
     sourceDir,
     venvPython: venv.python,
     env,
-    shownEnv: describedEnv(env, variant.config.env, ctx.env),
+    shownEnv: describedEnv(env, { ...variant.config.env, ...thirdParty.env }, ctx.env),
     outDir: rawDir(ctx, variant.name),
     buildInfo: {
       variant: variant.name,
@@ -66,6 +69,8 @@ async function prepareAndBuild(
       family: plan.profile?.family,
       sourceDateEpoch,
       env: variant.config.env,
+      // Name, URL, pinned ref and commit; never the checkout's path (machine-specific).
+      thirdParty: thirdParty.used.map(({ name, repository, ref, commit }) => ({ name, repository, ref, commit })),
     },
     watcher: droppedIsaWatcher(variant.config.isa),
     log: ctx.log,

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../fs';
 import { commitState, ensureCommit, prepareWorktree, resolveRef, type Patch } from '../git';
 import type { SourceSpec, StepContext, VariantSpec } from './context';
 import { isaPinEdit } from '../build';
+import { sourceThirdParty } from './third-party';
 
 /** The mirror and its lock, which every worktree made from it shares (a fetch never races a worktree add). */
 function mirrorOptions(source: SourceSpec, ctx: StepContext) {
@@ -30,11 +31,15 @@ export function patchesOf(source: SourceSpec, ctx: StepContext): Patch[] {
   return source.config.patches.map((p) => ({ name: join(base, p), file: resolve(ctx.workspaceRoot, base, p) }));
 }
 
-/** `vllm:checkout`: the locked commit is in the machine's mirror (cloned once, fetched only if missing). */
+/**
+ * `vllm:checkout`: the locked commit is in the machine's mirror (cloned once, fetched only if missing),
+ * and so are the third-party sources it pins for this machine (decision 41).
+ */
 export async function checkoutSource(source: SourceSpec, ctx: StepContext): Promise<void> {
   const { commit } = source.config;
   const result = await ensureCommit({ ...mirrorOptions(source, ctx), commit });
-  if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${ctx.cache.mirror(source.name)}; nothing to do.`);
+  if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${ctx.cache.mirror(source.name)}; nothing to fetch.`);
+  await sourceThirdParty(source, ctx.dryRun ? await sourceAvailable(source, ctx) : true, ctx);
 }
 
 /** `vllm:lock`: resolves "ref" to a commit and rewrites vllm.json's "commit" (like a lockfile update). */
