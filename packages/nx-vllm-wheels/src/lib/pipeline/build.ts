@@ -51,6 +51,7 @@ async function prepareAndBuild(
     pretendVersion: tag && /^v?\d/.test(tag) ? tag.replace(/^v/, '') : undefined,
     pinnedCpuFlags: plan.pin ? PINNED_CPU_FLAGS[variant.config.isa] : undefined,
     thirdPartySources: thirdParty.env,
+    cmakeDefines: thirdParty.cmakeDefines,
   });
   ctx.log.step(`${variant.name}: building vLLM (${variant.config.device}, isa ${variant.config.isa}, MAX_JOBS=${env.MAX_JOBS ?? 'all cores'})`);
   return buildRawWheel({

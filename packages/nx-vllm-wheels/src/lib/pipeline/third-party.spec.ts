@@ -127,6 +127,7 @@ describe('prepareThirdParty (x86_64, vLLM v0.34.0: oneDNN v3.13)', () => {
     const dir = ctx.cache.thirdPartySource(oneDnnKey, up.v313);
     expect(await prepareThirdParty(request(ctx))).toEqual({
       env: { FETCHCONTENT_SOURCE_DIR_ONEDNN: dir },
+      cmakeDefines: { FETCHCONTENT_SOURCE_DIR_ONEDNN: dir },
       used: [{ name: 'oneDNN', repository: ONEDNN, ref: 'v3.13', commit: up.v313, variable: 'FETCHCONTENT_SOURCE_DIR_ONEDNN', dir }],
     });
     expect(dir).toBe(join(cacheRoot, 'third-party', oneDnnKey, up.v313));
@@ -218,6 +219,17 @@ describe('prepareThirdParty (x86_64, vLLM v0.34.0: oneDNN v3.13)', () => {
     expect(warm.log.lines.join('\n')).toMatch(/\[dry-run\] would run \(cwd \S+\): git fetch --prune --tags origin/);
   });
 
+  it('refuses a machine cache path with whitespace, which CMAKE_ARGS cannot carry', async () => {
+    const cacheRoot = join(tempDir('third-party-cache'), 'my cache');
+    const ctx = context(cacheRoot);
+    const error = await rejection(prepareThirdParty(request(ctx)));
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as Error).message).toBe(
+      `The machine cache path ${ctx.cache.thirdPartySource(oneDnnKey, '')} contains whitespace, and vLLM's setup.py splits CMAKE_ARGS (which carries -DFETCHCONTENT_SOURCE_DIR_ONEDNN=…) on whitespace. Set VLLM_WHEELS_CACHE_DIR to a directory whose path has none.`,
+    );
+    expect(existsSync(cacheRoot)).toBe(false);
+  });
+
   it('two first calls at once clone once: the second waits for the mirror lock', async () => {
     const cacheRoot = tempDir('third-party-cache');
     const [a, b] = [context(cacheRoot), context(cacheRoot)];
@@ -240,6 +252,8 @@ describe('prepareThirdParty (aarch64, vLLM v0.34.0: oneDNN at a commit, ACL buil
     const aclDir = ctx.cache.thirdPartyBuildSource('vllm-cpu-arm', aclKey);
     expect(aclDir).toBe(join(cacheRoot, 'src', 'vllm-cpu-arm.third-party', aclKey));
     expect(first.env).toEqual({ ACL_ROOT_DIR: aclDir, FETCHCONTENT_SOURCE_DIR_ONEDNN: ctx.cache.thirdPartySource(oneDnnKey, up.v310) });
+    // ACL_ROOT_DIR is read from the environment at every configure; only FetchContent's cache variable needs -D.
+    expect(first.cmakeDefines).toEqual({ FETCHCONTENT_SOURCE_DIR_ONEDNN: first.env.FETCHCONTENT_SOURCE_DIR_ONEDNN });
     expect(first.used.map((u) => [u.name, u.ref, u.commit])).toEqual([
       ['arm_compute', 'v52.6.0', up.acl],
       ['oneDNN', up.v310, up.v310],

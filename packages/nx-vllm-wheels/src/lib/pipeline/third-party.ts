@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { machine } from 'node:os';
 import { join } from 'node:path';
 import { CPU_EXTENSION_CMAKE, pinsForArch, readThirdPartySources, type ThirdPartyPin } from '../build';
-import { ConfigError } from '../errors';
+import { ConfigError, SourceError } from '../errors';
 import { ensureCommitCopy, ensurePinnedRef, readFileAtCommit } from '../git';
 import type { SourceSpec, StepContext, VariantSpec } from './context';
 
@@ -22,6 +22,12 @@ export interface ThirdPartyUse {
 export interface PreparedThirdParty {
   /** The variables that point the build at the checkouts. */
   env: Record<string, string>;
+  /**
+   * The same for FetchContent's own cache variables (FETCHCONTENT_SOURCE_DIR_<NAME>), as `-D` options:
+   * vLLM copies the variable into the CMake cache without FORCE, so in a kept build dir the first value
+   * would win over a later one (a bumped pin would silently build the old checkout).
+   */
+  cmakeDefines: Record<string, string>;
   used: ThirdPartyUse[];
 }
 
@@ -79,9 +85,11 @@ export async function prepareThirdParty(request: ThirdPartyRequest): Promise<Pre
   if (request.variant) refusePluginVariables(request.variant.env, pins, request.variant.configFile);
   for (const u of unmirrored) ctx.log.warn(`${label}: ${request.where}, line ${u.line}: ${u.name} is not mirrored (${u.why}); the build downloads it itself.`);
   const env: Record<string, string> = {};
+  const cmakeDefines: Record<string, string> = {};
   const used: ThirdPartyUse[] = [];
   for (const pin of pins) {
     const key = thirdPartyKey(pin);
+    if (pin.sharing === 'shared') refuseWhitespace(ctx.cache.thirdPartySource(key, ''), pin.variable);
     const mirror = {
       mirrorDir: ctx.cache.thirdPartyMirror(key),
       lockDir: ctx.cache.lock(`third-party-${key}`),
@@ -101,9 +109,18 @@ export async function prepareThirdParty(request: ThirdPartyRequest): Promise<Pre
     else ctx.log.info(`[dry-run] would check out ${pin.ref} of ${mirror.mirrorDir} into ${dir}`);
     ctx.log.info(`${label}: ${pin.name} ${describeRef(pin.ref, commit)} of ${pin.repository}, from the machine cache: ${pin.variable}=${dir}`);
     env[pin.variable] = dir;
+    if (pin.sharing === 'shared') cmakeDefines[pin.variable] = dir;
     used.push({ name: pin.name, repository: pin.repository, ref: pin.ref, commit, variable: pin.variable, dir });
   }
-  return { env, used };
+  return { env, cmakeDefines, used };
+}
+
+/** vLLM's setup.py splits CMAKE_ARGS on whitespace: a directory with a space cannot be passed through it. Checked before anything is fetched. */
+function refuseWhitespace(dir: string, variable: string): void {
+  if (!/\s/.test(dir)) return;
+  throw new SourceError(
+    `The machine cache path ${dir} contains whitespace, and vLLM's setup.py splits CMAKE_ARGS (which carries -D${variable}=…) on whitespace. Set VLLM_WHEELS_CACHE_DIR to a directory whose path has none.`,
+  );
 }
 
 function describeRef(ref: string, commit: string | undefined): string {
@@ -111,7 +128,7 @@ function describeRef(ref: string, commit: string | undefined): string {
   return ref === commit ? `at ${commit}` : `${ref} (${commit})`;
 }
 
-const NOTHING: PreparedThirdParty = { env: {}, used: [] };
+const NOTHING: PreparedThirdParty = { env: {}, cmakeDefines: {}, used: [] };
 
 /**
  * `<variant>:build`: the third-party sources of the cpu_extension.cmake the build will read, the
