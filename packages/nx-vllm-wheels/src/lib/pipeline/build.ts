@@ -32,10 +32,10 @@ async function prepareAndBuild(
 ): Promise<string | undefined> {
   ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
   const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin);
-  const thirdParty = await variantThirdParty(source, variant, sourceDir, available, ctx);
+  const mirrorDir = ctx.cache.mirror(source.name);
+  const thirdParty = await variantThirdParty(source, variant, sourceDir, available ? mirrorDir : undefined, ctx);
   ctx.log.step(`${variant.name}: build environment`);
   const venv = await installTorch(source, torch, ctx);
-  const mirrorDir = ctx.cache.mirror(source.name);
   const sourceDateEpoch = available ? await commitTime(mirrorDir, source.config.commit, ctx.env, ctx.log) : 0;
   // Patches and the ISA pin leave the tree dirty, which setuptools-scm would turn into a .dev version.
   const edited = source.config.patches.length > 0 || plan.pin;

@@ -39,7 +39,8 @@ export async function checkoutSource(source: SourceSpec, ctx: StepContext): Prom
   const { commit } = source.config;
   const result = await ensureCommit({ ...mirrorOptions(source, ctx), commit });
   if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${ctx.cache.mirror(source.name)}; nothing to fetch.`);
-  await sourceThirdParty(source, ctx.dryRun ? await sourceAvailable(source, ctx) : true, ctx);
+  const available = !ctx.dryRun || (await sourceAvailable(source, ctx));
+  await sourceThirdParty(source, available ? ctx.cache.mirror(source.name) : undefined, ctx);
 }
 
 /** `vllm:lock`: resolves "ref" to a commit and rewrites vllm.json's "commit" (like a lockfile update). */

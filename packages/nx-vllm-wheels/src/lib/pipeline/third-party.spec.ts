@@ -337,7 +337,7 @@ describe('which cpu_extension.cmake is read', () => {
     const sourceDir = tempDir('third-party-worktree');
     mkdirSync(join(sourceDir, 'cmake'));
     writeFileSync(join(sourceDir, 'cmake', 'cpu_extension.cmake'), cmakePinning('v3.13'));
-    expect((await variantThirdParty(source, variant, sourceDir, true, offline)).env).toEqual({ FETCHCONTENT_SOURCE_DIR_ONEDNN: dir });
+    expect((await variantThirdParty(source, variant, sourceDir, offline.cache.mirror('vllm'), offline)).env).toEqual({ FETCHCONTENT_SOURCE_DIR_ONEDNN: dir });
   });
 
   it("a build reads its worktree's file (a patch may move the pin); a dry run, which has no worktree, the commit's", async () => {
@@ -348,9 +348,10 @@ describe('which cpu_extension.cmake is read', () => {
     mkdirSync(join(sourceDir, 'cmake'));
     writeFileSync(join(sourceDir, 'cmake', 'cpu_extension.cmake'), cmakePinning('v3.10'));
     const ctx = context(cacheRoot);
-    const built = await variantThirdParty(source, variant, sourceDir, true, ctx);
+    const built = await variantThirdParty(source, variant, sourceDir, ctx.cache.mirror('vllm'), ctx);
     expect(built.used.map((u) => [u.ref, u.commit])).toEqual([['v3.10', up.v310]]);
-    const dry = await variantThirdParty(source, variant, sourceDir, true, context(cacheRoot, redirectedTo(up.base), true));
+    const dryCtx = context(cacheRoot, redirectedTo(up.base), true);
+    const dry = await variantThirdParty(source, variant, sourceDir, dryCtx.cache.mirror('vllm'), dryCtx);
     expect(dry.used.map((u) => [u.ref, u.commit])).toEqual([['v3.13', up.v313]]);
   });
 });

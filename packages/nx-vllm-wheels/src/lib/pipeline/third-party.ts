@@ -133,16 +133,16 @@ const NOTHING: PreparedThirdParty = { env: {}, cmakeDefines: {}, used: [] };
 /**
  * `<variant>:build`: the third-party sources of the cpu_extension.cmake the build will read, the
  * worktree's (with the patches applied), for the variant's arch. A dry run, which has no worktree,
- * reads the commit's from the mirror.
+ * reads the commit's from `mirrorDir` (undefined: the mirror does not hold the commit yet).
  */
-export async function variantThirdParty(source: SourceSpec, variant: VariantSpec, sourceDir: string, available: boolean, ctx: StepContext): Promise<PreparedThirdParty> {
+export async function variantThirdParty(source: SourceSpec, variant: VariantSpec, sourceDir: string, mirrorDir: string | undefined, ctx: StepContext): Promise<PreparedThirdParty> {
   const { commit } = source.config;
   let cmake: string | undefined;
   if (!ctx.dryRun) {
     const file = join(sourceDir, CPU_EXTENSION_CMAKE);
     cmake = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-  } else if (available) {
-    cmake = await readFileAtCommit(ctx.cache.mirror(source.name), commit, CPU_EXTENSION_CMAKE, ctx.env, ctx.log);
+  } else if (mirrorDir !== undefined) {
+    cmake = await readFileAtCommit(mirrorDir, commit, CPU_EXTENSION_CMAKE, ctx.env, ctx.log);
   } else {
     ctx.log.info(`[dry-run] ${variant.name}: ${commit.slice(0, 12)} is not in the mirror yet, so the third-party sources its ${CPU_EXTENSION_CMAKE} pins are not known.`);
   }
@@ -161,15 +161,16 @@ export async function variantThirdParty(source: SourceSpec, variant: VariantSpec
 /**
  * `vllm:checkout`: the third-party sources the commit pins for this machine's architecture (the only
  * one it builds for) are mirrored, and the shared checkouts made, so that a build needs no network.
- * Sources a patch pins differently are fetched by the build.
+ * Sources a patch pins differently are fetched by the build. `mirrorDir` holds the commit (undefined:
+ * only in a dry run from an empty cache).
  */
-export async function sourceThirdParty(source: SourceSpec, available: boolean, ctx: StepContext): Promise<void> {
+export async function sourceThirdParty(source: SourceSpec, mirrorDir: string | undefined, ctx: StepContext): Promise<void> {
   const { commit } = source.config;
-  if (!available) {
+  if (mirrorDir === undefined) {
     ctx.log.info(`[dry-run] ${source.name}: the third-party sources ${commit.slice(0, 12)} pins are known once it is in the mirror.`);
     return;
   }
-  const cmake = await readFileAtCommit(ctx.cache.mirror(source.name), commit, CPU_EXTENSION_CMAKE, ctx.env, ctx.log);
+  const cmake = await readFileAtCommit(mirrorDir, commit, CPU_EXTENSION_CMAKE, ctx.env, ctx.log);
   if (cmake === undefined) return;
   await prepareThirdParty({ cmake, where: `${CPU_EXTENSION_CMAKE} at ${commit.slice(0, 12)}`, arch: hostArch(), label: source.name, ctx });
 }
