@@ -74,7 +74,7 @@ describe('the pipeline through nx', () => {
     expect(Object.keys(project.targets).sort()).toEqual(['build', 'publish', 'wheel']);
     expect(project.targets.build.outputs).toEqual(['{workspaceRoot}/dist/raw/{projectName}']);
     expect(project.targets.wheel.outputs).toEqual(['{workspaceRoot}/dist/wheels/{projectName}']);
-    expect(project.targets.build.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['distribution', 'device', 'arch', 'isa', 'env', 'pinIsa'] });
+    expect(project.targets.build.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['distribution', 'source', 'device', 'arch', 'isa', 'env', 'pinIsa'] });
     expect(project.targets.build.metadata.description).toMatch(/raw wheel/);
     // Publishing uploads what was built: no dependsOn (a dry run must not rebuild anything).
     expect(project.targets.publish).toMatchObject({ cache: false, executor: 'nx-vllm-wheels:publish-pypi' });
@@ -127,13 +127,17 @@ describe('the pipeline through nx', () => {
     expect(taskOutcomes(await ws.nxOk(['run', 'vllm-cpu:wheel', '--outputStyle=static'])).cached).toEqual(['vllm-cpu:build', 'vllm-cpu:wheel']);
   });
 
-  it('`nx run vllm:lock` resolves ref to its commit and rewrites vllm.json; a missing ref is a clear error', async () => {
+  it('an unlocked vllm.json (no commit) is inferred but builds nothing; `nx run vllm:lock` resolves ref to its commit and rewrites it; a missing ref is a clear error', async () => {
     const machineCache = join(tmp, 'lock-machine-cache-dry');
     const ws = workspace({ machineCache });
-    const vllm = ws.readJson<Record<string, string>>('packages/vllm/vllm.json');
+    const { commit: _locked, ...vllm } = ws.readJson<Record<string, string>>('packages/vllm/vllm.json');
     ws.writeJson('packages/vllm/vllm.json', { ...vllm, ref: 'v0.16.2' });
+    expect(await ws.nxOk(['show', 'projects'])).toContain('vllm-cpu');
+    const unlocked = await ws.nx(['run', 'vllm-cpu:build', '--outputStyle=static']);
+    expect(unlocked.code).not.toBe(0);
+    expect(unlocked.output).toContain('packages/vllm/vllm.json is not locked:\n  - commit: missing; run `nx run vllm:lock` to resolve "ref" (v0.16.2)');
     const preview = await ws.nxOk(['run', 'vllm:lock', '--dry-run', '--outputStyle=static']);
-    expect(preview).toContain(`[dry-run] would write packages/vllm/vllm.json with "commit": "${fixture.repo.tags['v0.16.2']}"`);
+    expect(preview).toContain(`[dry-run] would write packages/vllm/vllm.json with "commit": "${fixture.repo.tags['v0.16.2']}" (was not locked)`);
     expect(preview).toContain('asking the remote with git ls-remote instead');
     expect(ws.readJson('packages/vllm/vllm.json')).toEqual({ ...vllm, ref: 'v0.16.2' });
     expect(existsSync(machineCache)).toBe(false); // no mirror cloned, nothing fetched

@@ -130,7 +130,7 @@ export function taskOutcomes(output: string): { ran: string[]; cached: string[] 
   const ran: string[] = [];
   const cached: string[] = [];
   for (const line of output.split('\n')) {
-    const m = /^\s*>\s+nx run ([\w.-]+:[\w-]+)(.*)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
+    const m = /^\s*>\s+nx run ([\w.@-]+:[\w-]+)(.*)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
     if (!m) continue;
     if (/\[(local cache|remote cache|existing outputs match the cache, left as is)\]/.test(m[2])) cached.push(m[1]);
     else ran.push(m[1]);

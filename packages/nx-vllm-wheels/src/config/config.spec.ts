@@ -78,6 +78,11 @@ describe('vllm.json', () => {
     expect(parse({ ...goodVllm, patches: ['patches/a.patch', 'b.patch'], description: 'x' }).patches).toEqual(['patches/a.patch', 'b.patch']);
   });
 
+  it('accepts a vllm.json that is not locked yet (no commit): every step but lock refuses it (executors/shared)', () => {
+    const { commit: _commit, ...unlocked } = goodVllm;
+    expect(parse(unlocked)).toEqual({ ...unlocked, patches: [] });
+  });
+
   it('names the file, the field and what is allowed for a short commit', () => {
     expect(errorOf(() => parse({ ...goodVllm, commit: 'abc123' }))).toMatch(/packages\/vllm\/vllm\.json is invalid:\n {2}- commit: must be the full 40-character lowercase hex commit id/);
   });
@@ -97,7 +102,7 @@ describe('vllm.json', () => {
 
   const REPOSITORY = 'must be a git URL (https://, ssh://, git@host:path, file://) or a local path';
   const REF = 'must name the tag or branch to lock (e.g. "v0.16.0")';
-  const COMMIT = 'must be the full 40-character lowercase hex commit id (run `nx run vllm:lock` to fill it in)';
+  const COMMIT = 'must be the full 40-character lowercase hex commit id (run `nx run <source>:lock` to fill it in)';
   describeBadFields(VLLM_FILE, vllmConfigSchema, goodVllm, [
     ['$schema', 1, '$schema: must be a string (got 1)'],
     ['description', 3, 'description: must be a string (got 3)'],
@@ -110,7 +115,6 @@ describe('vllm.json', () => {
     ['commit', 'abc123', `commit: ${COMMIT}`],
     ['commit', 'A'.repeat(40), `commit: ${COMMIT}`],
     ['commit', null, `commit: ${COMMIT} (got null)`],
-    ['commit', MISSING, `commit: is required and ${COMMIT}`],
     ['patches', 'fix.patch', 'patches: must be a JSON array of strings (got a string)'],
     ['patches', ['ok.patch', '../x.patch'], `patches[1]: ${RELATIVE}`],
     ['patches', ['/abs/x.patch'], `patches[0]: ${RELATIVE}`],
@@ -189,7 +193,7 @@ describe('wheel.json', () => {
 
   it('rejects unknown keys with a suggestion and the allowed keys', () => {
     expect(problemsOf(WHEEL_FILE, () => parse({ ...goodWheel, pin_isa: false }))).toEqual([
-      'pin_isa: unknown field (did you mean "pinIsa"?). Allowed keys: $schema, description, distribution, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish.',
+      'pin_isa: unknown field (did you mean "pinIsa"?). Allowed keys: $schema, description, distribution, source, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish.',
     ]);
   });
 
@@ -383,7 +387,7 @@ describe('index.json', () => {
 describe.each([
   [VLLM_FILE, vllmConfigSchema, '$schema, description, repository, ref, commit, patches'],
   [TORCH_FILE, torchConfigSchema, '$schema, description, python, torchIndexUrl, indexUrl, extraIndexUrls, requirements, installer'],
-  [WHEEL_FILE, wheelConfigSchema, '$schema, description, distribution, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish'],
+  [WHEEL_FILE, wheelConfigSchema, '$schema, description, distribution, source, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish'],
   [INDEX_FILE, indexConfigSchema, '$schema, description, variants, title, publicUrl, extraWheels, s3'],
 ] as const)('%s as a whole', (file, schema, fields) => {
   it.each([

@@ -1,6 +1,6 @@
 export { parseConfigFile, parseConfigText, jsonPath } from './parse';
 export { vllmConfigSchema, VLLM_BUILD_FIELDS, relativePathSchema } from './vllm';
-export type { VllmConfig } from './vllm';
+export type { VllmConfig, LockedVllmConfig } from './vllm';
 export { torchConfigSchema, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, PYTORCH_CPU_INDEX, DEFAULT_REQUIREMENTS } from './torch';
 export type { TorchConfig } from './torch';
 export { wheelConfigSchema, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, CPU_ISAS, PYPI_UPLOAD_URL, PYPI_DEFAULT_MAX_FILE_SIZE_MIB } from './wheel';

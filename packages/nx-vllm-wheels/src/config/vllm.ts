@@ -9,7 +9,7 @@ export const relativePathSchema = z
 
 const REPOSITORY = 'must be a git URL (https://, ssh://, git@host:path, file://) or a local path';
 const REF = 'must name the tag or branch to lock (e.g. "v0.16.0")';
-const COMMIT = 'must be the full 40-character lowercase hex commit id (run `nx run vllm:lock` to fill it in)';
+const COMMIT = 'must be the full 40-character lowercase hex commit id (run `nx run <source>:lock` to fill it in)';
 
 /** `packages/vllm/vllm.json`: the pinned vLLM source. */
 export const vllmConfigSchema = z.strictObject({
@@ -17,11 +17,14 @@ export const vllmConfigSchema = z.strictObject({
   description: z.string().optional(),
   repository: z.string(REPOSITORY).min(1, REPOSITORY),
   ref: z.string(REF).min(1, REF),
-  commit: z.string(COMMIT).regex(/^[0-9a-f]{40}$/, COMMIT),
+  /** The lock. Absent until `nx run <source>:lock` resolves `ref`: the projects are inferred, nothing builds. */
+  commit: z.string(COMMIT).regex(/^[0-9a-f]{40}$/, COMMIT).optional(),
   patches: z.array(relativePathSchema).default([]),
 });
 
 export type VllmConfig = z.output<typeof vllmConfigSchema>;
+/** A source whose `commit` is filled in: what every step but `lock` works on. */
+export type LockedVllmConfig = VllmConfig & { commit: string };
 
 /** Fields of vllm.json that decide what gets built (everything else, e.g. description, does not). */
 export const VLLM_BUILD_FIELDS = ['commit', 'patches'] as const satisfies readonly (keyof VllmConfig)[];

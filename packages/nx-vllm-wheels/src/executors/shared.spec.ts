@@ -1,7 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { tmpdir } from 'node:os';
-import { SourceError } from '../lib/errors';
-import { runStep } from './shared';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, SourceError } from '../lib/errors';
+import { tempDir } from '../test-support/temp';
+import { loadSource, loadUnlockedSource, runStep } from './shared';
 
 const context = { root: tmpdir(), projectName: 'vllm', targetName: 'checkout', cwd: tmpdir(), isVerbose: false } as unknown as ExecutorContext;
 
@@ -40,5 +43,18 @@ describe('runStep', () => {
   it('returns success when the step resolves', async () => {
     expect(await runStep(context, {}, async () => undefined)).toEqual({ success: true });
     expect(errors).not.toHaveBeenCalled();
+  });
+});
+
+describe('loadSource', () => {
+  it('refuses a vllm.json without a commit for every step but lock, saying how to lock it', () => {
+    const root = tempDir('shared-load-source');
+    mkdirSync(join(root, 'packages/vllm-0.34'), { recursive: true });
+    writeFileSync(join(root, 'packages/vllm-0.34/vllm.json'), JSON.stringify({ repository: 'https://github.com/vllm-project/vllm.git', ref: 'v0.34.0' }));
+    const ctx = { ...context, root } as ExecutorContext;
+    expect(loadUnlockedSource(ctx, 'packages/vllm-0.34/vllm.json')).toMatchObject({ name: 'vllm-0.34', config: { ref: 'v0.34.0' } });
+    expect(() => loadSource(ctx, 'packages/vllm-0.34/vllm.json')).toThrow(
+      new ConfigError('packages/vllm-0.34/vllm.json is not locked:\n  - commit: missing; run `nx run vllm-0.34:lock` to resolve "ref" (v0.34.0) to the commit every build of it is keyed on'),
+    );
   });
 });

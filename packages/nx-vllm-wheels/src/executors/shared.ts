@@ -1,12 +1,13 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { basename, dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { indexConfigSchema, parseConfigFile, torchConfigSchema, vllmConfigSchema, wheelConfigSchema } from '../config';
+import { configLocation } from '../config/layout';
 import { machineCache } from '../lib/cache-dir';
-import { VllmWheelsError } from '../lib/errors';
+import { ConfigError, VllmWheelsError } from '../lib/errors';
 import { describeFailure } from '../lib/failure';
 import { consoleLogger } from '../lib/log';
 import { stopChildrenOnInterrupt } from '../lib/process';
-import type { IndexSpec, SourceSpec, StepContext, TorchSpec, VariantSpec } from '../lib/pipeline';
+import type { IndexSpec, SourceSpec, StepContext, TorchSpec, UnlockedSourceSpec, VariantSpec } from '../lib/pipeline';
 
 export interface CommonOptions {
   dryRun?: boolean;
@@ -18,8 +19,21 @@ export function stepContext(context: ExecutorContext, options: CommonOptions): S
   return { workspaceRoot: context.root, env, cache: machineCache(env), log: consoleLogger, dryRun: options.dryRun === true };
 }
 
+/** vllm.json as `lock` reads it: it may have no commit yet. */
+export function loadUnlockedSource(context: ExecutorContext, file: string): UnlockedSourceSpec {
+  return { name: configLocation(file).name, configFile: file, config: parseConfigFile(vllmConfigSchema, resolve(context.root, file), file) };
+}
+
+/** vllm.json for every step but `lock`: a source without a commit is refused, saying how to lock it. */
 export function loadSource(context: ExecutorContext, file: string): SourceSpec {
-  return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(vllmConfigSchema, resolve(context.root, file), file) };
+  const source = loadUnlockedSource(context, file);
+  const { commit } = source.config;
+  if (commit === undefined) {
+    throw new ConfigError(
+      `${file} is not locked:\n  - commit: missing; run \`nx run ${source.name}:lock\` to resolve "ref" (${source.config.ref}) to the commit every build of it is keyed on`,
+    );
+  }
+  return { ...source, config: { ...source.config, commit } };
 }
 
 export function loadTorch(context: ExecutorContext, file: string): TorchSpec {
@@ -27,12 +41,12 @@ export function loadTorch(context: ExecutorContext, file: string): TorchSpec {
 }
 
 export function loadVariant(context: ExecutorContext, file: string): VariantSpec {
-  return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(wheelConfigSchema, resolve(context.root, file), file) };
+  return { name: configLocation(file).name, configFile: file, config: parseConfigFile(wheelConfigSchema, resolve(context.root, file), file) };
 }
 
 /** index.json and its member variants (inference passes them: index.json's `variants`, or every variant). */
 export function loadIndex(context: ExecutorContext, file: string, variants: readonly string[]): IndexSpec {
-  return { name: basename(dirname(file)), configFile: file, config: parseConfigFile(indexConfigSchema, resolve(context.root, file), file), variants };
+  return { name: configLocation(file).name, configFile: file, config: parseConfigFile(indexConfigSchema, resolve(context.root, file), file), variants };
 }
 
 /**

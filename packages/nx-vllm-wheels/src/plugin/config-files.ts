@@ -1,4 +1,4 @@
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
   indexConfigSchema,
   parseConfigFile,
@@ -10,12 +10,12 @@ import {
   type VllmConfig,
   type WheelConfig,
 } from '../config';
+import { CONFIG_GLOB, configLocation } from '../config/layout';
 import { ConfigError } from '../lib/errors';
 
-/** Config files the plugin reads: `packages/<project>/<kind>.json`. */
-export const CONFIG_GLOB = 'packages/*/{vllm,torch,wheel,index}.json';
+export { CONFIG_GLOB };
 
-interface Found<T> {
+export interface Found<T> {
   /** Workspace-relative path of the config file. */
   file: string;
   /** Project root (the file's folder) = project name's source. */
@@ -24,11 +24,17 @@ interface Found<T> {
   config: T;
 }
 
+/** A variant and the name of the source it builds from (its folder's, its "source", or the only one). */
+export interface FoundVariant extends Found<WheelConfig> {
+  source: string;
+}
+
 export interface WorkspaceConfigs {
-  source?: Found<VllmConfig>;
+  /** The valid vLLM sources, by project name. */
+  sources: Found<VllmConfig>[];
   torch?: Found<TorchConfig>;
-  /** The valid variants. */
-  variants: Found<WheelConfig>[];
+  /** The valid variants whose source is valid. */
+  variants: FoundVariant[];
   /** Every variant folder, valid or not: the index's members when index.json lists none. */
   variantNames: string[];
   indexes: Found<IndexConfig>[];
@@ -45,32 +51,32 @@ export type ConfigProblems = Map<string, string[]>;
 export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: string): { configs: WorkspaceConfigs; problems: ConfigProblems } {
   const problems: ConfigProblems = new Map();
   const report = (file: string, message: string) => problems.set(file, [...(problems.get(file) ?? []), message]);
-  const out: WorkspaceConfigs = { variants: [], variantNames: [], indexes: [] };
-  const sources: Found<VllmConfig>[] = [];
+  const out: WorkspaceConfigs = { sources: [], variants: [], variantNames: [], indexes: [] };
   const torches: Found<TorchConfig>[] = [];
+  const parsedVariants: (Found<WheelConfig> & { sourceFolder?: string })[] = [];
   const sorted = [...files].sort();
-  for (const file of sorted) {
-    const root = dirname(file);
-    const name = basename(root);
-    if (basename(file) === 'wheel.json') out.variantNames.push(name);
+  const located = sorted.map((file) => ({ file, ...configLocation(file) }));
+  const sourceFiles = located.filter((l) => l.kind === 'vllm');
+  for (const { file, kind, root, name, folder, sourceFolder } of located) {
+    if (kind === 'wheel') out.variantNames.push(name);
     try {
       const abs = join(workspaceRoot, file);
-      switch (basename(file)) {
-        case 'vllm.json':
-          sources.push({ file, root, name, config: parseConfigFile(vllmConfigSchema, abs, file) });
+      switch (kind) {
+        case 'vllm':
+          out.sources.push({ file, root, name, config: parseConfigFile(vllmConfigSchema, abs, file) });
           break;
-        case 'torch.json':
+        case 'torch':
           torches.push({ file, root, name, config: parseConfigFile(torchConfigSchema, abs, file) });
           break;
-        case 'wheel.json': {
+        case 'wheel': {
           const config = parseConfigFile(wheelConfigSchema, abs, file);
-          if (config.distribution !== name) {
-            throw new ConfigError(`${file} is invalid:\n  - distribution: must equal the folder name "${name}" (one folder per PyPI distribution), got "${config.distribution}"`);
+          if (config.distribution !== folder) {
+            throw new ConfigError(`${file} is invalid:\n  - distribution: must equal the folder name "${folder}" (one folder per PyPI distribution), got "${config.distribution}"`);
           }
-          out.variants.push({ file, root, name, config });
+          parsedVariants.push({ file, root, name, config, sourceFolder });
           break;
         }
-        case 'index.json':
+        case 'index':
           out.indexes.push({ file, root, name, config: parseConfigFile(indexConfigSchema, abs, file) });
           break;
       }
@@ -79,27 +85,26 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
       report(file, e.message);
     }
   }
-  const kinds = (kind: string) => sorted.filter((f) => basename(f) === kind);
-  if (kinds('vllm.json').length > 1) {
-    for (const f of kinds('vllm.json')) report(f, `Only one vllm.json may exist in a workspace; found ${kinds('vllm.json').join(', ')}.`);
-  } else [out.source] = sources;
-  if (kinds('torch.json').length > 1) {
-    for (const f of kinds('torch.json')) report(f, `Only one torch.json may exist in a workspace; found ${kinds('torch.json').join(', ')}.`);
+  const kinds = (kind: string) => located.filter((l) => l.kind === kind).map((l) => l.file);
+  if (kinds('torch').length > 1) {
+    for (const f of kinds('torch')) report(f, `Only one torch.json may exist in a workspace; found ${kinds('torch').join(', ')}.`);
   } else [out.torch] = torches;
-  if (kinds('index.json').length > 1) {
-    for (const f of kinds('index.json')) {
+  if (kinds('index').length > 1) {
+    for (const f of kinds('index')) {
       report(
         f,
-        `Only one index.json may exist in a workspace (its index is built into dist/index); found ${kinds('index.json').join(', ')}. ` +
+        `Only one index.json may exist in a workspace (its index is built into dist/index); found ${kinds('index').join(', ')}. ` +
           'Keep one, and list the variants it indexes in its "variants" field.',
       );
     }
     out.indexes = [];
   }
-  // A missing source or build environment is each variant's problem; a broken one is its own file's.
-  for (const variant of out.variants) {
-    if (!kinds('vllm.json').length) report(variant.file, `${variant.file} needs the vLLM source: add packages/vllm/vllm.json.`);
-    if (!kinds('torch.json').length) report(variant.file, `${variant.file} needs a build environment: add packages/torch-cpu/torch.json.`);
+  const sourceNames = sourceFiles.map((s) => s.name).sort();
+  for (const variant of parsedVariants) {
+    const source = variantSource(variant, sourceNames);
+    if ('problem' in source) report(variant.file, source.problem);
+    else out.variants.push({ ...variant, source: source.name });
+    if (!kinds('torch').length) report(variant.file, `${variant.file} needs a build environment: add packages/torch-cpu/torch.json.`);
   }
   for (const index of out.indexes) {
     for (const v of index.config.variants ?? []) {
@@ -108,9 +113,42 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
       }
     }
   }
-  const ok = <T extends { file: string }>(found: T | undefined) => (found && !problems.has(found.file) ? found : undefined);
+  const valid = <T extends { file: string }>(found: T) => !problems.has(found.file);
+  const sources = out.sources.filter(valid);
   return {
-    configs: { ...out, source: ok(out.source), torch: ok(out.torch), variants: out.variants.filter((v) => !problems.has(v.file)), indexes: out.indexes.filter((i) => !problems.has(i.file)) },
+    configs: {
+      ...out,
+      sources,
+      torch: out.torch && valid(out.torch) ? out.torch : undefined,
+      // A variant whose source is broken is still here: inference leaves it out and says so in the source's error.
+      variants: out.variants.filter(valid),
+      indexes: out.indexes.filter(valid),
+    },
     problems,
   };
+}
+
+/**
+ * The source a variant builds from: a nested variant's folder names it (a "source" field must agree);
+ * a flat variant's "source" names it, or the workspace's only source does.
+ */
+function variantSource(variant: Found<WheelConfig> & { sourceFolder?: string }, sources: readonly string[]): { name: string } | { problem: string } {
+  const named = variant.config.source;
+  const known = `(sources: ${sources.join(', ') || 'none'})`;
+  if (variant.sourceFolder !== undefined) {
+    if (!sources.includes(variant.sourceFolder)) {
+      return { problem: `${variant.file} is inside packages/${variant.sourceFolder}, which has no vllm.json: a variant folder inside another folder builds from that folder's source. Add packages/${variant.sourceFolder}/vllm.json, or move the variant to packages/${variant.config.distribution}.` };
+    }
+    if (named !== undefined && named !== variant.sourceFolder) {
+      return { problem: `${variant.file} is invalid:\n  - source: "${named}" differs from the folder it is in (packages/${variant.sourceFolder}); leave "source" out of a variant inside its source's folder.` };
+    }
+    return { name: variant.sourceFolder };
+  }
+  if (named !== undefined) {
+    if (!sources.includes(named)) return { problem: `${variant.file} is invalid:\n  - source: "${named}" is not a vLLM source ${known}` };
+    return { name: named };
+  }
+  if (sources.length === 1) return { name: sources[0] };
+  if (!sources.length) return { problem: `${variant.file} needs the vLLM source: add packages/vllm/vllm.json.` };
+  return { problem: `${variant.file} is invalid:\n  - source: required when a workspace has several vLLM sources ${known}; name the one to build from, or move the variant into its source's folder (packages/<source>/${variant.config.distribution}/wheel.json)` };
 }

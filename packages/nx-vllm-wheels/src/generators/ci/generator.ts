@@ -19,11 +19,11 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
   if (!variants.length) {
     throw new ConfigError(
       `No variant project to build: no project is tagged "${VARIANT_TAG}" with a "wheel" target. The nx-vllm-wheels plugin infers one per ` +
-        'packages/<variant>/wheel.json once packages/<name>/vllm.json and packages/<name>/torch.json exist and "nx-vllm-wheels" is in nx.json\'s plugins.',
+        'packages/<variant>/wheel.json (or packages/<source>/<variant>/wheel.json) once packages/<name>/vllm.json and packages/<name>/torch.json exist and "nx-vllm-wheels" is in nx.json\'s plugins.',
     );
   }
   const [torch] = tagged(projects, 'vllm-wheels:torch', 'install');
-  const [source] = tagged(projects, 'vllm-wheels:source', 'checkout');
+  const sources = tagged(projects, 'vllm-wheels:source', 'checkout');
   const torchFile = torch && `${torch.root}/torch.json`;
   const python = torchFile && tree.exists(torchFile) ? parseConfigText(torchConfigSchema, torchFile, tree.read(torchFile, 'utf8') ?? '').python : undefined;
   if (!python) throw new ConfigError('No torch.json found (the project tagged "vllm-wheels:torch"): its "python" is the version CI sets up; pass --python to choose one.');
@@ -31,7 +31,7 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
     variants: variants.map((v) => v.name),
     indexes: tagged(projects, 'vllm-wheels:index', 'publish').map((i) => i.name),
     python,
-    cacheKeyFiles: [source && `${source.root}/vllm.json`, torchFile].filter((f): f is string => !!f && tree.exists(f)),
+    cacheKeyFiles: [...sources.map((s) => `${s.root}/vllm.json`), torchFile].filter((f): f is string => !!f && tree.exists(f)),
     npmLockfile: tree.exists('package-lock.json'),
   };
 }

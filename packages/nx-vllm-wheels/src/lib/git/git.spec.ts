@@ -420,6 +420,17 @@ describe('prepareWorktree', () => {
     expect({ ...snapshot(first.worktreeDir), state: lstatSync(first.stateFile).mtimeMs }).toEqual(before);
   });
 
+  it("makes the worktree anew from this mirror when it belongs to another one (its source moved to another repository)", async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    await prepareWorktree(wtOptions(cache, mirrorDir, src.c1));
+    const other = join(cache, 'git', 'other.git');
+    await git(join(cache, 'git'), ['clone', '--quiet', '--mirror', src.dir, other]);
+    const moved = wtOptions(cache, other, src.c1);
+    expect(await prepareWorktree(moved)).toEqual({ changed: true });
+    expect(moved.log.lines[0]).toBe(`> Creating the source worktree ${moved.worktreeDir} at ${src.c1.slice(0, 12)}`);
+    expect(await git(moved.worktreeDir, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).toBe(other);
+  });
+
   it('moves to another commit keeping the ignored build/ dir, unchanged files and their mtimes; drops local edits', async () => {
     const { cache, mirrorDir } = await clonedMirror();
     const options = wtOptions(cache, mirrorDir, src.c1);

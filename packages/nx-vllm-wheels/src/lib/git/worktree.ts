@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { SourceError } from '../errors';
 import { writeFileAtomic } from '../fs';
 import type { Logger } from '../log';
@@ -44,6 +44,19 @@ function patchDigests(patches: readonly Patch[]): string[] {
   });
 }
 
+async function belongsTo(wt: ReturnType<typeof gitClient>, mirrorDir: string): Promise<boolean> {
+  const common = (await wt.tryQuery(['rev-parse', '--path-format=absolute', '--git-common-dir']))?.trim();
+  return common !== undefined && realpathOrSelf(common) === realpathOrSelf(mirrorDir);
+}
+
+function realpathOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 function readState(file: string): WorktreeState | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as WorktreeState;
@@ -65,7 +78,8 @@ export async function prepareWorktree(options: WorktreeOptions): Promise<{ chang
   const edits = options.edits ?? [];
   const wanted: WorktreeState = { commit: options.commit, patches: [...patchDigests(options.patches), ...edits.map((e) => `${e.name}:${e.digest}`)] };
   const wt = gitClient({ cwd: options.worktreeDir, env: options.env, timeoutMs: 10 * 60_000, dryRun, log });
-  const valid = existsSync(options.worktreeDir) && (await wt.tryQuery(['rev-parse', 'HEAD']))?.trim() !== undefined;
+  // A worktree of another mirror (its source moved to another repository) is made anew from this one.
+  const valid = existsSync(options.worktreeDir) && (await belongsTo(wt, options.mirrorDir)) && (await wt.tryQuery(['rev-parse', 'HEAD']))?.trim() !== undefined;
   const head = valid ? (await wt.tryQuery(['rev-parse', 'HEAD']))?.trim() : undefined;
   const state = readState(options.stateFile);
   if (valid && head === options.commit && JSON.stringify(state) === JSON.stringify(wanted)) {

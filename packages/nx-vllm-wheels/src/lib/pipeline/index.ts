@@ -1,4 +1,4 @@
-export type { StepContext, SourceSpec, TorchSpec, VariantSpec } from './context';
+export type { StepContext, SourceSpec, TorchSpec, UnlockedSourceSpec, VariantSpec } from './context';
 export { rawDir, wheelsDir } from './context';
 export { checkoutSource, lockSource, prepareVariantSource, repositoryUrl, patchesOf, sourceAvailable } from './source';
 export { installTorch } from './torch';

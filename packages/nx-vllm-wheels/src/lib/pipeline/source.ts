@@ -3,15 +3,27 @@ import { dirname, join, resolve } from 'node:path';
 import { SourceError } from '../errors';
 import { writeFileAtomic } from '../fs';
 import { commitState, ensureCommit, prepareWorktree, resolveRef, type Patch } from '../git';
-import type { SourceSpec, StepContext, VariantSpec } from './context';
+import type { SourceSpec, StepContext, UnlockedSourceSpec, VariantSpec } from './context';
 import { isaPinEdit } from '../build';
 import { sourceThirdParty } from './third-party';
 
+/**
+ * Every source shares one mirror (`git/vllm.git`): sources that lock several versions of one repository
+ * need one 1 GiB clone, not one each. A source with another URL (a fork, an internal mirror) points the
+ * mirror's origin at its URL when it fetches (see ensureMirror); its commits join the same object store.
+ */
+export const SOURCE_MIRROR = 'vllm';
+
+/** The bare mirror every source's commits are fetched into. */
+export function sourceMirrorDir(_source: UnlockedSourceSpec, ctx: StepContext): string {
+  return ctx.cache.mirror(SOURCE_MIRROR);
+}
+
 /** The mirror and its lock, which every worktree made from it shares (a fetch never races a worktree add). */
-function mirrorOptions(source: SourceSpec, ctx: StepContext) {
+function mirrorOptions(source: UnlockedSourceSpec, ctx: StepContext) {
   return {
-    mirrorDir: ctx.cache.mirror(source.name),
-    lockDir: ctx.cache.lock(`git-${source.name}`),
+    mirrorDir: ctx.cache.mirror(SOURCE_MIRROR),
+    lockDir: ctx.cache.lock(`git-${SOURCE_MIRROR}`),
     repository: repositoryUrl(source, ctx),
     env: ctx.env,
     log: ctx.log,
@@ -20,7 +32,7 @@ function mirrorOptions(source: SourceSpec, ctx: StepContext) {
 }
 
 /** A relative local path in vllm.json is relative to the workspace root; URLs pass through. */
-export function repositoryUrl(source: SourceSpec, ctx: StepContext): string {
+export function repositoryUrl(source: UnlockedSourceSpec, ctx: StepContext): string {
   const repo = source.config.repository;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo) || repo.startsWith('/')) return repo;
   return resolve(ctx.workspaceRoot, repo);
@@ -38,13 +50,13 @@ export function patchesOf(source: SourceSpec, ctx: StepContext): Patch[] {
 export async function checkoutSource(source: SourceSpec, ctx: StepContext): Promise<void> {
   const { commit } = source.config;
   const result = await ensureCommit({ ...mirrorOptions(source, ctx), commit });
-  if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${ctx.cache.mirror(source.name)}; nothing to fetch.`);
+  if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${sourceMirrorDir(source, ctx)}; nothing to fetch.`);
   const available = !ctx.dryRun || (await sourceAvailable(source, ctx));
-  await sourceThirdParty(source, available ? ctx.cache.mirror(source.name) : undefined, ctx);
+  await sourceThirdParty(source, available ? sourceMirrorDir(source, ctx) : undefined, ctx);
 }
 
 /** `vllm:lock`: resolves "ref" to a commit and rewrites vllm.json's "commit" (like a lockfile update). */
-export async function lockSource(source: SourceSpec, ctx: StepContext): Promise<string> {
+export async function lockSource(source: UnlockedSourceSpec, ctx: StepContext): Promise<string> {
   const commit = await resolveRef({ ...mirrorOptions(source, ctx), ref: source.config.ref });
   const file = resolve(ctx.workspaceRoot, source.configFile);
   if (commit === source.config.commit) {
@@ -53,18 +65,19 @@ export async function lockSource(source: SourceSpec, ctx: StepContext): Promise<
   }
   const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   json.commit = commit;
+  const was = source.config.commit ? `was ${source.config.commit}` : 'was not locked';
   if (ctx.dryRun) {
-    ctx.log.info(`[dry-run] would write ${source.configFile} with "commit": "${commit}" (was ${source.config.commit})`);
+    ctx.log.info(`[dry-run] would write ${source.configFile} with "commit": "${commit}" (${was})`);
   } else {
     writeFileAtomic(file, `${JSON.stringify(json, null, 2)}\n`);
-    ctx.log.info(`${source.configFile}: "${source.config.ref}" locked to ${commit} (was ${source.config.commit}).`);
+    ctx.log.info(`${source.configFile}: "${source.config.ref}" locked to ${commit} (${was}).`);
   }
   return commit;
 }
 
 /** True when the locked commit is in the machine's mirror; a damaged mirror is an error, not a missing commit. */
 export async function sourceAvailable(source: SourceSpec, ctx: StepContext): Promise<boolean> {
-  const mirrorDir = ctx.cache.mirror(source.name);
+  const mirrorDir = sourceMirrorDir(source, ctx);
   const state = await commitState(mirrorDir, source.config.commit, ctx.env, ctx.log);
   if (state === 'damaged') {
     throw new SourceError(

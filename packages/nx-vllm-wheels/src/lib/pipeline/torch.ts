@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { readFileAtCommit } from '../git';
 import { ensureBuildVenv, findPython, readBuildRequirements, type BuildRequirements, type BuildVenv } from '../python';
 import type { SourceSpec, StepContext, TorchSpec } from './context';
-import { sourceAvailable } from './source';
+import { sourceAvailable, sourceMirrorDir } from './source';
 
 /**
  * `torch-cpu:install`: the build venv for the locked source — torch as the source pins it (from the
@@ -10,7 +10,7 @@ import { sourceAvailable } from './source';
  */
 export async function installTorch(source: SourceSpec, torch: TorchSpec, ctx: StepContext): Promise<BuildVenv> {
   const python = await findPython(torch.config.python, ctx.env);
-  const mirrorDir = ctx.cache.mirror(source.name);
+  const mirrorDir = sourceMirrorDir(source, ctx);
   let requirements: BuildRequirements;
   if (ctx.dryRun && !(await sourceAvailable(source, ctx))) {
     ctx.log.info(`[dry-run] would read the build requirements (${torch.config.requirements.join(' or ')}) at ${source.config.commit.slice(0, 12)}; the venv path below is keyed by them.`);
