@@ -251,6 +251,16 @@ describe('wheel.json', () => {
     ['env.VIRTUAL_ENV', '/x', 'env.VIRTUAL_ENV: is not allowed here: the build venv is chosen by torch.json'],
     ['env.CCACHE_DIR', '/x', 'env.CCACHE_DIR: is not allowed here: ccache uses the machine cache (set CCACHE_DIR in the environment of `nx` to move it)'],
     ['env.CCACHE_BASEDIR', '/x', 'env.CCACHE_BASEDIR: is not allowed here: it is set to the source worktree'],
+    [
+      'env.FETCHCONTENT_SOURCE_DIR_ONEDNN',
+      '/src/oneDNN',
+      'env.FETCHCONTENT_SOURCE_DIR_ONEDNN: is not allowed here: the plugin sets it to its checkout of the oneDNN commit cmake/cpu_extension.cmake pins (a patch can change the pin)',
+    ],
+    [
+      'env.ACL_ROOT_DIR',
+      '/src/acl',
+      "env.ACL_ROOT_DIR: is not allowed here: the plugin sets it to the variant's own checkout of the Arm Compute Library commit cmake/cpu_extension.cmake pins (a patch can change the pin)",
+    ],
     ['pinIsa', 'yes', 'pinIsa: must be true or false (got a string)'],
     ['pinIsa', 1, 'pinIsa: must be true or false (got 1)'],
     ['version', '0.16.0', 'version: must be a JSON object with the fields local, suffix (got a string)'],

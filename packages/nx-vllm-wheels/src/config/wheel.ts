@@ -14,6 +14,8 @@ const RESERVED_ENV: Record<string, string> = {
   VIRTUAL_ENV: 'the build venv is chosen by torch.json',
   CCACHE_DIR: 'ccache uses the machine cache (set CCACHE_DIR in the environment of `nx` to move it)',
   CCACHE_BASEDIR: 'it is set to the source worktree',
+  FETCHCONTENT_SOURCE_DIR_ONEDNN: 'the plugin sets it to its checkout of the oneDNN commit cmake/cpu_extension.cmake pins (a patch can change the pin)',
+  ACL_ROOT_DIR: "the plugin sets it to the variant's own checkout of the Arm Compute Library commit cmake/cpu_extension.cmake pins (a patch can change the pin)",
 };
 
 const envSchema = z.record(z.string(), z.unknown(), 'must be a JSON object of environment variables, e.g. { "VLLM_CPU_AVX512VNNI": "1" }').superRefine((env, ctx) => {

@@ -7,3 +7,5 @@ export { ensureCommit, resolveRef } from './checkout';
 export { prepareWorktree } from './worktree';
 export type { Patch, SourceEdit, WorktreeOptions } from './worktree';
 export { readFileAtCommit, commitTime, exactTag } from './show';
+export { ensurePinnedRef, ensureCommitCopy } from './pinned';
+export type { PinnedRef, CommitCopyOptions } from './pinned';
