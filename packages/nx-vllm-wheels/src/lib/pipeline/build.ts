@@ -38,9 +38,11 @@ async function prepareAndBuild(
   // Patches and the ISA pin leave the tree dirty, which setuptools-scm would turn into a .dev version.
   const edited = source.config.patches.length > 0 || plan.pin;
   const tag = available && edited ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
+  // The compiler chosen for the commit's GNU requirement, set the way a user would set it.
+  const variantEnv = { ...variant.config.env, ...plan.compiler?.env };
   const env = buildEnv({
     base: ctx.env,
-    variantEnv: variant.config.env,
+    variantEnv,
     device: variant.config.device,
     venvPython: venv.python,
     sourceDir,
@@ -54,7 +56,7 @@ async function prepareAndBuild(
     sourceDir,
     venvPython: venv.python,
     env,
-    shownEnv: describedEnv(env, variant.config.env, ctx.env),
+    shownEnv: describedEnv(env, variantEnv, ctx.env),
     outDir: rawDir(ctx, variant.name),
     buildInfo: {
       variant: variant.name,
@@ -64,6 +66,7 @@ async function prepareAndBuild(
       pinIsa: variant.config.pinIsa,
       isaPinned: plan.pin,
       family: plan.profile?.family,
+      ...(plan.compiler ? { compiler: `${plan.compiler.cxx} (GNU ${plan.compiler.version})` } : {}),
       sourceDateEpoch,
       env: variant.config.env,
     },
