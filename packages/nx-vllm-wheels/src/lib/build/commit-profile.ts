@@ -1,4 +1,9 @@
 import { SourceError } from '../errors';
+import { cmakeCode } from './cmake-code';
+import { compilerRequirements, type CompilerRequirement } from './compiler-requirement';
+
+export { cmakeCode };
+export type { CompilerRequirement };
 
 /**
  * What a vLLM commit's CPU build is, read from its own files rather than from a version table:
@@ -24,6 +29,8 @@ export interface CommitProfile {
   computedReads: string[];
   /** Architectures whose ISA decision searches the host's /proc/cpuinfo. */
   cpuinfoArchs: CpuinfoArch[];
+  /** The GNU versions the file tests, and what it does below each (a fatal gate, or levels dropped with a warning). */
+  compilerRequirements: CompilerRequirement[];
 }
 
 /**
@@ -34,33 +41,6 @@ const CPUINFO_FLAG_LITERALS: Record<CpuinfoArch, RegExp> = {
   x86_64: /"(avx2|avx512\w*|amx_\w+)"/,
   aarch64: /"(asimd|bf16|i8mm)"/,
 };
-
-/** CMake code without its comments (`# …` and `#[[ … ]]`), strings kept (a `#` inside quotes is text). */
-export function cmakeCode(text: string): string {
-  let out = '';
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      out += c;
-      if (c === '\\') out += text[++i] ?? '';
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
-      inString = true;
-      out += c;
-    } else if (c === '#') {
-      const bracket = /^#\[(=*)\[/.exec(text.slice(i));
-      const end = bracket ? text.indexOf(`]${bracket[1]}]`, i) : -1;
-      const stop = bracket && end !== -1 ? end + bracket[1].length + 2 : text.indexOf('\n', i);
-      if (stop === -1) break;
-      out += text.slice(i, stop).replace(/[^\n]/g, ' '); // keeps line numbers
-      i = stop - 1;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 /** `$ENV{NAME}` and `DEFINED ENV{NAME}` are reads; `set(ENV{NAME} …)` / `unset(ENV{NAME})` are writes. */
 export function cmakeEnvReads(text: string): { names: string[]; computed: string[] } {
@@ -132,5 +112,6 @@ export function commitProfile(files: { cmake: string; setupPy: string | undefine
     reads: { [CPU_EXTENSION_CMAKE]: cmake.names, [SETUP_PY]: files.setupPy === undefined ? [] : setupPyEnvReads(files.setupPy) },
     computedReads: cmake.computed,
     cpuinfoArchs: cpuinfoArchitectures(files.cmake),
+    compilerRequirements: compilerRequirements(files.cmake),
   };
 }

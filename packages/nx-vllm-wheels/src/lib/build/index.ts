@@ -11,3 +11,9 @@ export { lintVariantEnv, isaPinApplies, isaPinDecision, TOOL_VARIABLES } from '.
 export type { FlagLintResult } from './flag-lint';
 export { readThirdPartySources, pinsForArch, THIRD_PARTY_ARCHS } from './third-party';
 export type { ThirdPartyPin, ThirdPartyReading, ThirdPartyArch, UnmirroredFetch } from './third-party';
+export { compilerRequirements } from './compiler-requirement';
+export type { CompilerRequirement } from './compiler-requirement';
+export { compilerNeed, compareVersions, probeCompiler, selectCompiler } from './compiler';
+export type { CompilerChoice, CompilerNeed, CompilerProbe } from './compiler';
+export { VERSIONED_GCCS } from './compiler-candidates';
+export { checkFamilyRules } from './family-rules';

@@ -40,9 +40,11 @@ async function prepareAndBuild(
   // Patches and the ISA pin leave the tree dirty, which setuptools-scm would turn into a .dev version.
   const edited = source.config.patches.length > 0 || plan.pin;
   const tag = available && edited ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
+  // The compiler chosen for the commit's GNU requirement, set the way a user would set it.
+  const variantEnv = { ...variant.config.env, ...plan.compiler?.env };
   const env = buildEnv({
     base: ctx.env,
-    variantEnv: variant.config.env,
+    variantEnv,
     device: variant.config.device,
     venvPython: venv.python,
     sourceDir,
@@ -58,7 +60,7 @@ async function prepareAndBuild(
     sourceDir,
     venvPython: venv.python,
     env,
-    shownEnv: describedEnv(env, { ...variant.config.env, ...thirdParty.env }, ctx.env),
+    shownEnv: describedEnv(env, { ...variantEnv, ...thirdParty.env }, ctx.env),
     outDir: rawDir(ctx, variant.name),
     buildInfo: {
       variant: variant.name,
@@ -68,6 +70,7 @@ async function prepareAndBuild(
       pinIsa: variant.config.pinIsa,
       isaPinned: plan.pin,
       family: plan.profile?.family,
+      ...(plan.compiler ? { compiler: `${plan.compiler.cxx} (GNU ${plan.compiler.version})` } : {}),
       sourceDateEpoch,
       env: variant.config.env,
       // Name, URL, pinned ref and commit; never the checkout's path (machine-specific).

@@ -19,6 +19,7 @@ import {
 } from '../wheel';
 import { cpuPlatformPlugin } from './cpu-platform-plugin';
 import { rawDir, wheelsDir, wheelsIn, type StepContext, type VariantSpec } from './context';
+import { auditRules, BUILD_INFO_FILE, readRawBuildInfo } from './raw-build-info';
 import { applyVersionPolicy } from './version';
 
 function findRawWheel(dir: string, variant: string): string {
@@ -29,23 +30,15 @@ function findRawWheel(dir: string, variant: string): string {
   return join(dir, files[0]);
 }
 
-function readSourceDateEpoch(dir: string): number | undefined {
-  try {
-    const info = JSON.parse(readFileSync(join(dir, 'build-info.json'), 'utf8')) as { sourceDateEpoch?: number };
-    return info.sourceDateEpoch;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * `<variant>:wheel`: the raw `vllm-…` wheel becomes the variant's distribution, in one streaming pass.
  * It is checked first by our own code (member names, symlinks, zip-bomb limits, tags, every member
  * against RECORD): nothing else, auditwheel included, reads a raw wheel that has not passed. Then it is
  * renamed everywhere it appears, versioned by wheel.json's policy, tagged with the honest manylinux
  * tag (auditwheel's analysis, torch's libraries excluded), its README as the long description, and a
- * vLLM platform plugin so the CPU platform survives the rename. Then the ISA audit: the report goes
- * beside the wheel, and a library above the declared ISA fails the step with nothing written.
+ * vLLM platform plugin so the CPU platform survives the rename. Then the ISA audit, with the rules of the
+ * build family the raw build recorded (build-info.json): the report goes beside the wheel, and a library
+ * above its ceiling or a wheel below its floor fails the step with nothing written.
  */
 export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
   const outDir = wheelsDir(ctx, variant.name);
@@ -54,6 +47,8 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
     return undefined;
   }
   const input = findRawWheel(rawDir(ctx, variant.name), variant.name);
+  const buildInfo = readRawBuildInfo(rawDir(ctx, variant.name), variant.name);
+  const rules = auditRules(buildInfo.family, variant);
   const raw = parseWheelFileName(input);
   const version = applyVersionPolicy(raw.version, variant.config.version);
   const { distribution, isa } = variant.config;
@@ -78,11 +73,11 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
         return tag.platformTags;
       },
       limits: inflateLimits(variant),
-      sourceDateEpoch: readSourceDateEpoch(rawDir(ctx, variant.name)),
+      sourceDateEpoch: buildInfo.sourceDateEpoch,
     });
     written = result.fileName;
-    ctx.log.step(`${variant.name}: ISA audit (declared ${isa})`);
-    const report = await auditWheel({ wheel: result.path, declared: isa, env: ctx.env, timeoutMs: 30 * 60_000 });
+    ctx.log.step(`${variant.name}: ISA audit (declared ${isa}; ${rules.description})`);
+    const report = await auditWheel({ wheel: result.path, declared: rules.declared, dispatch: rules.dispatch, env: ctx.env, timeoutMs: 30 * 60_000 });
     writeFileAtomic(join(tmp, `${result.fileName}.isa-audit.json`), `${JSON.stringify(report, null, 2)}\n`);
     assertAuditOk(report);
     for (const lib of report.libraries) ctx.log.info(`  ${lib.path}: highest ${lib.highest ?? 'baseline x86-64'}`);
@@ -150,6 +145,8 @@ async function planNormalize(variant: VariantSpec, ctx: StepContext): Promise<vo
     platformTag: variant.config.platformTag === 'auto' ? '<platform tag>' : variant.config.platformTag,
   });
   ctx.log.info(`[dry-run] would rename ${input} to ${distribution} ${version}, tagged by that analysis and wheel.json "platformTag": "${variant.config.platformTag}", as ${join(TEMP_OUT, output)}`);
+  if (built) ctx.log.info(`[dry-run] ISA audit rules: ${auditRules(readRawBuildInfo(inDir, variant.name).family, variant).description} (the family from ${join(inDir, BUILD_INFO_FILE)})`);
+  else ctx.log.info(`[dry-run] ISA audit rules: by the build family \`nx run ${variant.name}:build\` records in ${BUILD_INFO_FILE}`);
   const disassemblies = built ? await plannedDisassemblies(input, TEMP_AUDIT) : undefined;
   if (disassemblies && disassemblies.length === 0) ctx.log.info(`[dry-run] ISA audit (declared ${isa}): ${basename(input)} has no shared library to disassemble`);
   for (const d of disassemblies ?? [{ member: '<each shared library>', ...plannedObjdump(join(TEMP_AUDIT, 'lib-<n>.so')) }]) {
