@@ -150,8 +150,20 @@ else()
             message(STATUS "Using ACL from specified source directory: $ENV{ACL_ROOT_DIR}")`,
   // line 362
   `    set(FETCHCONTENT_SOURCE_DIR_ONEDNN "$ENV{FETCHCONTENT_SOURCE_DIR_ONEDNN}" CACHE PATH "Path to a local oneDNN source directory.")`,
-  // lines 660-684
-  `    # AVX512F 
+  // lines 635-645, 660-684
+  `    # AMX + AVX512F + AVX512BF16 + AVX512VNNI
+    define_extension_target(
+        _C
+        DESTINATION vllm
+        LANGUAGE CXX
+        SOURCES \${VLLM_EXT_SRC_AVX512} \${VLLM_EXT_SRC_SGL}
+        LIBRARIES \${_C_LIBS}
+        COMPILE_FLAGS \${CXX_COMPILE_FLAGS_AVX512_AMX}
+        USE_SABI 3
+        WITH_SOABI
+    )
+
+    # AVX512F 
     define_extension_target(
         _C_AVX512
         DESTINATION vllm
@@ -214,4 +226,46 @@ export const V0_34_0_SETUP_PY = [
   `    if env_version := os.getenv("VLLM_VERSION_OVERRIDE"):
         print(f"Overriding VLLM version with {env_version} from VLLM_VERSION_OVERRIDE")
         os.environ["SETUPTOOLS_SCM_PRETEND_VERSION"] = env_version`,
+].join('\n');
+
+/**
+ * Verbatim excerpts of vLLM v0.17.0's cmake/cpu_extension.cmake (sdist on PyPI), the first unified
+ * release: `_C` (AVX-512 + VNNI + BF16 + AMX flags, imported on any AVX-512 CPU) and `_C_AVX2`, no
+ * `_C_AVX512` yet; cpuinfo is searched for Arm/POWER/RISC-V flags only.
+ */
+export const V0_17_0_CPU_EXTENSION = [
+  // lines 16-17
+  `set(ENABLE_X86_ISA $ENV{VLLM_CPU_X86})
+set(ENABLE_ARM_BF16 $ENV{VLLM_CPU_ARM_BF16})`,
+  // lines 36, 79-80
+  `    execute_process(COMMAND cat /proc/cpuinfo
+    find_isa(\${CPUINFO} "asimd" ASIMD_FOUND) # Check for ARM NEON support
+    find_isa(\${CPUINFO} "bf16" ARM_BF16_FOUND) # Check for ARM BF16 support`,
+  // lines 384-408
+  `    define_extension_target(
+        _C
+        DESTINATION vllm
+        LANGUAGE CXX
+        SOURCES \${VLLM_EXT_SRC_AVX512}
+        LIBRARIES \${LIBS}
+        COMPILE_FLAGS \${CXX_COMPILE_FLAGS_AVX512}
+        USE_SABI 3
+        WITH_SOABI
+    )
+
+    # For SGL kernels
+    target_compile_definitions(_C PRIVATE "-DCPU_CAPABILITY_AVX512")
+    # For AMX kernels
+    target_compile_definitions(_C PRIVATE "-DCPU_CAPABILITY_AMXBF16")
+
+    define_extension_target(
+        _C_AVX2
+        DESTINATION vllm
+        LANGUAGE CXX
+        SOURCES \${VLLM_EXT_SRC_AVX2}
+        LIBRARIES \${LIBS}
+        COMPILE_FLAGS \${CXX_COMPILE_FLAGS_AVX2}
+        USE_SABI 3
+        WITH_SOABI
+    )`,
 ].join('\n');

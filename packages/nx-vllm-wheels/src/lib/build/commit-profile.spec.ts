@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { V0_16_0_CPU_EXTENSION, V0_16_0_SETUP_PY, V0_34_0_CPU_EXTENSION, V0_34_0_SETUP_PY } from '../../test-support/upstream-vllm';
+import { V0_16_0_CPU_EXTENSION, V0_16_0_SETUP_PY, V0_17_0_CPU_EXTENSION, V0_34_0_CPU_EXTENSION, V0_34_0_SETUP_PY } from '../../test-support/upstream-vllm';
 import { SourceError } from '../errors';
 import { buildFamily, cmakeEnvReads, commitProfile, cpuinfoArchitectures, setupPyEnvReads } from './commit-profile';
 import { compilerRequirements } from './compiler-requirement';
@@ -42,6 +42,7 @@ describe('commitProfile', () => {
         { compiler: 'GNU', minVersion: '12.3', effect: 'drops-isa', levels: ['avx512vnni'], arch: 'x86_64', line: lineOf(V0_16_0_CPU_EXTENSION, 'VERSION_GREATER_EQUAL 12.3', 1) },
         { compiler: 'GNU', minVersion: '12.3', effect: 'drops-isa', levels: ['amxbf16'], arch: 'x86_64', line: lineOf(V0_16_0_CPU_EXTENSION, 'VERSION_GREATER_EQUAL 12.3', 2) },
       ],
+      dispatchLibraries: [],
     });
   });
 
@@ -56,7 +57,15 @@ describe('commitProfile', () => {
       cpuinfoArchs: ['aarch64'],
       // The x86 gate; the GCC 15 test beside it only adds a flag, so it is no requirement.
       compilerRequirements: [{ compiler: 'GNU', minVersion: '12.3', effect: 'fatal', levels: [], arch: 'x86_64', line: lineOf(V0_34_0_CPU_EXTENSION, 'VERSION_GREATER_EQUAL 12.3', 0) }],
+      dispatchLibraries: ['_C', '_C_AVX512', '_C_AVX2'],
     });
+  });
+
+  it('reads vLLM v0.17.0 as the unified family too: _C and _C_AVX2 only (_C_AVX512 came later)', () => {
+    const profile = commitProfile({ cmake: V0_17_0_CPU_EXTENSION, setupPy: undefined, where: 'v0.17.0' });
+    expect(profile.family).toBe('unified');
+    expect(profile.dispatchLibraries).toEqual(['_C', '_C_AVX2']);
+    expect(profile.cpuinfoArchs).toEqual(['aarch64']);
   });
 
   it("reads the test fixture's own v0.16-shaped files like v0.16.0 (plus its host stand-ins), every variable by literal name", () => {

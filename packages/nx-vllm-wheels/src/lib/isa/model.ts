@@ -96,6 +96,8 @@ export interface LibraryCeiling {
   max: IsaLevel;
   /** The level the library must reach (its defining extension); default `max`. The library must exist. */
   min?: IsaLevel;
+  /** The extension library the rule is about (`_C_AVX512`), when it is one the build may or may not make. */
+  name?: string;
 }
 
 /**
@@ -104,9 +106,9 @@ export interface LibraryCeiling {
  * library (`fs_io_C`, `spinloop`) is at the wheel's baseline.
  */
 export const UNIFIED_X86_DISPATCH: readonly LibraryCeiling[] = [
-  { library: 'vllm/_C_AVX2.*so', max: 'avx2' },
-  { library: 'vllm/_C_AVX512.*so', max: 'avx512' },
-  { library: 'vllm/_C.*so', max: 'amxfp8', min: 'amxbf16' },
+  { name: '_C_AVX2', library: 'vllm/_C_AVX2.*so', max: 'avx2' },
+  { name: '_C_AVX512', library: 'vllm/_C_AVX512.*so', max: 'avx512' },
+  { name: '_C', library: 'vllm/_C.*so', max: 'amxfp8', min: 'amxbf16' },
 ];
 
 /**

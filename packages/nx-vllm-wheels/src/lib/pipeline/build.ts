@@ -70,6 +70,7 @@ async function prepareAndBuild(
       pinIsa: variant.config.pinIsa,
       isaPinned: plan.pin,
       family: plan.profile?.family,
+      libraries: plan.profile?.dispatchLibraries,
       ...(plan.compiler ? { compiler: `${plan.compiler.cxx} (GNU ${plan.compiler.version})` } : {}),
       sourceDateEpoch,
       env: variant.config.env,

@@ -48,7 +48,7 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
   }
   const input = findRawWheel(rawDir(ctx, variant.name), variant.name);
   const buildInfo = readRawBuildInfo(rawDir(ctx, variant.name), variant.name);
-  const rules = auditRules(buildInfo.family, variant);
+  const rules = auditRules(buildInfo, variant);
   const raw = parseWheelFileName(input);
   const version = applyVersionPolicy(raw.version, variant.config.version);
   const { distribution, isa } = variant.config;
@@ -145,7 +145,7 @@ async function planNormalize(variant: VariantSpec, ctx: StepContext): Promise<vo
     platformTag: variant.config.platformTag === 'auto' ? '<platform tag>' : variant.config.platformTag,
   });
   ctx.log.info(`[dry-run] would rename ${input} to ${distribution} ${version}, tagged by that analysis and wheel.json "platformTag": "${variant.config.platformTag}", as ${join(TEMP_OUT, output)}`);
-  if (built) ctx.log.info(`[dry-run] ISA audit rules: ${auditRules(readRawBuildInfo(inDir, variant.name).family, variant).description} (the family from ${join(inDir, BUILD_INFO_FILE)})`);
+  if (built) ctx.log.info(`[dry-run] ISA audit rules: ${auditRules(readRawBuildInfo(inDir, variant.name), variant).description} (the family from ${join(inDir, BUILD_INFO_FILE)})`);
   else ctx.log.info(`[dry-run] ISA audit rules: by the build family \`nx run ${variant.name}:build\` records in ${BUILD_INFO_FILE}`);
   const disassemblies = built ? await plannedDisassemblies(input, TEMP_AUDIT) : undefined;
   if (disassemblies && disassemblies.length === 0) ctx.log.info(`[dry-run] ISA audit (declared ${isa}): ${basename(input)} has no shared library to disassemble`);

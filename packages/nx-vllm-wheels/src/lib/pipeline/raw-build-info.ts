@@ -16,6 +16,10 @@ export const BUILD_INFO_FILE = 'build-info.json';
  */
 export const rawBuildInfoSchema = z.looseObject({
   family: z.enum(BUILD_FAMILIES, `must be one of ${BUILD_FAMILIES.join(', ')}: the build family of the vLLM commit the raw wheel was built from, which decides the ISA audit's rules`),
+  libraries: z
+    .array(z.string('must be an extension library name such as "_C_AVX512"'), 'must be the list of the extension libraries vLLM picks from at run time')
+    .optional()
+    .describe('the dispatch libraries the commit builds (vLLM 0.17.0: _C, _C_AVX2; later: also _C_AVX512); absent: all three'),
   sourceDateEpoch: z.number('must be a number of seconds since 1970').int('must be a whole number of seconds').nonnegative('must not be negative').optional(),
 });
 export type RawBuildInfo = z.output<typeof rawBuildInfoSchema>;
@@ -42,11 +46,14 @@ export interface AuditRules {
  * x86_64 picks `_C`, `_C_AVX512` or `_C_AVX2` at run time (each its own ceiling and floor), so its wheel is
  * audited with UNIFIED_X86_DISPATCH; an ISA variant holds one `_C` and everything is held to its `isa`.
  */
-export function auditRules(family: BuildFamily, variant: VariantSpec): AuditRules {
+export function auditRules(info: Pick<RawBuildInfo, 'family' | 'libraries'>, variant: VariantSpec): AuditRules {
   const { isa, arch } = variant.config;
+  const { family } = info;
   if (family === 'unified' && arch === 'x86_64') {
-    const rules = UNIFIED_X86_DISPATCH.map((r) => `${r.library} <= ${r.max}${r.min && r.min !== r.max ? ` (>= ${r.min})` : ''}`).join(', ');
-    return { declared: isa, dispatch: UNIFIED_X86_DISPATCH, description: `${family} build: ${rules}, every other library <= ${isa}` };
+    // A library the commit does not build (0.17.0 has no _C_AVX512) is not required; one it builds is.
+    const dispatch = UNIFIED_X86_DISPATCH.filter((r) => !info.libraries || r.name === undefined || info.libraries.includes(r.name));
+    const rules = dispatch.map((r) => `${r.library} <= ${r.max}${r.min && r.min !== r.max ? ` (>= ${r.min})` : ''}`).join(', ');
+    return { declared: isa, dispatch, description: `${family} build: ${rules}, every other library <= ${isa}` };
   }
   return { declared: isa, dispatch: [], description: `${family} build: every library <= ${isa}, and one reaches it` };
 }
