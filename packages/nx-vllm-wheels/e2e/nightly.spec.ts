@@ -134,7 +134,7 @@ describe('the nightly channel through nx', () => {
   });
 
   it("the lock job fails, saying what to do, when the workflow no longer matches the workspace's followed sources", () => {
-    ws.writeJson('packages/vllm/vllm.json', { ...ws.readJson('packages/vllm/vllm.json'), follow: false });
+    ws.writeJson('packages/vllm/vllm.json', { ...ws.readJson<Record<string, unknown>>('packages/vllm/vllm.json'), follow: false });
     const job = runLockJob();
     expect(job.code).toBe(1);
     expect(job.output).toBe('');

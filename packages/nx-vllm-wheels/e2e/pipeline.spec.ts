@@ -150,7 +150,7 @@ describe('the pipeline through nx', () => {
     const bad = await ws.nx(['run', 'vllm:lock', '--outputStyle=static']);
     expect(bad.code).not.toBe(0);
     expect(bad.output).toContain('Ref "v9.9.9" does not exist in');
-    expect(bad.output).toMatch(/Newest tags: v0\.16\.2, v0\.16\.1, v0\.16\.0/);
+    expect(bad.output).toMatch(/Newest tags: v0\.34\.0, v0\.17\.0, v0\.16\.2, v0\.16\.1, v0\.16\.0\./);
     expect(ws.readJson('packages/vllm/vllm.json')).toEqual({ ...vllm, ref: 'v9.9.9' });
   });
 

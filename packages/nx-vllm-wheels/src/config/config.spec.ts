@@ -74,13 +74,13 @@ describe('vllm.json', () => {
   const parse = (v: unknown) => parseConfigText(vllmConfigSchema, VLLM_FILE, JSON.stringify(v));
 
   it('accepts a locked source and defaults patches to none', () => {
-    expect(parse(goodVllm)).toEqual({ ...goodVllm, patches: [], follow: false });
+    expect(parse(goodVllm)).toEqual({ ...goodVllm, patches: [] });
     expect(parse({ ...goodVllm, patches: ['patches/a.patch', 'b.patch'], description: 'x' }).patches).toEqual(['patches/a.patch', 'b.patch']);
   });
 
   it('accepts a vllm.json that is not locked yet (no commit): every step but lock refuses it (executors/shared)', () => {
     const { commit: _commit, ...unlocked } = goodVllm;
-    expect(parse(unlocked)).toEqual({ ...unlocked, patches: [], follow: false });
+    expect(parse(unlocked)).toEqual({ ...unlocked, patches: [] });
   });
 
   it('names the file, the field and what is allowed for a short commit', () => {
@@ -123,7 +123,7 @@ describe('vllm.json', () => {
     ['patches', ['a\\..\\x.patch'], `patches[0]: ${RELATIVE}`],
     ['patches', [''], 'patches[0]: must be a non-empty relative path'],
     ['patches', [3], `patches[0]: ${RELATIVE} (got 3)`],
-    ['follow', 'main', 'follow: must be true or false: true makes "ref" a branch the source follows (`nx run <source>:lock` moves "commit" to its head; a nightly channel) (got a string)'],
+    ['follow', 'main', 'follow: must be true or false (default false): true makes "ref" a branch the source follows (`nx run <source>:lock` moves "commit" to its head; a nightly channel) (got a string)'],
   ]);
 });
 
@@ -241,8 +241,6 @@ describe('wheel.json', () => {
       '1',
       'env.VLLM_CPU_DISABLE_AVX512: must be "true" or "false": cpu_extension.cmake honours it only when it is exactly "true", so "1" would be silently ignored',
     ],
-    ['env.VLLM_CPU_DISABLE_AVX512', 'true', 'env.VLLM_CPU_DISABLE_AVX512: must not be "true" when isa is "avx512": that would build an AVX2 wheel'],
-    ['isa', 'avx2', 'env.VLLM_CPU_DISABLE_AVX512: must be "true" when isa is "avx2", or the build host may compile AVX-512 into it'],
     ['env.MAX_JOBS', '4', 'env.MAX_JOBS: is not allowed here: parallelism never changes the output: set MAX_JOBS in the environment of `nx` instead'],
     ['env.VLLM_TARGET_DEVICE', 'cpu', 'env.VLLM_TARGET_DEVICE: is not allowed here: it is set from "device"'],
     ['env.SETUPTOOLS_SCM_PRETEND_VERSION', '1.0', 'env.SETUPTOOLS_SCM_PRETEND_VERSION: is not allowed here: the version comes from the locked commit'],
@@ -252,6 +250,16 @@ describe('wheel.json', () => {
     ['env.VIRTUAL_ENV', '/x', 'env.VIRTUAL_ENV: is not allowed here: the build venv is chosen by torch.json'],
     ['env.CCACHE_DIR', '/x', 'env.CCACHE_DIR: is not allowed here: ccache uses the machine cache (set CCACHE_DIR in the environment of `nx` to move it)'],
     ['env.CCACHE_BASEDIR', '/x', 'env.CCACHE_BASEDIR: is not allowed here: it is set to the source worktree'],
+    [
+      'env.FETCHCONTENT_SOURCE_DIR_ONEDNN',
+      '/src/oneDNN',
+      'env.FETCHCONTENT_SOURCE_DIR_ONEDNN: is not allowed here: the plugin sets it to its checkout of the oneDNN commit cmake/cpu_extension.cmake pins (a patch can change the pin)',
+    ],
+    [
+      'env.ACL_ROOT_DIR',
+      '/src/acl',
+      "env.ACL_ROOT_DIR: is not allowed here: the plugin sets it to the variant's own checkout of the Arm Compute Library commit cmake/cpu_extension.cmake pins (a patch can change the pin)",
+    ],
     ['pinIsa', 'yes', 'pinIsa: must be true or false (got a string)'],
     ['pinIsa', 1, 'pinIsa: must be true or false (got 1)'],
     ['version', '0.16.0', 'version: must be a JSON object with the fields local, suffix, dev (got a string)'],
@@ -311,11 +319,9 @@ describe('wheel.json', () => {
     ['publish.token', 'pypi-secret', 'publish.token: unknown field. Allowed keys: repositoryUrl, indexUrl, maxFileSizeMiB.'],
   ]);
 
-  it('requires VLLM_CPU_DISABLE_AVX512 "true" for an avx2 variant even when env is left out', () => {
+  it('leaves isa and VLLM_CPU_DISABLE_AVX512 to the build, which knows the commit\'s family (an avx2 variant without it is a valid file)', () => {
     const { env: _env, ...noEnv } = goodWheel;
-    expect(problemsOf(WHEEL_FILE, () => parse({ ...noEnv, isa: 'avx2' }))).toEqual([
-      'env.VLLM_CPU_DISABLE_AVX512: is required and must be "true" when isa is "avx2", or the build host may compile AVX-512 into it',
-    ]);
+    expect(parse({ ...noEnv, isa: 'avx2' })).toMatchObject({ isa: 'avx2', env: {} });
   });
 
   it('never echoes the text of a misplaced string (it could be a token)', () => {

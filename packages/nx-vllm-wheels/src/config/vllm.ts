@@ -10,7 +10,7 @@ export const relativePathSchema = z
 const REPOSITORY = 'must be a git URL (https://, ssh://, git@host:path, file://) or a local path';
 const REF = 'must name the tag or branch to lock (e.g. "v0.16.0")';
 const COMMIT = 'must be the full 40-character lowercase hex commit id (run `nx run <source>:lock` to fill it in)';
-const FOLLOW = 'must be true or false: true makes "ref" a branch the source follows (`nx run <source>:lock` moves "commit" to its head; a nightly channel)';
+const FOLLOW = 'must be true or false (default false): true makes "ref" a branch the source follows (`nx run <source>:lock` moves "commit" to its head; a nightly channel)';
 
 /** `packages/vllm/vllm.json`: the pinned vLLM source. */
 export const vllmConfigSchema = z.strictObject({
@@ -22,7 +22,7 @@ export const vllmConfigSchema = z.strictObject({
   commit: z.string(COMMIT).regex(/^[0-9a-f]{40}$/, COMMIT).optional(),
   patches: z.array(relativePathSchema).default([]),
   /** The source follows the branch "ref": lock moves the commit, the CI generator's nightly workflow locks it. Not a build input. */
-  follow: z.boolean(FOLLOW).default(false),
+  follow: z.boolean(FOLLOW).optional(),
 });
 
 export type VllmConfig = z.output<typeof vllmConfigSchema>;

@@ -14,6 +14,8 @@ const RESERVED_ENV: Record<string, string> = {
   VIRTUAL_ENV: 'the build venv is chosen by torch.json',
   CCACHE_DIR: 'ccache uses the machine cache (set CCACHE_DIR in the environment of `nx` to move it)',
   CCACHE_BASEDIR: 'it is set to the source worktree',
+  FETCHCONTENT_SOURCE_DIR_ONEDNN: 'the plugin sets it to its checkout of the oneDNN commit cmake/cpu_extension.cmake pins (a patch can change the pin)',
+  ACL_ROOT_DIR: "the plugin sets it to the variant's own checkout of the Arm Compute Library commit cmake/cpu_extension.cmake pins (a patch can change the pin)",
 };
 
 const envSchema = z.record(z.string(), z.unknown(), 'must be a JSON object of environment variables, e.g. { "VLLM_CPU_AVX512VNNI": "1" }').superRefine((env, ctx) => {
@@ -132,7 +134,11 @@ const SYSTEM_LIBRARY = 'must be a soname such as "libnuma.so.1": a file name end
 /** A library's soname; a glob or a path would exempt libraries nobody named from the manylinux check. */
 const SONAME = /^[\w+-][\w.+-]*\.so(\.\d+)*$/;
 
-/** `packages/<variant>/wheel.json`: one variant = one PyPI distribution. */
+/**
+ * `packages/<variant>/wheel.json`: one variant = one PyPI distribution. Rules that depend on the locked
+ * commit's build family (`isa` against VLLM_CPU_DISABLE_AVX512, the unified wheel's baseline) are checked
+ * by the build, which reads the commit (lib/build/family-rules.ts).
+ */
 export const wheelConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -156,23 +162,6 @@ export const wheelConfigSchema = z
     systemLibraries: z.array(z.string(SYSTEM_LIBRARY).regex(SONAME, SYSTEM_LIBRARY)).default([]),
     inflateLimits: inflateLimitsSchema.default({ maxInflatedGiB: DEFAULT_MAX_INFLATED_GIB, maxCompressionRatio: DEFAULT_MAX_COMPRESSION_RATIO }),
     publish: publishSchema.default({ repositoryUrl: PYPI_UPLOAD_URL, maxFileSizeMiB: PYPI_DEFAULT_MAX_FILE_SIZE_MIB }),
-  })
-  .superRefine((config, ctx) => {
-    const disabled = config.env.VLLM_CPU_DISABLE_AVX512 === 'true';
-    if (config.isa === 'avx2' && !disabled) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['env', 'VLLM_CPU_DISABLE_AVX512'],
-        message: 'must be "true" when isa is "avx2", or the build host may compile AVX-512 into it',
-      });
-    }
-    if (config.isa !== 'avx2' && disabled) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['env', 'VLLM_CPU_DISABLE_AVX512'],
-        message: `must not be "true" when isa is "${config.isa}": that would build an AVX2 wheel`,
-      });
-    }
   });
 
 export type WheelConfig = z.output<typeof wheelConfigSchema>;

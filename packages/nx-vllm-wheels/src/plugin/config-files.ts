@@ -144,11 +144,11 @@ function variantSource(variant: Found<WheelConfig> & { sourceFolder?: string }, 
     }
     return { name: variant.sourceFolder };
   }
+  if (!sources.length) return { problem: `${variant.file} needs the vLLM source: add packages/${named ?? 'vllm'}/vllm.json.` };
   if (named !== undefined) {
     if (!sources.includes(named)) return { problem: `${variant.file} is invalid:\n  - source: "${named}" is not a vLLM source ${known}` };
     return { name: named };
   }
   if (sources.length === 1) return { name: sources[0] };
-  if (!sources.length) return { problem: `${variant.file} needs the vLLM source: add packages/vllm/vllm.json.` };
   return { problem: `${variant.file} is invalid:\n  - source: required when a workspace has several vLLM sources ${known}; name the one to build from, or move the variant into its source's folder (packages/<source>/${variant.config.distribution}/wheel.json)` };
 }

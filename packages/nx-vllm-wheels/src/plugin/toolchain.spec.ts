@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { writeCompilerShim } from '../test-support/compiler-shim';
 import { tempDir } from '../test-support/temp';
 import { toolchainRuntimeInput } from './toolchain';
 
@@ -38,6 +39,22 @@ describe('toolchainRuntimeInput', () => {
     const withGcc13 = runtimeOutput({ PATH: [compilers, BASE.PATH].join(delimiter), CC: 'gcc-13', CXX: 'g++-13' });
     expect(withGcc13).toContain('gcc-13 (Debian 13.2.0-25) 13.2.0\ng++-13 (Debian 13.2.0-25) 13.2.0\n');
     expect(withGcc13).not.toBe(runtimeOutput(BASE));
+  });
+
+  it('changes when a g++-N the build may pick from PATH is installed, or upgraded, even with CC/CXX unset', () => {
+    const before = runtimeOutput(BASE);
+    const gcc14 = fakeBin({ 'g++-14': 'g++-14 (Debian 14.2.0-19) 14.2.0', 'gcc-14': 'gcc-14 (Debian 14.2.0-19) 14.2.0' });
+    const with14 = runtimeOutput({ PATH: [gcc14, BASE.PATH].join(delimiter) });
+    expect(with14).toContain('g++-14 (Debian 14.2.0-19) 14.2.0\ngcc-14 (Debian 14.2.0-19) 14.2.0\n');
+    expect(with14).not.toBe(before);
+    const gcc14Newer = fakeBin({ 'g++-14': 'g++-14 (Debian 14.3.0-1) 14.3.0', 'gcc-14': 'gcc-14 (Debian 14.3.0-1) 14.3.0' });
+    expect(runtimeOutput({ PATH: [gcc14Newer, BASE.PATH].join(delimiter) })).not.toBe(with14);
+    // The test double of tests/demo prints no path either.
+    const shim = tempDir('toolchain-shim');
+    writeCompilerShim(shim, { version: '13.2.0' });
+    const withShim = runtimeOutput({ PATH: [shim, BASE.PATH].join(delimiter) });
+    expect(withShim).toMatch(/^g\+\+-13 \(vllm-wheels test double over GCC [\d.]+\) 13\.2\.0$/m);
+    expect(withShim).not.toContain('/');
   });
 
   it('reports the Python the build venv is made from: python3.11, else a python3 that is 3.11', () => {

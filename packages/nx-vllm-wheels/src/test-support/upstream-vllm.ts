@@ -3,7 +3,7 @@
  * specs that read a commit's build files. Small on purpose: only what the plugin's reading depends on.
  */
 
-/** vLLM v0.16.0 (PyPI sdist vllm-0.16.0.tar.gz), cmake/cpu_extension.cmake: its variables, its read of /proc/cpuinfo, and the searches for x86 and Arm flags. */
+/** vLLM v0.16.0 (PyPI sdist vllm-0.16.0.tar.gz), cmake/cpu_extension.cmake: its variables, its read of /proc/cpuinfo, the searches for x86 and Arm flags, and the GNU >= 12.3 tests that drop VNNI/BF16/AMX. */
 export const V0_16_0_CPU_EXTENSION = [
   // lines 16-20
   `set(ENABLE_AVX2 $ENV{VLLM_CPU_AVX2})
@@ -43,6 +43,59 @@ else()
     find_isa(\${CPUINFO} "S390" S390_FOUND)
     find_isa(\${CPUINFO} "v" RVV_FOUND) # Check for RISC-V RVV support
 `,
+  // lines 120-171: inside AVX-512, VNNI/BF16/AMX each need GNU >= 12.3, else a warning and off
+  `if (AVX512_FOUND AND NOT AVX512_DISABLED)
+    list(APPEND CXX_COMPILE_FLAGS
+        "-mavx512f"
+        "-mavx512vl"
+        "-mavx512bw"
+        "-mavx512dq")
+
+    find_isa(\${CPUINFO} "avx512_bf16" AVX512BF16_FOUND)
+    if (AVX512BF16_FOUND OR ENABLE_AVX512BF16)
+        if (CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND
+            CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12.3)
+            list(APPEND CXX_COMPILE_FLAGS "-mavx512bf16")
+            set(ENABLE_AVX512BF16 ON)
+        else()
+            set(ENABLE_AVX512BF16 OFF)
+            message(WARNING "Disable AVX512-BF16 ISA support, requires gcc/g++ >= 12.3")
+        endif()
+    else()
+        set(ENABLE_AVX512BF16 OFF)
+        message(WARNING "Disable AVX512-BF16 ISA support, no avx512_bf16 found in local CPU flags." " If cross-compilation is required, please set env VLLM_CPU_AVX512BF16=1.")
+    endif()
+
+    find_isa(\${CPUINFO} "avx512_vnni" AVX512VNNI_FOUND)
+    if (AVX512VNNI_FOUND OR ENABLE_AVX512VNNI)
+        if (CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND
+            CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12.3)
+            list(APPEND CXX_COMPILE_FLAGS "-mavx512vnni")
+            set(ENABLE_AVX512VNNI ON)
+        else()
+            set(ENABLE_AVX512VNNI OFF)
+            message(WARNING "Disable AVX512-VNNI ISA support, requires gcc/g++ >= 12.3")
+        endif()
+    else()
+        set(ENABLE_AVX512VNNI OFF)
+        message(WARNING "Disable AVX512-VNNI ISA support, no avx512_vnni found in local CPU flags." " If cross-compilation is required, please set env VLLM_CPU_AVX512VNNI=1.")
+    endif()
+
+    find_isa(\${CPUINFO} "amx_bf16" AMXBF16_FOUND)
+    if (AMXBF16_FOUND OR ENABLE_AMXBF16)
+        if (CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND
+            CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12.3)
+            list(APPEND CXX_COMPILE_FLAGS "-mamx-bf16" "-mamx-tile")
+            set(ENABLE_AMXBF16 ON)
+            add_compile_definitions(-DCPU_CAPABILITY_AMXBF16)
+        else()
+            set(ENABLE_AMXBF16 OFF)
+            message(WARNING "Disable AMX_BF16 ISA support, requires gcc/g++ >= 12.3")
+        endif()
+    else()
+        set(ENABLE_AMXBF16 OFF)
+        message(WARNING "Disable AMX_BF16 ISA support, no amx_bf16 found in local CPU flags." " If cross-compilation is required, please set env VLLM_CPU_AMXBF16=1.")
+    endif()`,
   // lines 249-250
   `        if(DEFINED ENV{ACL_ROOT_DIR} AND IS_DIRECTORY "$ENV{ACL_ROOT_DIR}")
             message(STATUS "Using ACL from specified source directory: $ENV{ACL_ROOT_DIR}")`,
@@ -50,7 +103,7 @@ else()
   `    set(FETCHCONTENT_SOURCE_DIR_ONEDNN "$ENV{FETCHCONTENT_SOURCE_DIR_ONEDNN}" CACHE PATH "Path to a local oneDNN source directory.")`,
 ].join('\n');
 
-/** vLLM v0.34.0 (PyPI sdist vllm-0.34.0.tar.gz), cmake/cpu_extension.cmake: its variables, the cpuinfo read kept for Arm/POWER/RISC-V only, the x86 gate and two of its three x86 libraries. */
+/** vLLM v0.34.0 (PyPI sdist vllm-0.34.0.tar.gz), cmake/cpu_extension.cmake: its variables, the cpuinfo read kept for Arm/POWER/RISC-V only, the x86 GCC gate and two of its three x86 libraries. */
 export const V0_34_0_CPU_EXTENSION = [
   // lines 17-20
   `set(ENABLE_X86_ISA $ENV{VLLM_CPU_X86})
@@ -79,19 +132,38 @@ else()
     find_isa(\${CPUINFO} "zvfhmin" RVV_FP16_FOUND) # Check for RISC-V Vector FP16 support
     find_isa(\${CPUINFO} "zvfbfmin" RVV_BF16_FOUND) # Check for RISC-V Vector BF16 support
 `,
-  // lines 132-136
+  // lines 132-143: the x86 gate (fatal below GNU 12.3), and a GCC 15 workaround that is no requirement
   `if (CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|amd64" OR ENABLE_X86_ISA)
     set(ENABLE_X86_ISA ON)
     if (NOT (CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND
             CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12.3))
-        message(FATAL_ERROR "X86 backend requires gcc/g++ >= 12.3")`,
+        message(FATAL_ERROR "X86 backend requires gcc/g++ >= 12.3")
+    endif()
+    # Work around a GCC 15 optimizer crash in oneDNN (tree-ssa-pre pass).
+    # Keep this scoped to GCC 15+ so older toolchains are unaffected.
+    if (CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND
+        CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 15)
+        list(APPEND CXX_COMPILE_FLAGS "-fno-tree-pre")
+    endif()`,
   // lines 310-311
   `        if(DEFINED ENV{ACL_ROOT_DIR} AND IS_DIRECTORY "$ENV{ACL_ROOT_DIR}")
             message(STATUS "Using ACL from specified source directory: $ENV{ACL_ROOT_DIR}")`,
   // line 362
   `    set(FETCHCONTENT_SOURCE_DIR_ONEDNN "$ENV{FETCHCONTENT_SOURCE_DIR_ONEDNN}" CACHE PATH "Path to a local oneDNN source directory.")`,
-  // lines 660-684
-  `    # AVX512F 
+  // lines 635-645, 660-684
+  `    # AMX + AVX512F + AVX512BF16 + AVX512VNNI
+    define_extension_target(
+        _C
+        DESTINATION vllm
+        LANGUAGE CXX
+        SOURCES \${VLLM_EXT_SRC_AVX512} \${VLLM_EXT_SRC_SGL}
+        LIBRARIES \${_C_LIBS}
+        COMPILE_FLAGS \${CXX_COMPILE_FLAGS_AVX512_AMX}
+        USE_SABI 3
+        WITH_SOABI
+    )
+
+    # AVX512F 
     define_extension_target(
         _C_AVX512
         DESTINATION vllm
@@ -154,4 +226,46 @@ export const V0_34_0_SETUP_PY = [
   `    if env_version := os.getenv("VLLM_VERSION_OVERRIDE"):
         print(f"Overriding VLLM version with {env_version} from VLLM_VERSION_OVERRIDE")
         os.environ["SETUPTOOLS_SCM_PRETEND_VERSION"] = env_version`,
+].join('\n');
+
+/**
+ * Verbatim excerpts of vLLM v0.17.0's cmake/cpu_extension.cmake (sdist on PyPI), the first unified
+ * release: `_C` (AVX-512 + VNNI + BF16 + AMX flags, imported on any AVX-512 CPU) and `_C_AVX2`, no
+ * `_C_AVX512` yet; cpuinfo is searched for Arm/POWER/RISC-V flags only.
+ */
+export const V0_17_0_CPU_EXTENSION = [
+  // lines 16-17
+  `set(ENABLE_X86_ISA $ENV{VLLM_CPU_X86})
+set(ENABLE_ARM_BF16 $ENV{VLLM_CPU_ARM_BF16})`,
+  // lines 36, 79-80
+  `    execute_process(COMMAND cat /proc/cpuinfo
+    find_isa(\${CPUINFO} "asimd" ASIMD_FOUND) # Check for ARM NEON support
+    find_isa(\${CPUINFO} "bf16" ARM_BF16_FOUND) # Check for ARM BF16 support`,
+  // lines 384-408
+  `    define_extension_target(
+        _C
+        DESTINATION vllm
+        LANGUAGE CXX
+        SOURCES \${VLLM_EXT_SRC_AVX512}
+        LIBRARIES \${LIBS}
+        COMPILE_FLAGS \${CXX_COMPILE_FLAGS_AVX512}
+        USE_SABI 3
+        WITH_SOABI
+    )
+
+    # For SGL kernels
+    target_compile_definitions(_C PRIVATE "-DCPU_CAPABILITY_AVX512")
+    # For AMX kernels
+    target_compile_definitions(_C PRIVATE "-DCPU_CAPABILITY_AMXBF16")
+
+    define_extension_target(
+        _C_AVX2
+        DESTINATION vllm
+        LANGUAGE CXX
+        SOURCES \${VLLM_EXT_SRC_AVX2}
+        LIBRARIES \${LIBS}
+        COMPILE_FLAGS \${CXX_COMPILE_FLAGS_AVX2}
+        USE_SABI 3
+        WITH_SOABI
+    )`,
 ].join('\n');

@@ -41,6 +41,21 @@ describe('the ci generator', () => {
     });
   });
 
+  it('fans out over the variants of every source, their cache keys holding every vllm.json', () => {
+    tree.write('packages/vllm-0.34/vllm.json', '{}');
+    const all = {
+      ...projects(['vllm-cpu']),
+      'vllm-0.34': project('packages/vllm-0.34', ['vllm-wheels:source'], ['checkout', 'lock']),
+      'vllm-cpu@vllm-0.34': project('packages/vllm-0.34/vllm-cpu', ['vllm-wheels:variant', 'device:cpu', 'source:vllm-0.34'], ['build', 'wheel', 'publish']),
+    };
+    const ws = ciWorkspaceFromProjects(tree, all);
+    expect(ws.variants).toEqual(['vllm-cpu', 'vllm-cpu@vllm-0.34']);
+    expect(ws.cacheKeyFiles).toEqual(['packages/vllm/vllm.json', 'packages/vllm-0.34/vllm.json', 'packages/torch-cpu/torch.json']);
+    writeCiWorkflow(tree, { affected: false }, ws);
+    const wheel = parse(tree.read(PATH, 'utf8')!).jobs.wheel;
+    expect(wheel.strategy.matrix.variant).toEqual(['vllm-cpu', 'vllm-cpu@vllm-0.34']);
+  });
+
   it('refuses a workspace without variants, saying where they come from', () => {
     expect(() => ciWorkspaceFromProjects(tree, projects([]))).toThrow(ConfigError);
     expect(() => ciWorkspaceFromProjects(tree, projects([]))).toThrow(/No variant project to build: no project is tagged "vllm-wheels:variant" with a "wheel" target/);

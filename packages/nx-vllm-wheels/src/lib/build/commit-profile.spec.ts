@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { V0_16_0_CPU_EXTENSION, V0_16_0_SETUP_PY, V0_34_0_CPU_EXTENSION, V0_34_0_SETUP_PY } from '../../test-support/upstream-vllm';
+import { V0_16_0_CPU_EXTENSION, V0_16_0_SETUP_PY, V0_17_0_CPU_EXTENSION, V0_34_0_CPU_EXTENSION, V0_34_0_SETUP_PY } from '../../test-support/upstream-vllm';
 import { SourceError } from '../errors';
 import { buildFamily, cmakeEnvReads, commitProfile, cpuinfoArchitectures, setupPyEnvReads } from './commit-profile';
+import { compilerRequirements } from './compiler-requirement';
+
+/** The 1-based line of the n-th occurrence of `text` in `file`. */
+function lineOf(file: string, text: string, n: number): number {
+  let at = -1;
+  for (let i = 0; i <= n; i++) at = file.indexOf(text, at + 1);
+  if (at === -1) throw new Error(`no occurrence ${n} of ${text}`);
+  return file.slice(0, at).split('\n').length;
+}
 
 const FIXTURE = join(__dirname, '../../../../../tools/fixtures/vllm-src');
 const fixtureFile = (path: string) => readFileSync(join(FIXTURE, path), 'utf8');
@@ -27,6 +36,13 @@ describe('commitProfile', () => {
       },
       computedReads: [],
       cpuinfoArchs: ['x86_64', 'aarch64'],
+      // Below GNU 12.3 each of the three is turned off with a warning, and the build goes on.
+      compilerRequirements: [
+        { compiler: 'GNU', minVersion: '12.3', effect: 'drops-isa', levels: ['avx512bf16'], arch: 'x86_64', line: lineOf(V0_16_0_CPU_EXTENSION, 'VERSION_GREATER_EQUAL 12.3', 0) },
+        { compiler: 'GNU', minVersion: '12.3', effect: 'drops-isa', levels: ['avx512vnni'], arch: 'x86_64', line: lineOf(V0_16_0_CPU_EXTENSION, 'VERSION_GREATER_EQUAL 12.3', 1) },
+        { compiler: 'GNU', minVersion: '12.3', effect: 'drops-isa', levels: ['amxbf16'], arch: 'x86_64', line: lineOf(V0_16_0_CPU_EXTENSION, 'VERSION_GREATER_EQUAL 12.3', 2) },
+      ],
+      dispatchLibraries: [],
     });
   });
 
@@ -39,7 +55,17 @@ describe('commitProfile', () => {
       },
       computedReads: [],
       cpuinfoArchs: ['aarch64'],
+      // The x86 gate; the GCC 15 test beside it only adds a flag, so it is no requirement.
+      compilerRequirements: [{ compiler: 'GNU', minVersion: '12.3', effect: 'fatal', levels: [], arch: 'x86_64', line: lineOf(V0_34_0_CPU_EXTENSION, 'VERSION_GREATER_EQUAL 12.3', 0) }],
+      dispatchLibraries: ['_C', '_C_AVX512', '_C_AVX2'],
     });
+  });
+
+  it('reads vLLM v0.17.0 as the unified family too: _C and _C_AVX2 only (_C_AVX512 came later)', () => {
+    const profile = commitProfile({ cmake: V0_17_0_CPU_EXTENSION, setupPy: undefined, where: 'v0.17.0' });
+    expect(profile.family).toBe('unified');
+    expect(profile.dispatchLibraries).toEqual(['_C', '_C_AVX2']);
+    expect(profile.cpuinfoArchs).toEqual(['aarch64']);
   });
 
   it("reads the test fixture's own v0.16-shaped files like v0.16.0 (plus its host stand-ins), every variable by literal name", () => {
@@ -58,6 +84,40 @@ describe('commitProfile', () => {
       'VLLM_FIXTURE_CXX_COMPILER_VERSION',
     ]);
     expect(profile.reads['setup.py']).toEqual(expect.arrayContaining(['CMAKE_ARGS', 'VLLM_TARGET_DEVICE']));
+    // Its one test of a variable set from CMAKE_CXX_COMPILER_VERSION, whose warning names the level through ${LABEL}.
+    expect(profile.compilerRequirements).toEqual([
+      { compiler: 'GNU', minVersion: '12.3', effect: 'drops-isa', levels: ['avx512vnni', 'avx512bf16', 'amxbf16'], arch: 'x86_64', line: expect.any(Number) },
+    ]);
+  });
+});
+
+describe('compilerRequirements', () => {
+  it('reads a VERSION_LESS test, an elseif, an enclosing aarch64 branch, and ignores a test without the GNU id or in a string', () => {
+    const text = [
+      'if (CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64")', // 1
+      '  if (CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)', // 2
+      '    message(FATAL_ERROR "Arm needs gcc 13")',
+      '  endif()',
+      'elseif (X)',
+      '  if (FOO)',
+      '  elseif (CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12.3)', // 7
+      '  else()',
+      '    message(WARNING "Disable AMX_BF16 ISA support, requires gcc/g++ >= 12.3")',
+      '  endif()',
+      'endif()',
+      'if (CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 14)', // no GNU id
+      '  message(FATAL_ERROR "x")',
+      'endif()',
+      'message(STATUS "if (CMAKE_CXX_COMPILER_ID STREQUAL \\"GNU\\" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 99) message(FATAL_ERROR)")',
+    ].join('\n');
+    expect(compilerRequirements(text)).toEqual([
+      { compiler: 'GNU', minVersion: '13', effect: 'fatal', levels: [], arch: 'aarch64', line: 2 },
+      { compiler: 'GNU', minVersion: '12.3', effect: 'drops-isa', levels: ['amxbf16'], arch: 'x86_64', line: 7 },
+    ]);
+  });
+
+  it('takes a test whose failing branch neither stops nor drops a level for no requirement', () => {
+    expect(compilerRequirements('if (CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 15)\n  list(APPEND F "-fno-tree-pre")\nelse()\n  message(STATUS "old")\nendif()\n')).toEqual([]);
   });
 });
 

@@ -1,4 +1,9 @@
 import { SourceError } from '../errors';
+import { cmakeCode } from './cmake-code';
+import { compilerRequirements, type CompilerRequirement } from './compiler-requirement';
+
+export { cmakeCode };
+export type { CompilerRequirement };
 
 /**
  * What a vLLM commit's CPU build is, read from its own files rather than from a version table:
@@ -24,6 +29,10 @@ export interface CommitProfile {
   computedReads: string[];
   /** Architectures whose ISA decision searches the host's /proc/cpuinfo. */
   cpuinfoArchs: CpuinfoArch[];
+  /** The GNU versions the file tests, and what it does below each (a fatal gate, or levels dropped with a warning). */
+  compilerRequirements: CompilerRequirement[];
+  /** The unified family's x86 extension libraries, of which vLLM imports one at run time (`_C`, `_C_AVX512`?, `_C_AVX2`); empty for isa-variants. */
+  dispatchLibraries: string[];
 }
 
 /**
@@ -34,33 +43,6 @@ const CPUINFO_FLAG_LITERALS: Record<CpuinfoArch, RegExp> = {
   x86_64: /"(avx2|avx512\w*|amx_\w+)"/,
   aarch64: /"(asimd|bf16|i8mm)"/,
 };
-
-/** CMake code without its comments (`# …` and `#[[ … ]]`), strings kept (a `#` inside quotes is text). */
-export function cmakeCode(text: string): string {
-  let out = '';
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      out += c;
-      if (c === '\\') out += text[++i] ?? '';
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
-      inString = true;
-      out += c;
-    } else if (c === '#') {
-      const bracket = /^#\[(=*)\[/.exec(text.slice(i));
-      const end = bracket ? text.indexOf(`]${bracket[1]}]`, i) : -1;
-      const stop = bracket && end !== -1 ? end + bracket[1].length + 2 : text.indexOf('\n', i);
-      if (stop === -1) break;
-      out += text.slice(i, stop).replace(/[^\n]/g, ' '); // keeps line numbers
-      i = stop - 1;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 /** `$ENV{NAME}` and `DEFINED ENV{NAME}` are reads; `set(ENV{NAME} …)` / `unset(ENV{NAME})` are writes. */
 export function cmakeEnvReads(text: string): { names: string[]; computed: string[] } {
@@ -101,9 +83,18 @@ export function cpuinfoArchitectures(cmakeText: string): CpuinfoArch[] {
   return CPUINFO_ARCHS.filter((arch) => CPUINFO_FLAG_LITERALS[arch].test(code));
 }
 
-/** The three-library x86 build of vLLM >= 0.17 (`_C`, `_C_AVX512`, `_C_AVX2`). */
-function buildsThreeLibraries(code: string): boolean {
-  return /\b_C_AVX512\b/.test(code) && /\b_C_AVX2\b/.test(code);
+/** Extension targets the file defines (`define_extension_target(<name>`), among vLLM's x86 CPU libraries. */
+function x86ExtensionTargets(code: string): string[] {
+  const names = new Set([...code.matchAll(/\bdefine_extension_target\s*\(\s*(_C(?:_AVX512|_AVX2)?)\b/g)].map((m) => m[1]));
+  return ['_C', '_C_AVX512', '_C_AVX2'].filter((n) => names.has(n));
+}
+
+/**
+ * The run-time dispatched x86 build of vLLM >= 0.17: `_C_AVX2` beside `_C` (0.17.0: these two, `_C` for
+ * any AVX-512 CPU; later releases add `_C_AVX512`).
+ */
+function buildsDispatchLibraries(code: string): boolean {
+  return x86ExtensionTargets(code).includes('_C_AVX2');
 }
 
 /**
@@ -112,14 +103,14 @@ function buildsThreeLibraries(code: string): boolean {
  */
 export function buildFamily(cmakeText: string, where: string): BuildFamily {
   const x86FromCpuinfo = cpuinfoArchitectures(cmakeText).includes('x86_64');
-  const threeLibraries = buildsThreeLibraries(cmakeCode(cmakeText));
-  if (x86FromCpuinfo && !threeLibraries) return 'isa-variants';
-  if (threeLibraries && !x86FromCpuinfo) return 'unified';
+  const dispatched = buildsDispatchLibraries(cmakeCode(cmakeText));
+  if (x86FromCpuinfo && !dispatched) return 'isa-variants';
+  if (dispatched && !x86FromCpuinfo) return 'unified';
   throw new SourceError(
     `Cannot tell which CPU build ${where} makes: ${
       x86FromCpuinfo
-        ? 'it both decides the x86 ISA from /proc/cpuinfo (as vLLM <= 0.16) and builds _C_AVX512 + _C_AVX2 (as vLLM >= 0.17)'
-        : 'it neither decides the x86 ISA from /proc/cpuinfo (vLLM <= 0.16: "isa-variants") nor builds _C_AVX512 + _C_AVX2 (vLLM >= 0.17: "unified")'
+        ? 'it both decides the x86 ISA from /proc/cpuinfo (as vLLM <= 0.16) and builds _C_AVX2 beside _C (as vLLM >= 0.17)'
+        : 'it neither decides the x86 ISA from /proc/cpuinfo (vLLM <= 0.16: "isa-variants") nor builds _C_AVX2 beside _C (vLLM >= 0.17: "unified")'
     }. The plugin builds these two families only.`,
   );
 }
@@ -127,10 +118,13 @@ export function buildFamily(cmakeText: string, where: string): BuildFamily {
 /** The profile of a commit from the text of its cmake/cpu_extension.cmake and setup.py (undefined when it has none). */
 export function commitProfile(files: { cmake: string; setupPy: string | undefined; where: string }): CommitProfile {
   const cmake = cmakeEnvReads(files.cmake);
+  const family = buildFamily(files.cmake, files.where);
   return {
-    family: buildFamily(files.cmake, files.where),
+    family,
     reads: { [CPU_EXTENSION_CMAKE]: cmake.names, [SETUP_PY]: files.setupPy === undefined ? [] : setupPyEnvReads(files.setupPy) },
     computedReads: cmake.computed,
     cpuinfoArchs: cpuinfoArchitectures(files.cmake),
+    compilerRequirements: compilerRequirements(files.cmake),
+    dispatchLibraries: family === 'unified' ? x86ExtensionTargets(cmakeCode(files.cmake)) : [],
   };
 }

@@ -1,3 +1,7 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../../test-support/temp';
+import { run } from '../process';
 import { buildEnv, describedEnv, type BuildEnvInput } from './env';
 
 const BASE: Record<string, string | undefined> = {
@@ -131,6 +135,51 @@ describe('buildEnv', () => {
     const env = buildEnv(input({ pretendVersion: '0.16.0', variantEnv: { SETUPTOOLS_SCM_PRETEND_VERSION: '1.0.0' } }));
     expect(env.SETUPTOOLS_SCM_PRETEND_VERSION).toBe('0.16.0');
     expect(describedEnv(env, {})).toMatchObject({ SETUPTOOLS_SCM_PRETEND_VERSION: '0.16.0' });
+  });
+
+  it("points the build at the plugin's third-party checkouts, never at the caller's", () => {
+    const base = { ...BASE, FETCHCONTENT_SOURCE_DIR_ONEDNN: '/home/builder/oneDNN', ACL_ROOT_DIR: '/home/builder/acl' };
+    expect(buildEnv(input({ base }))).not.toHaveProperty('FETCHCONTENT_SOURCE_DIR_ONEDNN');
+    expect(buildEnv(input({ base }))).not.toHaveProperty('ACL_ROOT_DIR');
+    const thirdPartySources = { FETCHCONTENT_SOURCE_DIR_ONEDNN: '/cache/third-party/oneDNN-0123/abc', ACL_ROOT_DIR: '/cache/src/vllm-cpu.third-party/arm_compute-4567' };
+    const env = buildEnv(input({ base, thirdPartySources }));
+    expect(env).toMatchObject(thirdPartySources);
+    expect(describedEnv(env, thirdPartySources, base)).toMatchObject(thirdPartySources);
+  });
+
+  it("appends FetchContent's source dirs to CMAKE_ARGS as -D, after the variant's own", () => {
+    const cmakeDefines = { FETCHCONTENT_SOURCE_DIR_ONEDNN: '/cache/third-party/oneDNN-0123/abc' };
+    expect(buildEnv(input({ cmakeDefines })).CMAKE_ARGS).toBe('-DFETCHCONTENT_SOURCE_DIR_ONEDNN=/cache/third-party/oneDNN-0123/abc');
+    expect(buildEnv(input({ cmakeDefines, variantEnv: { CMAKE_ARGS: '-DX=1' } })).CMAKE_ARGS).toBe('-DX=1 -DFETCHCONTENT_SOURCE_DIR_ONEDNN=/cache/third-party/oneDNN-0123/abc');
+    expect(buildEnv(input({ variantEnv: { CMAKE_ARGS: '-DX=1' } })).CMAKE_ARGS).toBe('-DX=1');
+    expect(buildEnv(input())).not.toHaveProperty('CMAKE_ARGS');
+    expect(describedEnv(buildEnv(input({ cmakeDefines })), {})).toMatchObject({ CMAKE_ARGS: '-DFETCHCONTENT_SOURCE_DIR_ONEDNN=/cache/third-party/oneDNN-0123/abc' });
+  });
+
+  it("makes a kept CMake build dir follow a moved oneDNN pin, which vLLM's non-FORCE cache entry alone would not (real cmake)", async () => {
+    const src = tempDir('cmake-src');
+    const bin = join(tempDir('cmake-bin'), 'build');
+    writeFileSync(
+      join(src, 'CMakeLists.txt'),
+      [
+        'cmake_minimum_required(VERSION 3.18)',
+        'project(onednn_pin NONE)',
+        // vLLM 0.34.0, cmake/cpu_extension.cmake line 362, verbatim:
+        '    set(FETCHCONTENT_SOURCE_DIR_ONEDNN "$ENV{FETCHCONTENT_SOURCE_DIR_ONEDNN}" CACHE PATH "Path to a local oneDNN source directory.")',
+        'file(WRITE "${CMAKE_BINARY_DIR}/used.txt" "${FETCHCONTENT_SOURCE_DIR_ONEDNN}")',
+        '',
+      ].join('\n'),
+    );
+    // Configures as vLLM's setup.py does: CMAKE_ARGS split on whitespace, appended to its own options.
+    const configure = async (dir: string, defines: boolean) => {
+      const sources = { FETCHCONTENT_SOURCE_DIR_ONEDNN: dir };
+      const env = buildEnv(input({ base: { PATH: process.env.PATH }, thirdPartySources: sources, cmakeDefines: defines ? sources : {} }));
+      await run('cmake', ['-S', src, '-B', bin, ...(env.CMAKE_ARGS ?? '').split(/\s+/).filter(Boolean)], { cwd: src, env, timeoutMs: 60_000 });
+      return readFileSync(join(bin, 'used.txt'), 'utf8');
+    };
+    expect(await configure('/cache/third-party/oneDNN/v3-13', true)).toBe('/cache/third-party/oneDNN/v3-13');
+    expect(await configure('/cache/third-party/oneDNN/v3-14', false)).toBe('/cache/third-party/oneDNN/v3-13'); // the environment alone: the old checkout
+    expect(await configure('/cache/third-party/oneDNN/v3-14', true)).toBe('/cache/third-party/oneDNN/v3-14');
   });
 
   it('puts the venv bin first even without a PATH', () => {

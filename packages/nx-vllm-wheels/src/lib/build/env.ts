@@ -70,6 +70,13 @@ export interface BuildEnvInput {
   pretendVersion?: string;
   /** The CPU flags the (ISA-pinned) build must see instead of the host's. */
   pinnedCpuFlags?: string;
+  /**
+   * The variables that point the build at the machine cache's checkouts of the third-party sources the
+   * commit pins (FETCHCONTENT_SOURCE_DIR_ONEDNN, ACL_ROOT_DIR), so CMake downloads nothing.
+   */
+  thirdPartySources?: Record<string, string>;
+  /** CMake cache variables the build must get as `-DNAME=value`, appended to CMAKE_ARGS (after the variant's own). */
+  cmakeDefines?: Record<string, string>;
 }
 
 /**
@@ -89,6 +96,8 @@ export function buildEnv(input: BuildEnvInput): Record<string, string | undefine
     VLLM_TARGET_DEVICE: input.device,
     CMAKE_BUILD_TYPE: 'Release',
     ...input.variantEnv,
+    ...input.thirdPartySources,
+    ...cmakeArgs(input.variantEnv.CMAKE_ARGS, input.cmakeDefines),
     SOURCE_DATE_EPOCH: String(input.sourceDateEpoch),
     ...(input.pretendVersion ? { SETUPTOOLS_SCM_PRETEND_VERSION: input.pretendVersion } : {}),
     [PINNED_FLAGS_VARIABLE]: input.pinnedCpuFlags,
@@ -99,13 +108,20 @@ export function buildEnv(input: BuildEnvInput): Record<string, string | undefine
   };
 }
 
+/** CMAKE_ARGS with `defines` appended (a later -D wins in CMake); unchanged (maybe absent) when there are none. */
+function cmakeArgs(variantArgs: string | undefined, defines: Record<string, string> = {}): { CMAKE_ARGS?: string } {
+  const added = Object.entries(defines).map(([name, value]) => `-D${name}=${value}`);
+  if (added.length === 0) return variantArgs === undefined ? {} : { CMAKE_ARGS: variantArgs };
+  return { CMAKE_ARGS: [variantArgs, ...added].filter(Boolean).join(' ') };
+}
+
 /**
  * The variables this plugin sets or passes on purpose (what a dry run prints; never the whole env), and,
  * as undefined and sorted by name, those of `base` it withholds from the build (a user's exported CPATH or
  * VLLM_CPU_AVX512BF16=1).
  */
 export function describedEnv(env: Record<string, string | undefined>, variantEnv: Record<string, string>, base: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  const keys = ['VLLM_TARGET_DEVICE', 'CMAKE_BUILD_TYPE', ...Object.keys(variantEnv), 'MAX_JOBS', 'SOURCE_DATE_EPOCH', 'SETUPTOOLS_SCM_PRETEND_VERSION', PINNED_FLAGS_VARIABLE, 'CCACHE_DIR', 'CCACHE_BASEDIR', 'VIRTUAL_ENV'];
+  const keys = ['VLLM_TARGET_DEVICE', 'CMAKE_BUILD_TYPE', ...Object.keys(variantEnv), 'CMAKE_ARGS', 'MAX_JOBS', 'SOURCE_DATE_EPOCH', 'SETUPTOOLS_SCM_PRETEND_VERSION', PINNED_FLAGS_VARIABLE, 'CCACHE_DIR', 'CCACHE_BASEDIR', 'VIRTUAL_ENV'];
   const out: Record<string, string | undefined> = {};
   for (const k of keys) if (env[k] !== undefined) out[k] = env[k] as string;
   for (const k of Object.keys(base).sort()) if (base[k] !== undefined && env[k] === undefined) out[k] = undefined;

@@ -9,3 +9,11 @@ export { commitProfile, cmakeEnvReads, setupPyEnvReads, cpuinfoArchitectures, bu
 export type { BuildFamily, CommitProfile, CpuinfoArch } from './commit-profile';
 export { lintVariantEnv, isaPinApplies, isaPinDecision, TOOL_VARIABLES } from './flag-lint';
 export type { FlagLintResult } from './flag-lint';
+export { readThirdPartySources, pinsForArch, THIRD_PARTY_ARCHS } from './third-party';
+export type { ThirdPartyPin, ThirdPartyReading, ThirdPartyArch, UnmirroredFetch } from './third-party';
+export { compilerRequirements } from './compiler-requirement';
+export type { CompilerRequirement } from './compiler-requirement';
+export { compilerNeed, compareVersions, probeCompiler, selectCompiler } from './compiler';
+export type { CompilerChoice, CompilerNeed, CompilerProbe } from './compiler';
+export { VERSIONED_GCCS } from './compiler-candidates';
+export { checkFamilyRules } from './family-rules';

@@ -59,9 +59,17 @@ export function gitClient(options: GitClientOptions): GitClient {
       timeout: { block: options.timeoutMs },
       abort: interruptSignal, // git runs in our process group, but a SIGTERM for us alone must stop it too
       // simple-git guards every GIT_* variable; these are the caller's own, already stripped of editors
-      // and pagers. Private repositories need the user's ssh command, askpass helper and config file.
+      // and pagers. Private repositories need the user's ssh command, askpass helper and config file; a
+      // firewalled user redirects GitHub with url.<mirror>.insteadOf (GIT_CONFIG_COUNT/KEY_n/VALUE_n).
       allowEnvironment: Object.keys(env),
-      unsafe: { allowUnsafeSshCommand: true, allowUnsafeAskPass: true, allowUnsafeConfigPaths: true, allowUnsafeGitProxy: true, allowUnsafeConfigEnvCount: true },
+      unsafe: {
+        allowUnsafeSshCommand: true,
+        allowUnsafeAskPass: true,
+        allowUnsafeConfigPaths: true,
+        allowUnsafeGitProxy: true,
+        allowUnsafeConfigEnvCount: true,
+        allowUnsafeUrlRewrite: true,
+      },
     }).env(env);
     return git;
   };

@@ -197,7 +197,7 @@ describe('ensureMirror', () => {
     const options = mirrorOptions(cache);
     expect(await ensureMirror(options)).toBe(true);
     expect(options.log.lines).toEqual([
-      expect.stringMatching(new RegExp(`^WARNING: The vLLM mirror at ${mirrorDir} is broken \\(.*not a git repository.*\\); removing it and cloning again\\.$`, 's')),
+      expect.stringMatching(new RegExp(`^WARNING: The mirror at ${mirrorDir} is broken \\(.*not a git repository.*\\); removing it and cloning again\\.$`, 's')),
       `> Cloning ${src.dir} into the mirror ${mirrorDir} (once; later runs only fetch)`,
     ]);
     expect(existsSync(join(mirrorDir, 'marker'))).toBe(false);
@@ -211,7 +211,7 @@ describe('ensureMirror', () => {
     await git(join(cache, 'git'), ['clone', '--quiet', src.dir, options.mirrorDir]);
     expect(await ensureMirror(options)).toBe(true);
     expect(options.log.lines[0]).toBe(
-      `WARNING: The vLLM mirror at ${options.mirrorDir} is broken (it is not a bare repository (rev-parse said false)); removing it and cloning again.`,
+      `WARNING: The mirror at ${options.mirrorDir} is broken (it is not a bare repository (rev-parse said false)); removing it and cloning again.`,
     );
     expect(await git(options.mirrorDir, ['rev-parse', '--is-bare-repository'])).toBe('true');
   });
@@ -223,6 +223,17 @@ describe('ensureMirror', () => {
     expect(await ensureMirror(options)).toBe(false);
     expect(options.log.lines).toEqual([`Mirror origin changes from ${src.dir} to ${moved}.`]);
     expect(await git(mirrorDir, ['remote', 'get-url', 'origin'])).toBe(moved);
+  });
+
+  it("keeps origin as configured when the user's git config redirects it (url.<base>.insteadOf)", async () => {
+    const cache = tempDir('git-cache');
+    const upstream = 'https://git.example.invalid/vllm-project/vllm.git';
+    const redirected = { ...ENV, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `url.${src.dir}.insteadOf`, GIT_CONFIG_VALUE_0: upstream };
+    expect(await ensureMirror({ ...mirrorOptions(cache, upstream), env: redirected })).toBe(true);
+    const again = { ...mirrorOptions(cache, upstream), env: redirected };
+    expect(await ensureMirror(again)).toBe(false);
+    expect(again.log.lines).toEqual([]);
+    expect(await git(join(cache, 'git', 'vllm.git'), ['config', '--get', 'remote.origin.url'])).toBe(upstream);
   });
 
   it('wraps a failed clone in a SourceError and leaves nothing behind', async () => {

@@ -8,3 +8,5 @@ export type { RefKind, ResolvedRef } from './checkout';
 export { prepareWorktree } from './worktree';
 export type { Patch, SourceEdit, WorktreeOptions } from './worktree';
 export { readFileAtCommit, commitTime, exactTag } from './show';
+export { ensurePinnedRef, ensureCommitCopy } from './pinned';
+export type { PinnedRef, CommitCopyOptions } from './pinned';

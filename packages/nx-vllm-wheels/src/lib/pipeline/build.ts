@@ -4,6 +4,7 @@ import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
 import { planVariantBuild, type VariantBuildPlan } from './build-plan';
 import { prepareVariantSource, sourceAvailable, sourceMirrorDir } from './source';
+import { variantThirdParty } from './third-party';
 import { installTorch } from './torch';
 
 /**
@@ -31,16 +32,19 @@ async function prepareAndBuild(
 ): Promise<string | undefined> {
   ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
   const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin);
+  const mirrorDir = sourceMirrorDir(source, ctx);
+  const thirdParty = await variantThirdParty(source, variant, sourceDir, available ? mirrorDir : undefined, ctx);
   ctx.log.step(`${variant.name}: build environment`);
   const venv = await installTorch(source, torch, ctx);
-  const mirrorDir = sourceMirrorDir(source, ctx);
   const sourceDateEpoch = available ? await commitTime(mirrorDir, source.config.commit, ctx.env, ctx.log) : 0;
   // Patches and the ISA pin leave the tree dirty, which setuptools-scm would turn into a .dev version.
   const edited = source.config.patches.length > 0 || plan.pin;
   const tag = available && edited ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
+  // The compiler chosen for the commit's GNU requirement, set the way a user would set it.
+  const variantEnv = { ...variant.config.env, ...plan.compiler?.env };
   const env = buildEnv({
     base: ctx.env,
-    variantEnv: variant.config.env,
+    variantEnv,
     device: variant.config.device,
     venvPython: venv.python,
     sourceDir,
@@ -48,13 +52,15 @@ async function prepareAndBuild(
     ccacheDir: ctx.cache.ccache,
     pretendVersion: tag && /^v?\d/.test(tag) ? tag.replace(/^v/, '') : undefined,
     pinnedCpuFlags: plan.pin ? PINNED_CPU_FLAGS[variant.config.isa] : undefined,
+    thirdPartySources: thirdParty.env,
+    cmakeDefines: thirdParty.cmakeDefines,
   });
   ctx.log.step(`${variant.name}: building vLLM (${variant.config.device}, isa ${variant.config.isa}, MAX_JOBS=${env.MAX_JOBS ?? 'all cores'})`);
   return buildRawWheel({
     sourceDir,
     venvPython: venv.python,
     env,
-    shownEnv: describedEnv(env, variant.config.env, ctx.env),
+    shownEnv: describedEnv(env, { ...variantEnv, ...thirdParty.env }, ctx.env),
     outDir: rawDir(ctx, variant.name),
     buildInfo: {
       variant: variant.name,
@@ -64,8 +70,12 @@ async function prepareAndBuild(
       pinIsa: variant.config.pinIsa,
       isaPinned: plan.pin,
       family: plan.profile?.family,
+      libraries: plan.profile?.dispatchLibraries,
+      ...(plan.compiler ? { compiler: `${plan.compiler.cxx} (GNU ${plan.compiler.version})` } : {}),
       sourceDateEpoch,
       env: variant.config.env,
+      // Name, URL, pinned ref and commit; never the checkout's path (machine-specific).
+      thirdParty: thirdParty.used.map(({ name, repository, ref, commit }) => ({ name, repository, ref, commit })),
     },
     watcher: droppedIsaWatcher(variant.config.isa),
     log: ctx.log,

