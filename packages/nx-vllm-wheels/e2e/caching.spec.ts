@@ -3,11 +3,11 @@
  * rebuilds, and that a cache can be shared between directories and machines.
  * The tests in this file run in order and build on each other's workspace state.
  */
-import { chmodSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
-import { assertPluginBuilt } from './support/paths';
+import { assertPluginBuilt, REPO_ROOT } from './support/paths';
 import { freshVenv, pipInstall, runPython, wheelMember } from './support/python';
 import { createTestWorkspace, wheelHashes, SEED_VARIANTS, taskOutcomes, type TestWorkspace } from './support/workspace';
 
@@ -168,4 +168,47 @@ describe('caching with real nx', () => {
     expect(taskOutcomes(other).ran).toContain('vllm-cpu:build');
     expect(entries(copy).filter((e) => !before.includes(e))).toHaveLength(1);
   });
+
+  it('9. a second source folder of the unified family builds its vllm-cpu beside the five; rerun from cache; bumping it rebuilds it alone, offline; the index holds both versions', async () => {
+    const variant = 'vllm-cpu@vllm-0.34';
+    const folder = join(ws.root, 'packages/vllm-0.34');
+    mkdirSync(join(folder, 'vllm-cpu'), { recursive: true });
+    ws.writeJson('packages/vllm-0.34/vllm.json', { repository: fixture.repo.url, ref: 'v0.34.0', commit: fixture.repo.tags['v0.34.0'] });
+    for (const f of ['wheel.json', 'README.md']) cpSync(join(REPO_ROOT, 'packages/vllm-0.34/vllm-cpu', f), join(folder, 'vllm-cpu', f));
+    const uncached = ['vllm-0.34:checkout', 'vllm:checkout'];
+
+    let out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    expect(taskOutcomes(out)).toEqual({ ran: [`${variant}:build`, `${variant}:wheel`, ...uncached].sort(), cached: cachedTargets(SEED_VARIANTS) });
+    expect(out).toContain(`${variant}: cmake/cpu_extension.cmake at ${fixture.repo.tags['v0.34.0'].slice(0, 12)}: unified build`);
+    expect(out).toMatch(/compiler: g\+\+-13 \(GNU 13\.2\.0\)/);
+    expect(out).toMatch(/oneDNN v3\.13 .* from the machine cache: FETCHCONTENT_SOURCE_DIR_ONEDNN=/);
+    expect(out).toContain('unified build: vllm/_C_AVX2.*so <= avx2, vllm/_C_AVX512.*so <= avx512, vllm/_C.*so <= amxfp8 (>= amxbf16)');
+    const dir = join(ws.root, 'dist/wheels', variant);
+    const wheel = readdirSync(dir).find((f) => f.endsWith('.whl')) as string;
+    expect(wheel).toMatch(/^vllm_cpu-0\.34\.0-cp38-abi3-manylinux_2_\d+_x86_64(\.[a-z0-9_]+)*\.whl$/);
+    // One wheel, the kernel library picked at import by the CPU it runs on.
+    const python = freshVenv(join(tmp, 'venv-unified'));
+    pipInstall(python, [join(dir, wheel)], fixture.torch.indexUrl);
+    const kernels = (host: keyof SharedFixture['cpuinfo']) =>
+      runPython(python, 'import vllm._custom_ops as ops; print(ops.kernel_library())', { VLLM_FIXTURE_CPUINFO: fixture.cpuinfo[host] }).trim();
+    expect([kernels('avx2'), kernels('avx512'), kernels('sapphireRapids')]).toEqual(['vllm._C_AVX2', 'vllm._C_AVX512', 'vllm._C']);
+
+    out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    expect(taskOutcomes(out)).toEqual({ ran: uncached, cached: cachedTargets([...SEED_VARIANTS, variant]) });
+
+    // Bump the unified source to v0.17.0 (its oneDNN pin is v3.10, already in the machine cache's
+    // mirror): only its variant rebuilds, and with GitHub's redirect gone nothing is downloaded.
+    ws.writeJson('packages/vllm-0.34/vllm.json', { repository: fixture.repo.url, ref: 'v0.17.0', commit: fixture.repo.tags['v0.17.0'] });
+    out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static'], { GIT_CONFIG_COUNT: '0' });
+    expect(taskOutcomes(out)).toEqual({ ran: [`${variant}:build`, `${variant}:wheel`, ...uncached].sort(), cached: cachedTargets(SEED_VARIANTS) });
+    expect(out).toMatch(/oneDNN v3\.10 .* from the machine cache/);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.whl'))).toEqual([expect.stringMatching(/^vllm_cpu-0\.17\.0-/)]);
+
+    // The index serves every version of every distribution: vllm-cpu 0.16.0 (ISA family) and 0.17.0.
+    await ws.nxOk(['run', 'wheel-index:index', '--outputStyle=static']);
+    const page = readFileSync(join(ws.root, 'dist/index/simple/vllm-cpu/index.html'), 'utf8');
+    expect(page).toMatch(/vllm_cpu-0\.16\.0-cp38-abi3-manylinux/);
+    expect(page).toMatch(/vllm_cpu-0\.17\.0-cp38-abi3-manylinux/);
+  });
 });
+

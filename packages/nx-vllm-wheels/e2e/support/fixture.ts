@@ -2,13 +2,16 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // The fixture modules are plain CommonJS (typed by their .d.ts) so the demo runs without a compiler.
-import { createTorchIndex, createVllmRepo, CPU_FLAGS, writeCpuinfo } from '../../../../tools/fixtures/index.js';
+import { createOnednnRepo, createTorchIndex, createVllmRepo, CPU_FLAGS, gitUrlRedirectEnv, ONEDNN_GITHUB_URL, writeCpuinfo } from '../../../../tools/fixtures/index.js';
 export { createTorchIndex, createVllmRepo, CPU_FLAGS, writeCpuinfo, FIXTURE_TORCH_VERSION } from '../../../../tools/fixtures/index.js';
 export { layOutWorkspace, SEED_VARIANTS } from '../../../../tools/fixtures/workspace.js';
 
 export interface SharedFixture {
   root: string;
   repo: ReturnType<typeof createVllmRepo>;
+  /** The oneDNN-shaped repository the unified family's cmake fetches from GitHub, and the git redirect to it. */
+  onednn: ReturnType<typeof createOnednnRepo>;
+  gitRedirectEnv: Record<string, string>;
   torch: ReturnType<typeof createTorchIndex>;
   /** Fake host CPUs (cpuinfo files) the fixture's CMake reads instead of /proc/cpuinfo. */
   cpuinfo: Record<'avx2' | 'avx512' | 'sapphireRapids', string>;
@@ -21,12 +24,14 @@ export function createSharedFixture(root: string): SharedFixture {
   mkdirSync(root, { recursive: true });
   const repo = createVllmRepo(join(root, 'vllm-src'));
   const torch = createTorchIndex(join(root, 'torch-index'));
+  const onednn = createOnednnRepo(join(root, 'onednn'));
   const cpuinfo = {
     avx2: writeCpuinfo(join(root, 'cpuinfo-avx2'), CPU_FLAGS.avx2),
     avx512: writeCpuinfo(join(root, 'cpuinfo-avx512'), CPU_FLAGS.avx512),
     sapphireRapids: writeCpuinfo(join(root, 'cpuinfo-spr'), CPU_FLAGS.sapphireRapids),
   };
-  return { root, repo, torch, cpuinfo, fakeBin: writeCompilerRecorder(join(root, 'bin')) };
+  const gitRedirectEnv = gitUrlRedirectEnv({ [ONEDNN_GITHUB_URL]: onednn.url });
+  return { root, repo, onednn, gitRedirectEnv, torch, cpuinfo, fakeBin: writeCompilerRecorder(join(root, 'bin')) };
 }
 
 /**

@@ -73,6 +73,8 @@ export function createTestWorkspace(options: WorkspaceOptions): TestWorkspace {
     NX_CACHE_DIRECTORY: join(root, '.nx', 'cache'),
     NX_WORKSPACE_DATA_DIRECTORY: join(root, '.nx', 'workspace-data'),
     VLLM_WHEELS_CACHE_DIR: options.machineCache,
+    // GitHub is not reachable: a firewalled user's git redirect sends oneDNN's URL to the fixture's.
+    ...fixture.gitRedirectEnv,
     PIP_CACHE_DIR: join(TEST_CACHE, 'pip'),
     VLLM_FIXTURE_CPUINFO: fixture.cpuinfo[options.host ?? 'avx512'],
     ...(options.cxxVersion ? { VLLM_FIXTURE_CXX_COMPILER_VERSION: options.cxxVersion } : {}),

