@@ -5,20 +5,20 @@
  * variant whose version is <setuptools-scm base>.dev<commit time>. The tests run in order.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { compareVersions } from '../src/lib/wheel';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
-import { assertPluginBuilt } from './support/paths';
+import { assertPluginBuilt, REPO_ROOT } from './support/paths';
 import { cleanEnv, createTestWorkspace, taskOutcomes, type TestWorkspace } from './support/workspace';
 
 const VARIANT = 'vllm-cpu';
 const NIGHTLY_WORKFLOW = '.github/workflows/vllm-wheels-nightly.yml';
 
 /** git in the upstream clone, committing as one fixed identity at `date`. */
-const git = (cwd: string, args: string[], date = '2026-03-01T00:00:00+00:00') =>
+const git = (cwd: string, args: string[], date = '2026-11-20T00:00:00+00:00') =>
   execFileSync('git', ['-c', 'commit.gpgsign=false', ...args], {
     cwd,
     encoding: 'utf8',
@@ -78,17 +78,20 @@ describe('the nightly channel through nx', () => {
     assertPluginBuilt();
     tmp = tempDir('nightly');
     fixture = createSharedFixture(join(tmp, 'fixture'));
-    // "Upstream" is a clone of the fixture: its tags keep their ids, main gains commits after v0.16.2.
+    // "Upstream" is a clone of the fixture: its tags keep their ids, main gains commits after v0.34.0
+    // (the unified family, which needs GCC >= 12.3: the fixture's compiler gate is told 13.2).
     upstream = join(tmp, 'upstream');
     git(tmp, ['clone', '-q', fixture.repo.path, upstream]);
-    ws = createTestWorkspace({ fixture, root: join(tmp, 'ws'), machineCache: join(tmp, 'machine-cache'), variants: [VARIANT], host: 'avx512' });
+    ws = createTestWorkspace({ fixture, root: join(tmp, 'ws'), machineCache: join(tmp, 'machine-cache'), variants: [VARIANT], host: 'avx512', cxxVersion: '13.2.0' });
     ws.writeJson('packages/vllm/vllm.json', { repository: upstream, ref: 'main', follow: true });
-    const wheel = ws.readJson<Record<string, unknown>>(`packages/${VARIANT}/wheel.json`);
+    // The root workspace's unified vllm-cpu, as a nightly.
+    copyFileSync(join(REPO_ROOT, 'packages/vllm-0.34/vllm-cpu/README.md'), join(ws.root, 'packages', VARIANT, 'README.md'));
+    const wheel = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/vllm-0.34/vllm-cpu/wheel.json'), 'utf8')) as Record<string, unknown>;
     ws.writeJson(`packages/${VARIANT}/wheel.json`, { ...wheel, version: { local: 'strip', dev: 'commit-time' } });
   });
 
   it('the generator writes the nightly workflow; its lock job locks the followed source to the head of main and hands the commit on', async () => {
-    const day1 = commit('2026-03-01T09:05:59+00:00', 'nightly: day 1');
+    const day1 = commit('2026-11-20T09:05:59+00:00', 'nightly: day 1');
     expect(await ws.nxOk(['g', 'nx-vllm-wheels:ci'])).toContain(`${NIGHTLY_WORKFLOW}: created (sources vllm).`);
     const job = runLockJob();
     expect([job.code, job.output]).toEqual([0, `commits={"vllm":"${day1}"}\n`]);
@@ -99,10 +102,10 @@ describe('the nightly channel through nx', () => {
     // What a build runner does: lock the commit the lock job resolved (a no-op here), then build.
     await ws.nxOk(['run', 'vllm:lock', `--commit=${commits[0]}`, '--outputStyle=static']);
     await ws.nxOk(['run', `${VARIANT}:wheel`, '--outputStyle=static']);
-    // setuptools-scm: one commit after v0.16.2 -> 0.16.3.dev1+g<sha>, dirty (the ISA pin) -> .d<date>, then +cpu.
+    // setuptools-scm: one commit after v0.34.0 -> 0.34.1.dev1+g<sha>, then ".cpu" (no ISA pin on the unified x86 build: a clean tree).
     const raw = readdirSync(join(ws.root, 'dist/raw', VARIANT)).find((f) => f.endsWith('.whl'))!;
-    expect(raw).toMatch(new RegExp(`^vllm-0\\.16\\.3\\.dev1\\+g${commits[0].slice(0, 9)}\\.d20260301\\.cpu-cp38-abi3-linux_x86_64\\.whl$`));
-    expect(wheelFile()).toMatch(/^vllm_cpu-0\.16\.3\.dev202603010905-cp38-abi3-manylinux_2_\d+_x86_64(\.[a-z0-9_]+)*\.whl$/);
+    expect(raw).toMatch(new RegExp(`^vllm-0\\.34\\.1\\.dev1\\+g${commits[0].slice(0, 9)}\\.cpu-cp38-abi3-linux_x86_64\\.whl$`));
+    expect(wheelFile()).toMatch(/^vllm_cpu-0\.34\.1\.dev202611200905-cp38-abi3-manylinux_2_\d+_x86_64(\.[a-z0-9_]+)*\.whl$/);
   });
 
   it('a rerun on an unchanged main locks nothing new and builds nothing', async () => {
@@ -121,15 +124,15 @@ describe('the nightly channel through nx', () => {
   it('a commit on the next day moves the lock and gives a newer nightly version', async () => {
     const previous = versionOf(wheelFile());
     // 08:00 at UTC+2 is 06:00 UTC: the version is in UTC.
-    const day2 = commit('2026-03-02T08:00:00+02:00', 'nightly: day 2');
+    const day2 = commit('2026-11-21T08:00:00+02:00', 'nightly: day 2');
     expect(runLockJob()).toMatchObject({ code: 0, output: `commits={"vllm":"${day2}"}\n` });
     // Meanwhile another commit lands: a build runner still builds the commit the lock job handed on.
-    commit('2026-03-02T09:00:00+00:00', 'nightly: pushed during the run');
+    commit('2026-11-21T09:00:00+00:00', 'nightly: pushed during the run');
     await ws.nxOk(['run', 'vllm:lock', `--commit=${day2}`, '--outputStyle=static']);
     expect(lockedCommit()).toBe(day2);
     await ws.nxOk(['run', `${VARIANT}:wheel`, '--outputStyle=static']);
     const version = versionOf(wheelFile());
-    expect(version).toBe('0.16.3.dev202603020600');
+    expect(version).toBe('0.34.1.dev202611210600');
     expect(compareVersions(previous, version)).toBe(-1);
   });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { vllmConfigSchema } from '../../config';
 import { rejection } from '../../test-support/rejection';
 import { tempDir } from '../../test-support/temp';
-// The shared vLLM-shaped fixture (tags v0.16.0..v0.16.2 on main); the nightly commits are added to a clone of it here.
+// The shared vLLM-shaped fixture (release tags on main); the nightly commits are added to a clone of it here.
 import { createVllmRepo } from '../../../../../tools/fixtures/index.js';
 import { machineCache } from '../cache-dir';
 import { ConfigError, SourceError } from '../errors';
@@ -63,12 +63,12 @@ function workspace(config: Record<string, unknown>, dryRun = false) {
 describe('lock of a source that follows a branch ("follow": true)', () => {
   it('moves the commit to the head of the branch; two commits on different days give two ordered nightly versions', async () => {
     const ws = workspace({ ref: 'main', follow: true });
-    const day1 = await commitOn(upstream, '2026-03-01T09:05:59+00:00', 'nightly day 1');
+    const day1 = await commitOn(upstream, '2026-11-20T09:05:59+00:00', 'nightly day 1');
     expect(await ws.lock()).toBe(day1);
     expect(JSON.parse(ws.text())).toMatchObject({ ref: 'main', follow: true, commit: day1 });
     expect(ws.ctx.log.lines.filter((l) => l.startsWith('WARNING'))).toEqual([]);
 
-    const day2 = await commitOn(upstream, '2026-03-02T08:00:00+02:00', 'nightly day 2');
+    const day2 = await commitOn(upstream, '2026-11-21T08:00:00+02:00', 'nightly day 2');
     expect(await ws.lock()).toBe(day2);
     expect(JSON.parse(ws.text()).commit).toBe(day2);
     expect(ws.ctx.log.lines).toContain(`${CONFIG}: "main" locked to ${day2} (was ${day1}).`);
@@ -77,9 +77,9 @@ describe('lock of a source that follows a branch ("follow": true)', () => {
     const mirror = sourceMirrorDir(ws.source(), ws.ctx);
     const nightly = async (commit: string, raw: string) =>
       applyVersionPolicy(raw, { local: 'strip', dev: 'commit-time' }, { commitTime: await commitTime(mirror, commit, ws.ctx.env, ws.ctx.log) });
-    const v1 = await nightly(day1, `0.16.3.dev1+g${day1.slice(0, 9)}.cpu`);
-    const v2 = await nightly(day2, `0.16.3.dev2+g${day2.slice(0, 9)}.cpu`);
-    expect([v1, v2]).toEqual(['0.16.3.dev202603010905', '0.16.3.dev202603020600']);
+    const v1 = await nightly(day1, `0.34.1.dev1+g${day1.slice(0, 9)}.cpu`);
+    const v2 = await nightly(day2, `0.34.1.dev2+g${day2.slice(0, 9)}.cpu`);
+    expect([v1, v2]).toEqual(['0.34.1.dev202611200905', '0.34.1.dev202611210600']);
     expect(compareVersions(v1, v2)).toBe(-1);
   });
 
@@ -94,8 +94,8 @@ describe('lock of a source that follows a branch ("follow": true)', () => {
 
   it('--commit locks a commit of the branch (what the nightly workflow resolved), and refuses one that is not on it', async () => {
     const ws = workspace({ ref: 'main', follow: true });
-    const older = await commitOn(upstream, '2026-03-03T10:00:00+00:00', 'nightly day 3');
-    const head = await commitOn(upstream, '2026-03-04T10:00:00+00:00', 'nightly day 4');
+    const older = await commitOn(upstream, '2026-11-22T10:00:00+00:00', 'nightly day 3');
+    const head = await commitOn(upstream, '2026-11-23T10:00:00+00:00', 'nightly day 4');
     expect(await ws.lock({ commit: older })).toBe(older);
     expect(JSON.parse(ws.text()).commit).toBe(older);
     expect(ws.ctx.log.lines).toContain(`${CONFIG}: ${older} (on "main", whose head is ${head.slice(0, 12)}) (was not locked).`);
@@ -103,7 +103,7 @@ describe('lock of a source that follows a branch ("follow": true)', () => {
     expect(ws.ctx.log.lines).toContain(`${CONFIG}: ${older} is on "main" and already the lock; unchanged.`);
 
     await git(upstream, ['checkout', '--quiet', '-b', 'elsewhere', older]);
-    const elsewhere = await commitOn(upstream, '2026-03-05T10:00:00+00:00', 'not on main');
+    const elsewhere = await commitOn(upstream, '2026-11-24T10:00:00+00:00', 'not on main');
     await git(upstream, ['checkout', '--quiet', 'main']);
     const before = ws.text();
     const notOnMain = await rejection(ws.lock({ commit: elsewhere }));
@@ -119,7 +119,7 @@ describe('lock of a source that follows a branch ("follow": true)', () => {
 
   it('refuses to follow a tag or a commit id, naming the file and the field, and writes nothing', async () => {
     for (const [ref, kind] of [
-      ['v0.16.2', 'tag'],
+      ['v0.34.0', 'tag'],
       [await git(upstream, ['rev-parse', 'v0.16.1^{commit}']), 'commit id'],
     ]) {
       const ws = workspace({ ref, follow: true });
@@ -139,7 +139,7 @@ describe('lock of a source that follows a branch ("follow": true)', () => {
     expect(branch.ctx.log.lines).toContain(
       `WARNING: ${CONFIG}: "ref": "main" is a branch, so this lock pins its head today and moves whenever lock runs again. Name a tag to pin a release, or set "follow": true to follow the branch on purpose (a nightly channel).`,
     );
-    const tag = workspace({ ref: 'v0.16.2' });
+    const tag = workspace({ ref: 'v0.34.0' });
     await tag.lock();
     expect(tag.ctx.log.lines.filter((l) => l.startsWith('WARNING'))).toEqual([]);
   });
@@ -151,7 +151,7 @@ describe('lock of a source that follows a branch ("follow": true)', () => {
     expect(await ws.lock()).toBe(head);
     expect(ws.text()).toBe(before);
     expect(ws.ctx.log.lines).toContain(`[dry-run] would write ${CONFIG} with "commit": "${head}" (was not locked)`);
-    const tag = workspace({ ref: 'v0.16.2', follow: true }, true);
-    await expect(tag.lock()).rejects.toThrow('"v0.16.2" is a tag of');
+    const tag = workspace({ ref: 'v0.34.0', follow: true }, true);
+    await expect(tag.lock()).rejects.toThrow('"v0.34.0" is a tag of');
   });
 });
