@@ -1,0 +1,3 @@
+export * from './templates';
+export * from './release';
+export * from './options';
