@@ -85,7 +85,7 @@ export function writeInit(tree: Tree, options: InitOptions, pin: SourcePin | und
   const settled = existingSource(tree, `${sourceDir}/vllm.json`);
   if (pin) {
     lines.push(...pin.notes);
-    results.push(writeGenerated(tree, `${sourceDir}/vllm.json`, jsonText(sourceConfig(options.repository, pin.ref, pin.commit)), options.force));
+    results.push(writeGenerated(tree, `${sourceDir}/vllm.json`, jsonText(sourceConfig(options.source, options.repository, pin.ref, pin.commit)), options.force));
   } else {
     results.push({ path: `${sourceDir}/vllm.json`, status: 'unchanged' });
   }

@@ -1,3 +1,4 @@
 export * from './templates';
 export * from './release';
 export * from './options';
+export * from './family';

@@ -7,9 +7,9 @@ export const FAMILIES = ['isa-variants', 'unified'] as const;
 
 export const DEFAULT_REPOSITORY = 'https://github.com/vllm-project/vllm.git';
 
-export function sourceConfig(repository: string, ref: string, commit?: string): Record<string, unknown> {
+export function sourceConfig(source: string, repository: string, ref: string, commit?: string): Record<string, unknown> {
   return {
-    description: `The vLLM source its variants are built from. \`nx run <source>:lock\` re-resolves ref into commit.`,
+    description: `The vLLM source its variants are built from. \`nx run ${source}:lock\` re-resolves ref into commit.`,
     repository,
     ref,
     ...(commit ? { commit } : {}),
