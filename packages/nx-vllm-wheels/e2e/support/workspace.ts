@@ -60,27 +60,7 @@ export function createTestWorkspace(options: WorkspaceOptions): TestWorkspace {
   });
 
   const compilerLog = join(root, '.compiler-calls.log');
-  // One per version for the whole fixture, written once (a build of another workspace may be running it).
-  const shimDir = options.cxxVersion ? join(fixture.root, `compilers-${options.cxxVersion}`) : undefined;
-  if (shimDir && !existsSync(shimDir)) writeCompilerShim(shimDir, { version: options.cxxVersion });
-  const shim = shimDir ? { dir: shimDir } : undefined;
-  const env: Record<string, string | undefined> = {
-    ...cleanEnv(process.env),
-    PATH: [fixture.fakeBin, ...(shim ? [shim.dir] : []), process.env.PATH].join(delimiter),
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
-    NX_CACHE_DIRECTORY: join(root, '.nx', 'cache'),
-    NX_WORKSPACE_DATA_DIRECTORY: join(root, '.nx', 'workspace-data'),
-    VLLM_WHEELS_CACHE_DIR: options.machineCache,
-    // GitHub is not reachable: a firewalled user's git redirect sends oneDNN's URL to the fixture's.
-    ...fixture.gitRedirectEnv,
-    PIP_CACHE_DIR: join(TEST_CACHE, 'pip'),
-    VLLM_FIXTURE_CPUINFO: fixture.cpuinfo[options.host ?? 'avx512'],
-    ...(options.cxxVersion ? { VLLM_FIXTURE_CXX_COMPILER_VERSION: options.cxxVersion } : {}),
-    VLLM_WHEELS_TEST_COMPILER_LOG: compilerLog,
-    MAX_JOBS: '2',
-  };
+  const env = fixtureEnv(options, compilerLog);
   const nx = (args: string[], extraEnv: Record<string, string | undefined> = {}) => runNx(root, args, { ...env, ...extraEnv });
   return {
     root,
@@ -100,6 +80,35 @@ export function createTestWorkspace(options: WorkspaceOptions): TestWorkspace {
       rmSync(compilerLog);
       return calls;
     },
+  };
+}
+
+/**
+ * The environment nx runs with against the fixture: the compiler recorder and test double on PATH, the
+ * machine cache, the git redirect to the fixture's oneDNN, a fake host CPU, and nx without daemon or cloud.
+ */
+export function fixtureEnv(options: Pick<WorkspaceOptions, 'fixture' | 'root' | 'machineCache' | 'host' | 'cxxVersion'>, compilerLog: string): Record<string, string | undefined> {
+  const { root, fixture } = options;
+  // One per version for the whole fixture, written once (a build of another workspace may be running it).
+  const shimDir = options.cxxVersion ? join(fixture.root, `compilers-${options.cxxVersion}`) : undefined;
+  if (shimDir && !existsSync(shimDir)) writeCompilerShim(shimDir, { version: options.cxxVersion });
+  const shim = shimDir ? { dir: shimDir } : undefined;
+  return {
+    ...cleanEnv(process.env),
+    PATH: [fixture.fakeBin, ...(shim ? [shim.dir] : []), process.env.PATH].join(delimiter),
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NX_CACHE_DIRECTORY: join(root, '.nx', 'cache'),
+    NX_WORKSPACE_DATA_DIRECTORY: join(root, '.nx', 'workspace-data'),
+    VLLM_WHEELS_CACHE_DIR: options.machineCache,
+    // GitHub is not reachable: a firewalled user's git redirect sends oneDNN's URL to the fixture's.
+    ...fixture.gitRedirectEnv,
+    PIP_CACHE_DIR: join(TEST_CACHE, 'pip'),
+    VLLM_FIXTURE_CPUINFO: fixture.cpuinfo[options.host ?? 'avx512'],
+    ...(options.cxxVersion ? { VLLM_FIXTURE_CXX_COMPILER_VERSION: options.cxxVersion } : {}),
+    VLLM_WHEELS_TEST_COMPILER_LOG: compilerLog,
+    MAX_JOBS: '2',
   };
 }
 

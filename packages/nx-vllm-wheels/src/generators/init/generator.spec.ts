@@ -114,6 +114,10 @@ describe('the init generator', () => {
     expect(readNxJson(tree)?.plugins).toEqual(['@nx/js', { plugin: 'nx-vllm-wheels', options: {} }]);
     expect(tree.read('.gitignore', 'utf8')).toBe('node_modules\n/dist/\n.nx\n');
     expect(lines).toContain('No variant yet: add one with nx g nx-vllm-wheels:variant --source=vllm --isa=avx2');
+    // Nx's command line passes --python=3.11 as a number, and 3.10 as 3.1.
+    expect(parseInitOptions({ python: 3.11 } as never).python).toBe('3.11');
+    expect(parseInitOptions({ python: 3.1 } as never).python).toBe('3.10');
+    expect(() => parseInitOptions({ python: '3' })).toThrow('python: must be a Python minor version such as "3.12"');
     expect(() => parseInitOptions({ preset: 'all' } as never)).toThrow('nx g nx-vllm-wheels:init options is invalid:\n  - preset: must be one of unified, isa-variants, none');
   });
 });

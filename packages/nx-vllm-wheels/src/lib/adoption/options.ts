@@ -6,13 +6,22 @@ const NAME = 'must be a lowercase project name: letters, digits, ".", "-" or "_"
 const projectName = z.string(NAME).regex(/^[a-z0-9][a-z0-9._-]*$/, NAME);
 const PYTHON = 'must be a Python minor version such as "3.12"';
 
+/**
+ * Nx's command line reads `--python=3.11` as the number 3.11, and 3.10 as 3.1: a number is taken back to
+ * text, and 3.1 read as 3.10 (Python 3.1 has no torch, so nobody means it).
+ */
+const pythonVersion = z.preprocess(
+  (v) => (typeof v === 'number' ? (String(v) === '3.1' ? '3.10' : String(v)) : v),
+  z.string(PYTHON).regex(/^3\.\d{1,2}$/, PYTHON),
+);
+
 export const PRESETS = ['unified', 'isa-variants', 'none'] as const;
 
 export const initOptionsSchema = z.strictObject({
   repository: z.string().min(1, 'must be a git URL or a local path').default(DEFAULT_REPOSITORY),
   ref: z.string().min(1, 'must name a tag or branch, e.g. "v0.16.0"').optional(),
   source: projectName.default('vllm'),
-  python: z.string(PYTHON).regex(/^3\.\d{1,2}$/, PYTHON).default('3.12'),
+  python: pythonVersion.default('3.12'),
   torchIndexUrl: z.string().regex(/^(https?|file):\/\//, 'must be an http(s):// or file:// URL').optional(),
   preset: z.enum(PRESETS, `must be one of ${PRESETS.join(', ')}`).default('unified'),
   force: z.boolean().default(false),
