@@ -3,7 +3,7 @@ import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parseConfigText, torchConfigSchema, wheelConfigSchema } from '../../config';
 import { jsonText, readBuildConfig, sourceConfig, torchConfig } from '../../lib/adoption';
 import { ConfigError } from '../../lib/errors';
-import { filesUnder } from '../shared/test-files';
+import { filesUnder } from '../../test-support/tree-files';
 import { parseImportOptions, readBuildConfigText, writeImport } from './generator';
 
 /** The old bash builder's build_config.json, in the shape issue 13 describes. */

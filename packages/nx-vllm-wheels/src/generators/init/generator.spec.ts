@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { filesUnder as configFilesOf } from '../shared/test-files';
+import { filesUnder as configFilesOf } from '../../test-support/tree-files';
 import { tempDir } from '../../test-support/temp';
 import { parseConfigText, torchConfigSchema, vllmConfigSchema, wheelConfigSchema, indexConfigSchema } from '../../config';
 import { latestReleaseTag, listRemoteTags } from '../../lib/adoption';

@@ -8,7 +8,7 @@ import { familyFromMirror, jsonText, sourceConfig } from '../../lib/adoption';
 import { ConfigError } from '../../lib/errors';
 import { silentLogger } from '../../lib/log';
 import { tempDir } from '../../test-support/temp';
-import { filesUnder } from '../shared/test-files';
+import { filesUnder } from '../../test-support/tree-files';
 import { parseVariantOptions, writeVariant } from './generator';
 
 const addSource = (tree: Tree, name: string, ref: string, commit?: string) =>
