@@ -76,6 +76,12 @@ describe('the init generator', () => {
     expect(lines.join('\n')).toContain('"v0.34.0" is written unlocked: nx run vllm:lock will pin its commit.');
     expect(parseConfigText(wheelConfigSchema, 'w', tree.read('packages/vllm/vllm-cpu/wheel.json', 'utf8')!)).toMatchObject({ isa: 'avx2', env: {} });
 
+    const secret = parseInitOptions({ repository: 'https://user:s3cret@git.example.com/vllm.git' });
+    const failure = { ok: false as const, why: "unable to access 'https://user:s3cret@git.example.com/vllm.git/'" };
+    expect(() => pinSource(secret, failure)).toThrow(/^Could not find the latest vLLM release: asking https:\/\/user:\*\*\*@git.example.com\/vllm.git/);
+    expect(() => pinSource(secret, failure)).not.toThrow(/s3cret/);
+    expect(pinSource({ ...secret, ref: 'v0.16.0' }, failure).notes.join('\n')).not.toContain('s3cret');
+
     const noRef = parseInitOptions({});
     expect(() => pinSource(noRef, unreachable)).toThrow(ConfigError);
     expect(() => pinSource(noRef, unreachable)).toThrow('Could not find the latest vLLM release: asking https://github.com/vllm-project/vllm.git for its tags failed (Could not resolve host: github.com). Pass --ref=<tag>');

@@ -19,6 +19,7 @@ import {
 import { ConfigError } from '../../lib/errors';
 import { CPU_ISAS } from '../../lib/isa/model';
 import { consoleLogger } from '../../lib/log';
+import { redactUrlCredentials } from '../../lib/process';
 import { describeResults, writeGenerated, type FileResult } from '../shared/write';
 import { ensureGitignore, registerPlugin } from '../shared/workspace';
 
@@ -40,6 +41,17 @@ export interface SourcePin {
  * an answer and without a ref there is nothing honest to write, and it says to pass --ref.
  */
 export function pinSource(options: InitOptions, remote: RemoteAnswer): SourcePin {
+  try {
+    const pin = pinSourceUnredacted(options, remote);
+    return { ...pin, notes: pin.notes.map(redactUrlCredentials) };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(redactUrlCredentials(e.message));
+    throw e;
+  }
+}
+
+/** pinSource before the repository URL's credentials (a token in an https URL) are masked in its messages. */
+function pinSourceUnredacted(options: InitOptions, remote: RemoteAnswer): SourcePin {
   const lockLater = `nx run ${options.source}:lock will pin its commit`;
   if (!remote.ok) {
     if (!options.ref) {
@@ -119,5 +131,5 @@ export function writeInit(tree: Tree, options: InitOptions, pin: SourcePin | und
 export default async function initGenerator(tree: Tree, rawOptions: InitGeneratorOptions): Promise<void> {
   const options = parseInitOptions(rawOptions);
   const pin = sourceIsSettled(tree, options) ? undefined : pinSource(options, await listRemoteTags(options.repository, { ...process.env }, consoleLogger));
-  for (const line of writeInit(tree, options, pin)) (line.startsWith('WARNING: ') ? logger.warn(line.slice(9)) : logger.info(line));
+  for (const line of writeInit(tree, options, pin).map(redactUrlCredentials)) (line.startsWith('WARNING: ') ? logger.warn(line.slice(9)) : logger.info(line));
 }
