@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
 import { VllmWheelsError } from '../errors';
@@ -117,6 +117,19 @@ describe('withLock', () => {
     expect(events).toEqual(['a start', 'a end', 'b start', 'b end']);
     expect(waits).toEqual([process.pid]);
     expect(existsSync(lockDir)).toBe(false);
+  });
+
+  it('names the owner even when it catches the lock between the owner\'s mkdir and its pid write', async () => {
+    const lockDir = join(tempDir('lock'), 'x.lock');
+    mkdirSync(lockDir); // the owner has made the dir and not yet written its pid
+    const waits: (number | undefined)[] = [];
+    const waiter = withLock(lockDir, async () => 'ran', { onWait: (pid) => waits.push(pid) });
+    await sleep(100);
+    writeFileSync(join(lockDir, 'pid'), String(process.pid));
+    await sleep(300);
+    expect(waits).toEqual([process.pid]);
+    rmSync(lockDir, { recursive: true });
+    expect(await waiter).toBe('ran');
   });
 
   it('releases the lock when fn throws', async () => {

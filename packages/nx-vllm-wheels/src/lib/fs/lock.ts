@@ -55,6 +55,7 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, options
   const deadline = Date.now() + (options.timeoutMs ?? 60 * 60 * 1000);
   mkdirSync(dirname(lockDir), { recursive: true });
   let waited = false;
+  const waitStart = Date.now();
   for (;;) {
     try {
       mkdirSync(lockDir);
@@ -69,9 +70,13 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, options
         continue;
       }
       if (Date.now() > deadline) throw new VllmWheelsError(`Timed out waiting for lock ${lockDir} (held by pid ${owner ?? 'unknown'}).`);
-      if (!waited) options.onWait?.(owner);
-      waited = true;
-      await new Promise((r) => setTimeout(r, 200));
+      // The owner writes its pid just after mkdir: report the wait once the pid is readable (or the
+      // lock has stayed pid-less for a while), so the message names who holds the lock.
+      if (!waited && (owner !== undefined || Date.now() - waitStart > 2_000)) {
+        options.onWait?.(owner);
+        waited = true;
+      }
+      await new Promise((r) => setTimeout(r, owner === undefined ? 20 : 200));
     }
   }
   try {
