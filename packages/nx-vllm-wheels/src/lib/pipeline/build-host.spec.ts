@@ -36,8 +36,8 @@ describe('a variant builds on a machine of its arch only', () => {
     expect(buildHostProblem(variant('x86_64', 'avx2'), 'x86_64')).toBeUndefined();
     expect(buildHostProblem(variant('aarch64', 'dotprod'), 'x86_64')).toBe(
       'vllm-cpu-aarch64@vllm-0.34 builds on an aarch64 machine only (packages/vllm-0.34/vllm-cpu-aarch64/wheel.json "arch": "aarch64"), and this machine is x86_64: ' +
-        "vLLM's CPU build compiles for the machine it runs on. Build it on aarch64 (the workflow `nx g nx-vllm-wheels:ci` writes sends it to an aarch64 runner), " +
-        'or share a remote cache with one: `nx run vllm-cpu-aarch64@vllm-0.34:wheel` then takes the build from there and needs no aarch64 machine.',
+        "vLLM's CPU build compiles for the machine it runs on. Build it on aarch64 (the workflow `nx g nx-vllm-wheels:ci` writes sends it to an aarch64 runner); " +
+        'the later steps run anywhere: with that build\'s dist/raw/vllm-cpu-aarch64@vllm-0.34 (the wheel and build-info.json) in place, `nx run vllm-cpu-aarch64@vllm-0.34:wheel --excludeTaskDependencies`.',
     );
     expect(buildHostProblem(variant('x86_64', 'avx2'), 'aarch64')).toMatch(/^vllm-cpu-x86_64@vllm-0\.34 builds on an x86_64 machine only .* and this machine is aarch64:/);
   });

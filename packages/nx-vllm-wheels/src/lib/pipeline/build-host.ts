@@ -16,7 +16,7 @@ export function buildHostProblem(variant: Pick<VariantSpec, 'name' | 'configFile
   if (arch === host) return undefined;
   return (
     `${variant.name} builds on an ${arch} machine only (${variant.configFile} "arch": "${arch}"), and this machine is ${host}: ` +
-    `vLLM's CPU build compiles for the machine it runs on. Build it on ${arch} (the workflow \`nx g nx-vllm-wheels:ci\` writes sends it to an ${arch} runner), ` +
-    `or share a remote cache with one: \`nx run ${variant.name}:wheel\` then takes the build from there and needs no ${arch} machine.`
+    `vLLM's CPU build compiles for the machine it runs on. Build it on ${arch} (the workflow \`nx g nx-vllm-wheels:ci\` writes sends it to an ${arch} runner); ` +
+    `the later steps run anywhere: with that build's dist/raw/${variant.name} (the wheel and build-info.json) in place, \`nx run ${variant.name}:wheel --excludeTaskDependencies\`.`
   );
 }
