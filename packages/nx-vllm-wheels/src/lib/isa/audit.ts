@@ -19,6 +19,7 @@ import {
   levelIndex,
   levelsFrom,
   type CpuIsa,
+  type DispatchedCode,
   type IsaArch,
   type IsaExtension,
   type IsaLevel,
@@ -39,6 +40,11 @@ export interface AuditWheelOptions {
    * UNIFIED_X86_DISPATCH). Each rule's library must be in the wheel and reach its `min` (default `max`).
    */
   dispatch?: readonly LibraryCeiling[];
+  /**
+   * Code inside the libraries that picks its instructions at run time (ACL_DISPATCHED): counted apart in
+   * each library's `dispatched`, under no ceiling and no floor.
+   */
+  dispatchedCode?: readonly DispatchedCode[];
   /** The environment of objdump and c++filt (PATH must lead to binutils); nothing is inherited. */
   env: Record<string, string | undefined>;
   /**
@@ -84,6 +90,8 @@ export async function auditWheel(options: AuditWheelOptions): Promise<AuditRepor
   const arch = archOfLevel(options.declared);
   const objdump = objdumpFor(arch, options.host ?? hostMachine());
   const dispatch = dispatchRules(wheel, arch, options.dispatch ?? []);
+  const dispatchedCode = options.dispatchedCode ?? [];
+  const dispatchedSymbols = dispatchedCode.length ? new RegExp(dispatchedCode.map((c) => `(?:${c.symbols.source})`).join('|')) : undefined;
   const exclude = excludePatterns(options.exclude);
   const reader = await ZipReader.open(options.wheel);
   const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'vllm-wheels-isa-'));
@@ -110,7 +118,7 @@ export async function auditWheel(options: AuditWheelOptions): Promise<AuditRepor
       }
       let disassembly: Disassembly;
       try {
-        disassembly = await disassemble(file, { env: options.env, cwd: dir, timeoutMs: options.timeoutMs, signal: options.signal, maxExamples: options.maxExamples, arch, objdump });
+        disassembly = await disassemble(file, { env: options.env, cwd: dir, timeoutMs: options.timeoutMs, signal: options.signal, maxExamples: options.maxExamples, arch, objdump, dispatchedSymbols });
       } finally {
         await rm(file, { force: true });
       }
@@ -127,6 +135,7 @@ export async function auditWheel(options: AuditWheelOptions): Promise<AuditRepor
     return {
       declared: options.declared,
       dispatch: dispatch.map(({ library, max, min }) => ({ library, max, min: min ?? max })),
+      ...(dispatchedCode.length && { dispatchedCode: dispatchedCode.map((c) => c.name) }),
       floorFailures,
       libraries,
       ok: libraries.every((l) => l.violations.length === 0) && floorFailures.length === 0,
@@ -286,8 +295,10 @@ async function libraryAudit(
     extension,
     level: levelOf(extension),
   }));
-  const extensions: Partial<Record<IsaExtension, number>> = Object.fromEntries([...EXTENSIONS_BY_ARCH[arch]].sort(compare).map((e) => [e, count(e)]));
-  return { ceiling: bounds.ceiling, extensions, floor: bounds.floor, highest, instructions: d.instructions, path, rule: bounds.rule, sha256, violations };
+  const sorted = [...EXTENSIONS_BY_ARCH[arch]].sort(compare);
+  const extensions: Partial<Record<IsaExtension, number>> = Object.fromEntries(sorted.map((e) => [e, count(e)]));
+  const dispatched = d.dispatched && { dispatched: Object.fromEntries(sorted.map((e) => [e, d.dispatched?.[e] ?? 0])) as Partial<Record<IsaExtension, number>> };
+  return { ceiling: bounds.ceiling, ...dispatched, extensions, floor: bounds.floor, highest, instructions: d.instructions, path, rule: bounds.rule, sha256, violations };
 }
 
 /** Code-unit order, independent of the locale. */

@@ -28,6 +28,8 @@ export interface Disassembly {
   counts: Partial<Record<IsaExtension, number>>;
   /** The first `maxExamples` instructions of each of those extensions, in address order (by section). */
   examples: Partial<Record<IsaExtension, IsaExample[]>>;
+  /** With `dispatchedSymbols`: the instructions of the functions it matches, per extension (not in `counts`). */
+  dispatched?: Partial<Record<IsaExtension, number>>;
 }
 
 /** objdump's "file format" of a shared library of each architecture. */
@@ -67,6 +69,8 @@ export interface DisassembleOptions {
   objdump?: string;
   /** The architecture of the library (what its instructions are classified as); default x86_64. */
   arch?: IsaArch;
+  /** Functions (mangled names) whose instructions are counted apart, in `dispatched` (see DispatchedCode). */
+  dispatchedSymbols?: RegExp;
 }
 
 /** objdump's arguments for x86-64 (AT&T syntax, which the x86 classifier reads). */
@@ -95,7 +99,7 @@ export function disassemble(file: string, options: DisassembleOptions): Promise<
     return Promise.reject(new ToolError(`Cannot audit ISA: ${program} not found (PATH ${env.PATH ?? '(unset)'}). Install ${binutilsPackage(program)}.`));
   }
   return new Promise<Disassembly>((resolve, reject) => {
-    const parser = new ObjdumpParser(options.maxExamples ?? 5, arch);
+    const parser = new ObjdumpParser(options.maxExamples ?? 5, arch, options.dispatchedSymbols);
     const child = spawn(program, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     let parseError: unknown;
@@ -168,13 +172,18 @@ class ObjdumpParser {
   private instructions = 0;
   private readonly counts: Partial<Record<IsaExtension, number>>;
   private readonly examples: Partial<Record<IsaExtension, IsaExample[]>>;
+  private readonly dispatched?: Partial<Record<IsaExtension, number>>;
+  /** The current function is one of `dispatchedSymbols`. */
+  private inDispatched = false;
 
   constructor(
     private readonly maxExamples: number,
     private readonly arch: IsaArch,
+    private readonly dispatchedSymbols?: RegExp,
   ) {
     this.counts = Object.fromEntries(EXTENSIONS_BY_ARCH[arch].map((e) => [e, 0]));
     this.examples = Object.fromEntries(EXTENSIONS_BY_ARCH[arch].map((e) => [e, []]));
+    if (dispatchedSymbols) this.dispatched = Object.fromEntries(EXTENSIONS_BY_ARCH[arch].map((e) => [e, 0]));
   }
 
   push(chunk: Buffer): void {
@@ -192,7 +201,14 @@ class ObjdumpParser {
   end(): Disassembly & { undecoded: IsaExample[] } {
     if (this.rest) this.line(this.rest, 0, this.rest.length);
     this.rest = '';
-    return { format: this.format, instructions: this.instructions, counts: this.counts, examples: this.examples, undecoded: this.undecoded };
+    return {
+      format: this.format,
+      instructions: this.instructions,
+      counts: this.counts,
+      examples: this.examples,
+      ...(this.dispatched && { dispatched: this.dispatched }),
+      undecoded: this.undecoded,
+    };
   }
 
   /** One line, text[start, end) without its newline. */
@@ -215,7 +231,10 @@ class ObjdumpParser {
     } else if (first === 0x30 && text.charCodeAt(end - 1) === 0x3a && text.charCodeAt(end - 2) === 0x3e) {
       // "0000000000001100 <vec_add_avx512>:"
       const open = text.indexOf(' <', start);
-      if (open > 0 && open < end) this.symbol = Buffer.from(text.slice(open + 2, end - 2), 'latin1').toString('utf8');
+      if (open > 0 && open < end) {
+        this.symbol = Buffer.from(text.slice(open + 2, end - 2), 'latin1').toString('utf8');
+        this.inDispatched = this.dispatchedSymbols?.test(this.symbol) ?? false;
+      }
     } else if (!this.format && first !== TAB && first !== NEWLINE) {
       // "/tmp/x/lib.so:     file format elf64-x86-64"
       const at = text.lastIndexOf(FORMAT_MARK, end);
@@ -226,6 +245,10 @@ class ObjdumpParser {
   /** Counts the instruction text[tab + 1, end) as `extension` (nothing when baseline); keeps the first examples. */
   private count(extension: IsaExtension | undefined, text: string, start: number, tab: number, end: number): void {
     if (extension === undefined) return;
+    if (this.inDispatched && this.dispatched) {
+      this.dispatched[extension] = (this.dispatched[extension] ?? 0) + 1;
+      return;
+    }
     this.counts[extension] = (this.counts[extension] ?? 0) + 1;
     const examples = (this.examples[extension] ??= []);
     if (examples.length < this.maxExamples) {

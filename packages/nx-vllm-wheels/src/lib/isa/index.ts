@@ -6,6 +6,7 @@ export { classify, levelRank, exceeds, ISA_LEVEL } from './classify';
 export { classifyAarch64 } from './classify-aarch64';
 export {
   AARCH64_LEVELS,
+  ACL_DISPATCHED,
   ALLOWED_EXTENSIONS,
   archOfLevel,
   ARM_LEVEL_VARIABLES,
@@ -21,7 +22,7 @@ export {
   PINNED_CPU_FLAGS,
   UNIFIED_X86_DISPATCH,
 } from './model';
-export type { CpuIsa, IsaArch, IsaExtension, IsaLevel, LibraryCeiling } from './model';
+export type { CpuIsa, DispatchedCode, IsaArch, IsaExtension, IsaLevel, LibraryCeiling } from './model';
 export { disassemble, ELF_FORMATS, hostMachine, objdumpCommand, objdumpFor, OBJDUMP_ARGS } from './disassemble';
 export type { Disassembly, DisassembleOptions, IsaExample } from './disassemble';
 export { demangle } from './demangle';

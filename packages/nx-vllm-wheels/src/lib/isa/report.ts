@@ -11,6 +11,8 @@ export interface AuditReport {
   declared: CpuIsa;
   /** The per-library ceilings and floors applied (empty: every library is capped at `declared`). */
   dispatch: Required<Pick<LibraryCeiling, 'library' | 'max' | 'min'>>[];
+  /** Code counted apart in each library's `dispatched` (it picks its instructions at run time); absent when none. */
+  dispatchedCode?: string[];
   /** Libraries (or dispatch rules without a library) below the level they must reach. */
   floorFailures: FloorFailure[];
   libraries: LibraryAudit[];
@@ -25,6 +27,8 @@ export interface AuditReport {
 export interface LibraryAudit {
   /** The highest level it may use: its dispatch rule's max, else the declared level. */
   ceiling: IsaLevel;
+  /** Instructions per extension in the report's `dispatchedCode` (not in `extensions`, under no ceiling); absent when none is named. */
+  dispatched?: Partial<Record<IsaExtension, number>>;
   /** Instructions per extension; every extension of the library's architecture is present. */
   extensions: Partial<Record<IsaExtension, number>>;
   /** The level its dispatch rule makes it reach; null when no rule names it. */

@@ -70,7 +70,10 @@ cross(`aarch64 wheels made on this x86-64 machine (the fixture cross-compiled)${
       ['vllm/libs/libvllm_fixture_alloc.so', null],
     ]);
     expect(report.libraries[0].extensions).toMatchObject({ fp16: expect.any(Number), bf16: 0, i8mm: 0, sve: 0 });
-    expect(ctx.log.lines).toContain(`> ${ARM}: ISA audit (declared dotprod; unified build: every library <= dotprod, and one reaches it)`);
+    expect(ctx.log.lines).toContain(
+      `> ${ARM}: ISA audit (declared dotprod; unified build: every library <= dotprod, and one reaches it; the Arm Compute Library (arm_compute::, arm_gemm::) picks its kernels at run time and is counted apart)`,
+    );
+    expect(report.dispatchedCode).toEqual(['Arm Compute Library (arm_compute::, arm_gemm::)']);
     expect(ctx.log.lines).toContain('  vllm/libs/libvllm_fixture_alloc.so: highest baseline aarch64');
   }, 600_000);
 

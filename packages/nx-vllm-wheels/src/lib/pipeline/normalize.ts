@@ -83,7 +83,15 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
     });
     written = result.fileName;
     ctx.log.step(`${variant.name}: ISA audit (declared ${isa}; ${rules.description})`);
-    const report = await auditWheel({ wheel: result.path, declared: rules.declared, dispatch: rules.dispatch, env: ctx.env, host: stepHost(ctx), timeoutMs: 30 * 60_000 });
+    const report = await auditWheel({
+      wheel: result.path,
+      declared: rules.declared,
+      dispatch: rules.dispatch,
+      dispatchedCode: rules.dispatchedCode,
+      env: ctx.env,
+      host: stepHost(ctx),
+      timeoutMs: 30 * 60_000,
+    });
     writeFileAtomic(join(tmp, `${result.fileName}.isa-audit.json`), `${JSON.stringify(report, null, 2)}\n`);
     assertAuditOk(report);
     for (const lib of report.libraries) ctx.log.info(`  ${lib.path}: highest ${lib.highest ?? baselineName(isa)}`);
