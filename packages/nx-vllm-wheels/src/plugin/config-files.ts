@@ -70,8 +70,10 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
           break;
         case 'wheel': {
           const config = parseConfigFile(wheelConfigSchema, abs, file);
-          if (config.distribution !== folder) {
-            throw new ConfigError(`${file} is invalid:\n  - distribution: must equal the folder name "${folder}" (one folder per PyPI distribution), got "${config.distribution}"`);
+          if (config.distribution !== folder && folder !== `${config.distribution}-${config.arch}`) {
+            throw new ConfigError(
+              `${file} is invalid:\n  - distribution: must equal the folder name "${folder}" (one folder per PyPI distribution; another platform's wheel of it lives in "<distribution>-<arch>", e.g. "${config.distribution}-${config.arch}"), got "${config.distribution}"`,
+            );
           }
           parsedVariants.push({ file, root, name, config, sourceFolder });
           break;

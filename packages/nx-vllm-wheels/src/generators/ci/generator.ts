@@ -42,6 +42,16 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
     .filter((s) => tree.exists(s.config) && follows(s.config))
     .map((s) => ({ ...s, variants: variants.filter((v) => projects[v.name].tags?.includes(`source:${s.name}`)).map((v) => v.name) }));
   const members = (name: string) => projects[name].targets?.index?.options?.variants as string[] | undefined;
+  // The arch of each variant's wheel.json (the plugin validated it to infer the project).
+  const aarch64 = variants
+    .filter((v) => {
+      try {
+        return (JSON.parse(tree.read(`${v.root}/wheel.json`, 'utf8') ?? '') as { arch?: unknown }).arch === 'aarch64';
+      } catch {
+        return false;
+      }
+    })
+    .map((v) => v.name);
   return {
     variants: variants.map((v) => v.name),
     indexes,
@@ -49,6 +59,7 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
     cacheKeyFiles: [...sources.map((s) => `${s.root}/vllm.json`), torchFile].filter((f): f is string => !!f && tree.exists(f)),
     npmLockfile: tree.exists('package-lock.json'),
     ...(followed.length ? { followed, indexMembers: Object.fromEntries(indexes.map((i) => [i, members(i) ?? variants.map((v) => v.name)])) } : {}),
+    ...(aarch64.length ? { aarch64 } : {}),
   };
 }
 

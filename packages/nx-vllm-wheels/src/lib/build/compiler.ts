@@ -1,6 +1,6 @@
 import { basename, dirname, join } from 'node:path';
 import { ToolError } from '../errors';
-import { CPU_ISAS, type CpuIsa } from '../isa/model';
+import { CPU_ISAS, levelAtLeast, type CpuIsa } from '../isa/model';
 import { run, which } from '../process';
 import { CPU_EXTENSION_CMAKE, type CommitProfile } from './commit-profile';
 import { VERSIONED_GCCS } from './compiler-candidates';
@@ -24,8 +24,9 @@ export interface CompilerNeed {
 /** The requirements of `profile` that apply to a variant of `arch` and `isa`; undefined when none does. */
 export function compilerNeed(profile: CommitProfile, variant: { arch: string; isa: CpuIsa }): CompilerNeed | undefined {
   const rank = (isa: CpuIsa) => CPU_ISAS.indexOf(isa);
+  // A dropped level counts for the variants at or above it, of its own architecture.
   const applying = profile.compilerRequirements.filter(
-    (r) => (r.arch === undefined || r.arch === variant.arch) && (r.effect === 'fatal' || r.levels.some((l) => rank(l) <= rank(variant.isa))),
+    (r) => (r.arch === undefined || r.arch === variant.arch) && (r.effect === 'fatal' || r.levels.some((l) => levelAtLeast(variant.isa, l))),
   );
   if (applying.length === 0) return undefined;
   const minVersion = applying.map((r) => r.minVersion).reduce((a, b) => (compareVersions(a, b) >= 0 ? a : b));
@@ -37,7 +38,7 @@ export function compilerNeed(profile: CommitProfile, variant: { arch: string; is
       why: `for ${variant.arch} (below it ${CPU_EXTENSION_CMAKE} stops configuring, line ${fatal.line})`,
     };
   }
-  const dropped = [...new Set(applying.flatMap((r) => r.levels).filter((l) => rank(l) <= rank(variant.isa)))].sort((a, b) => rank(a) - rank(b));
+  const dropped = [...new Set(applying.flatMap((r) => r.levels).filter((l) => levelAtLeast(variant.isa, l)))].sort((a, b) => rank(a) - rank(b));
   return {
     minVersion,
     forWhat: `for ${variant.isa}`,

@@ -5,11 +5,13 @@ import type { CommitProfile } from './commit-profile';
 
 /**
  * wheel.json rules that depend on the commit's build family, so they cannot live in the schema (which
- * knows no commit). isa-variants (vLLM <= 0.16): the `isa` and VLLM_CPU_DISABLE_AVX512 must agree, or the
- * build host decides. unified (vLLM >= 0.17): one x86 wheel whose libraries carry the higher levels under
- * their dispatch ceilings, so its `isa` is the baseline every library but those stays at.
+ * knows no commit), for x86_64. isa-variants (vLLM <= 0.16): the `isa` and VLLM_CPU_DISABLE_AVX512 must
+ * agree, or the build host decides. unified (vLLM >= 0.17): one x86 wheel whose libraries carry the higher
+ * levels under their dispatch ceilings, so its `isa` is the baseline every library but those stays at.
  */
 export function checkFamilyRules(profile: CommitProfile, variant: Pick<WheelConfig, 'arch' | 'isa' | 'env'>, where: { file: string; commit: string }): void {
+  // Both families build one aarch64 wheel whose level the pinned cpuinfo and VLLM_CPU_ARM_* decide (arm-level.ts).
+  if (variant.arch !== 'x86_64') return;
   const at = `vLLM ${where.commit.slice(0, 12)} (${profile.family} build)`;
   if (profile.family === 'unified') {
     if (variant.arch === 'x86_64' && variant.isa !== UNIFIED_X86_BASELINE) {

@@ -17,3 +17,4 @@ export { compilerNeed, compareVersions, probeCompiler, selectCompiler } from './
 export type { CompilerChoice, CompilerNeed, CompilerProbe } from './compiler';
 export { VERSIONED_GCCS } from './compiler-candidates';
 export { checkFamilyRules } from './family-rules';
+export { armLevelEnv, cmakeTrue } from './arm-level';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CPU_ISAS, DROPPED_LEVEL_WARNINGS, PINNED_CPU_FLAGS, type CpuIsa } from '../isa/model';
+import { archOfLevel, DROPPED_LEVEL_WARNINGS, levelAtLeast, PINNED_CPU_FLAGS, type CpuIsa } from '../isa/model';
 import { VllmWheelsError } from '../errors';
 import { writeFileAtomic } from '../fs';
 
@@ -55,7 +55,7 @@ export const isaPinEdit = {
  */
 export function droppedIsaWatcher(isa: CpuIsa): { onLine(line: string): void; problems(): string[] } {
   const found = new Set<string>();
-  const relevant = DROPPED_LEVEL_WARNINGS.filter((d) => CPU_ISAS.indexOf(d.needs) <= CPU_ISAS.indexOf(isa));
+  const relevant = DROPPED_LEVEL_WARNINGS.filter((d) => archOfLevel(d.needs) === archOfLevel(isa) && levelAtLeast(isa, d.needs));
   return {
     onLine(line) {
       for (const d of relevant) {

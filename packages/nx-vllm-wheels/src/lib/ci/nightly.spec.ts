@@ -82,6 +82,24 @@ describe('renderNightlyWorkflow', () => {
     expect(step(wheel, 'Upload the wheel').with).toEqual({ name: 'nightly-wheels-${{ matrix.variant }}', path: 'dist/wheels/${{ matrix.variant }}', 'if-no-files-found': 'error' });
   });
 
+  it('builds an aarch64 nightly variant on the aarch64 runner, the other jobs on runsOn', () => {
+    const ARM = 'vllm-cpu-nightly-aarch64@vllm-main';
+    const arm: CiWorkspace = {
+      ...WORKSPACE,
+      variants: [...WORKSPACE.variants, ARM],
+      followed: [{ name: 'vllm-main', config: 'packages/vllm-main/vllm.json', variants: [NIGHTLY, ARM] }],
+      aarch64: [ARM, 'vllm-cpu-aarch64@vllm-0.34'], // the second is no nightly: not in this workflow
+    };
+    const wf = read(render({ runsOnAarch64: 'arm-big' }, arm));
+    const runsOn = (wf.jobs.wheel as unknown as Record<string, string>)['runs-on'];
+    expect(runsOn).toBe(`\${{ contains(fromJSON('["${ARM}"]'), matrix.variant) && 'arm-big' || 'ubuntu-latest' }}`);
+    expect(evaluateTemplate(runsOn, { matrix: { variant: ARM } })).toBe('arm-big');
+    expect(evaluateTemplate(runsOn, { matrix: { variant: NIGHTLY } })).toBe('ubuntu-latest');
+    expect((wf.jobs.lock as unknown as Record<string, string>)['runs-on']).toBe('ubuntu-latest');
+    expect((wf.jobs.publish as unknown as Record<string, string>)['runs-on']).toBe('ubuntu-latest');
+    expect((read(render()).jobs.wheel as unknown as Record<string, string>)['runs-on']).toBe('ubuntu-latest');
+  });
+
   it('writes the remote cache only on scheduled or manual runs of the main branch', () => {
     const env = step(read(render({ mainBranch: 'trunk' })).jobs.wheel, 'Build the wheel').env!;
     const token = (ctx: Context) => evaluateTemplate(env.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN, ctx);

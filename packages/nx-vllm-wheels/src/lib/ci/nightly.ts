@@ -12,6 +12,7 @@ import {
   remoteCacheEnv,
   setupSteps,
   stamped,
+  variantRunner,
   type CiWorkspace,
 } from './workflow';
 import { commented, spaced, toYaml, type YamlMap, type YamlValue } from './yaml';
@@ -96,7 +97,7 @@ function wheelJob(workspace: CiWorkspace, options: CiOptions): YamlMap {
   return {
     name: variant,
     needs: 'lock',
-    'runs-on': options.runsOn,
+    'runs-on': variantRunner(workspace, options, nightlyVariants(workspace)),
     'timeout-minutes': options.timeoutMinutes,
     strategy: { 'fail-fast': false, matrix: { include } },
     steps: [

@@ -175,6 +175,24 @@ describe('renderWorkflow', () => {
     expect(workflowOrigin('name: CI\non: push\n')).toBe('foreign');
   });
 
+  it('sends the aarch64 variants to the aarch64 runner (ubuntu-24.04-arm, or runsOnAarch64), every other job to runsOn', () => {
+    const arm = { ...WORKSPACE, variants: [...WORKSPACE.variants, 'vllm-cpu-aarch64'], aarch64: ['vllm-cpu-aarch64'] };
+    const runner = (text: string, variant: string) => evaluateTemplate(read(text).jobs.wheel['runs-on' as keyof Job] as string, { matrix: { variant } });
+    for (const affected of [true, false]) {
+      const text = render({ affected }, arm);
+      expect(runner(text, 'vllm-cpu-aarch64')).toBe('ubuntu-24.04-arm');
+      expect(runner(text, 'vllm-cpu')).toBe('ubuntu-latest');
+      for (const [name, job] of Object.entries(read(text).jobs)) if (name !== 'wheel') expect([name, (job as unknown as Record<string, unknown>)['runs-on']]).toEqual([name, 'ubuntu-latest']);
+    }
+    expect(render({}, arm)).toContain("# vllm-cpu-aarch64 (aarch64) build on ubuntu-24.04-arm: vLLM's CPU build compiles for the machine it runs on.\n");
+    const labelled = render({ runsOn: 'x86-big', runsOnAarch64: 'arm-big' }, arm);
+    expect(runner(labelled, 'vllm-cpu-aarch64')).toBe('arm-big');
+    expect(runner(labelled, 'vllm-cpu-avx512')).toBe('x86-big');
+    // No aarch64 variant: the one label, as before.
+    expect(read(render()).jobs.wheel['runs-on' as keyof Job]).toBe('ubuntu-latest');
+    expect(() => parseConfigText(ciOptionsSchema, 'options', JSON.stringify({ runsOnAarch64: 'arm runner' }))).toThrow('runsOnAarch64: must be a runner label such as "ubuntu-24.04-arm"');
+  });
+
   it('refuses invalid options, naming the option and what is allowed', () => {
     const parseOptions = (o: unknown) => parseConfigText(ciOptionsSchema, 'options', JSON.stringify(o));
     expect(() => parseOptions({ name: '../evil.yml' })).toThrow(ConfigError);
@@ -196,12 +214,14 @@ describe('actionlint', () => {
     return actionlint(file);
   };
 
-  it.each<[string, CiOptionsInput]>([
-    ['defaults', {}],
-    ['static matrix, Nx Cloud', { affected: false, remoteCache: 'nx-cloud' }],
-    ['no remote cache, no publishing', { remoteCache: 'none', publish: false }],
-  ])('accepts the generated workflow (%s)', async (_, options) => {
-    const result = await lint('ok.yml', render(options));
+  // Every row has three values: jest takes a test function with more parameters than its row for a `done` callback.
+  it.each<[string, CiOptionsInput, CiWorkspace]>([
+    ['defaults', {}, WORKSPACE],
+    ['static matrix, Nx Cloud', { affected: false, remoteCache: 'nx-cloud' }, WORKSPACE],
+    ['no remote cache, no publishing', { remoteCache: 'none', publish: false }, WORKSPACE],
+    ['aarch64 variants on their own runner', {}, { ...WORKSPACE, variants: [...WORKSPACE.variants, 'vllm-cpu-aarch64'], aarch64: ['vllm-cpu-aarch64'] }],
+  ])('accepts the generated workflow (%s)', async (_, options, workspace) => {
+    const result = await lint('ok.yml', render(options, workspace));
     expect(result.stdout + result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
   });

@@ -203,7 +203,7 @@ template void add<int>(int *, const int *); }
   it('refuses an unknown declared isa, naming the allowed ones', async () => {
     const error = await rejection(auditWheel({ wheel: allWheel, declared: 'avx10' as never, env: TOOL_ENV, timeoutMs: 60_000 }));
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toBe(`Cannot audit ${WHEEL}: declared isa must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16, got "avx10".`);
+    expect((error as Error).message).toBe(`Cannot audit ${WHEEL}: declared isa must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16 (x86_64) or armv8, dotprod, bf16, i8mm, sve, sve2 (aarch64), got "avx10".`);
   });
 });
 
@@ -315,7 +315,7 @@ describe('runtime dispatch: each library its own ceiling and floor', () => {
 
   it('refuses a dispatch rule with an unknown level or a floor above its ceiling, naming the field and the allowed levels', async () => {
     expect(await rejection(audit('bad-rule', unified(), [{ library: 'vllm/_C.*so', max: 'avx10' as never }]))).toMatchObject({
-      message: `Cannot audit ${WHEEL}: dispatch[0].max must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16, amxfp8, got "avx10".`,
+      message: `Cannot audit ${WHEEL}: dispatch[0].max must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16, amxfp8 (the x86_64 levels of its declared isa), got "avx10".`,
     });
     expect(await rejection(audit('bad-min', unified(), [{ library: 'vllm/_C.*so', max: 'avx512', min: 'amxbf16' }]))).toBeInstanceOf(ConfigError);
   });

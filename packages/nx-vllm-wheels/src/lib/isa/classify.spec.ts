@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
 import { run } from '../process';
 import { classify, exceeds, ISA_EXTENSIONS, ISA_LEVEL, levelOf, type IsaExtension } from './classify';
-import { ALLOWED_EXTENSIONS, DEFINING_EXTENSION, ISA_LEVELS } from './model';
+import { ALLOWED_EXTENSIONS, DEFINING_EXTENSION, X86_EXTENSIONS, X86_LEVELS } from './model';
 import { TOOL_ENV } from './test-support/libs';
 
 describe('classify', () => {
@@ -311,7 +311,7 @@ describe('classify over every opcode objdump decodes', () => {
 
 describe('levels', () => {
   it('allows exactly the extensions each level adds, AVX-VNNI and AMX-INT8 with AMX-BF16 (every AMX CPU has them), the rest nowhere', () => {
-    expect(ISA_LEVELS.map((l) => [l, [...ALLOWED_EXTENSIONS[l]]])).toEqual([
+    expect(X86_LEVELS.map((l) => [l, [...ALLOWED_EXTENSIONS[l]]])).toEqual([
       ['avx2', ['avx2']],
       ['avx512', ['avx2', 'avx512']],
       ['avx512vnni', ['avx2', 'avx512', 'avx512vnni']],
@@ -319,12 +319,12 @@ describe('levels', () => {
       ['amxbf16', ['avx2', 'avx512', 'avx512vnni', 'avx512bf16', 'amxtile', 'amxbf16', 'amxint8', 'avxvnni']],
       ['amxfp8', ['avx2', 'avx512', 'avx512vnni', 'avx512bf16', 'amxtile', 'amxbf16', 'amxint8', 'avxvnni', 'amxfp8']],
     ]);
-    expect(ISA_EXTENSIONS.filter((e) => levelOf(e) === null)).toEqual([
+    expect(X86_EXTENSIONS.filter((e) => levelOf(e) === null)).toEqual([
       'avx512vbmi', 'avx512vbmi2', 'avx512ifma', 'avx512vpopcntdq', 'avx512bitalg', 'avx512fp16', 'avx512vp2intersect', 'avx512vaes',
       'avx512phi', 'vaes', 'gfni', 'avxifma', 'avxneconvert', 'avxvnniint8', 'amxfp16', 'amxcomplex', 'amxother',
     ]);
     expect(Object.keys(ISA_LEVEL).sort()).toEqual([...ISA_EXTENSIONS].sort());
-    for (const level of ISA_LEVELS) expect(ALLOWED_EXTENSIONS[level].has(DEFINING_EXTENSION[level])).toBe(true);
+    for (const level of X86_LEVELS) expect(ALLOWED_EXTENSIONS[level].has(DEFINING_EXTENSION[level])).toBe(true);
   });
 
   it('exceeds follows the order avx2 < avx512 < avx512vnni < avx512bf16 < amxbf16', () => {

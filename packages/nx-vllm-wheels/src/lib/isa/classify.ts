@@ -3,7 +3,7 @@
  * which level allows which); the mnemonic tables are in mnemonics.ts.
  */
 import * as M from './mnemonics';
-import { ALLOWED_EXTENSIONS, ISA_EXTENSIONS, ISA_LEVELS, levelOf, type IsaExtension, type IsaLevel } from './model';
+import { ALLOWED_EXTENSIONS, archOfExtension, ISA_EXTENSIONS, LEVELS_BY_ARCH, levelIndex, levelOf, type IsaExtension, type IsaLevel } from './model';
 
 export { ISA_EXTENSIONS, levelOf, type IsaExtension };
 
@@ -13,10 +13,10 @@ export const ISA_LEVEL: Readonly<Record<IsaExtension, IsaLevel | null>> = Object
   IsaLevel | null
 >;
 
-/** 0 for avx2 … one past the last level for an extension no level allows. */
+/** Within the extension's architecture: 0 for avx2 (armv8) … one past the last level for an extension no level allows. */
 export function levelRank(extension: IsaExtension): number {
   const level = ISA_LEVEL[extension];
-  return level === null ? ISA_LEVELS.length : ISA_LEVELS.indexOf(level);
+  return level === null ? LEVELS_BY_ARCH[archOfExtension(extension)].length : levelIndex(level);
 }
 
 /** True when a library capped at `ceiling` must not contain `extension`. */

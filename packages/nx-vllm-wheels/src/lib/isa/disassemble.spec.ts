@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../test-support/temp';
 import { CommandError, ToolError } from '../errors';
-import { ISA_EXTENSIONS, levelRank, type IsaExtension } from './classify';
+import { levelRank, type IsaExtension } from './classify';
+import { X86_EXTENSIONS as ISA_EXTENSIONS } from './model';
 import { disassemble } from './disassemble';
 import { compileLevelLibraries, LEVELS, LIBRARIES, TOOL_ENV, type Level } from './test-support/libs';
 import { rejection } from '../../test-support/rejection';
@@ -21,26 +22,26 @@ describe('disassemble', () => {
     const d = await disassemble(libs[level], { env: TOOL_ENV, cwd: dir, timeoutMs: 60_000 });
     expect(d.format).toBe('elf64-x86-64');
     expect(d.instructions).toBeGreaterThan(10);
-    const used = ISA_EXTENSIONS.filter((e) => d.counts[e] > 0);
+    const used = ISA_EXTENSIONS.filter((e) => (d.counts[e] ?? 0) > 0);
     const highest = used.reduce<IsaExtension | undefined>((best, e) => (best === undefined || levelRank(e) > levelRank(best) ? e : best), undefined);
     expect(highest).toBe(level === 'baseline' ? undefined : level);
     if (level !== 'baseline') {
       expect(d.counts[level]).toBeGreaterThan(0);
       // Every instruction of the library's level sits in the function that uses the intrinsics.
-      expect(d.examples[level].map((e) => e.symbol)).toEqual(d.examples[level].map(() => LIBRARIES[level].symbol));
+      expect(d.examples[level]!.map((e) => e.symbol)).toEqual(d.examples[level]!.map(() => LIBRARIES[level].symbol));
     }
-    for (const e of ISA_EXTENSIONS) expect(d.examples[e]).toHaveLength(Math.min(d.counts[e], 5));
+    for (const e of ISA_EXTENSIONS) expect(d.examples[e]).toHaveLength(Math.min(d.counts[e]!, 5));
   });
 
   it('keeps the first examples in address order, with the address and the instruction as printed', async () => {
     const d = await disassemble(libs.avx512, { env: TOOL_ENV, cwd: dir, timeoutMs: 60_000, maxExamples: 2 });
     expect(d.examples.avx512).toHaveLength(2);
-    for (const e of d.examples.avx512) {
+    for (const e of d.examples.avx512!) {
       expect(e.symbol).toBe('vec_add_avx512');
       expect(e.address).toMatch(/^0x[0-9a-f]+$/);
       expect(e.instruction).toMatch(/^v\S+ .*%zmm/);
     }
-    expect(parseInt(d.examples.avx512[0].address, 16)).toBeLessThan(parseInt(d.examples.avx512[1].address, 16));
+    expect(parseInt(d.examples.avx512![0].address, 16)).toBeLessThan(parseInt(d.examples.avx512![1].address, 16));
   });
 
   it('needs objdump: without it on PATH, a ToolError that says to install binutils', async () => {

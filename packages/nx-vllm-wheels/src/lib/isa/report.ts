@@ -1,6 +1,6 @@
 import { VllmWheelsError } from '../errors';
 import type { IsaExample } from './disassemble';
-import { DEFINING_EXTENSION, type CpuIsa, type IsaExtension, type IsaLevel, type LibraryCeiling } from './model';
+import { archOfLevel, DEFINING_EXTENSION, type CpuIsa, type IsaExtension, type IsaLevel, type LibraryCeiling } from './model';
 
 /**
  * What the audit found in one wheel. Plain JSON and deterministic: member names only (no temp paths),
@@ -11,6 +11,8 @@ export interface AuditReport {
   declared: CpuIsa;
   /** The per-library ceilings and floors applied (empty: every library is capped at `declared`). */
   dispatch: Required<Pick<LibraryCeiling, 'library' | 'max' | 'min'>>[];
+  /** Code counted apart in each library's `dispatched` (it picks its instructions at run time); absent when none. */
+  dispatchedCode?: string[];
   /** Libraries (or dispatch rules without a library) below the level they must reach. */
   floorFailures: FloorFailure[];
   libraries: LibraryAudit[];
@@ -25,11 +27,13 @@ export interface AuditReport {
 export interface LibraryAudit {
   /** The highest level it may use: its dispatch rule's max, else the declared level. */
   ceiling: IsaLevel;
-  /** Instructions per extension; every extension is present. */
-  extensions: Record<IsaExtension, number>;
+  /** Instructions per extension in the report's `dispatchedCode` (not in `extensions`, under no ceiling); absent when none is named. */
+  dispatched?: Partial<Record<IsaExtension, number>>;
+  /** Instructions per extension; every extension of the library's architecture is present. */
+  extensions: Partial<Record<IsaExtension, number>>;
   /** The level its dispatch rule makes it reach; null when no rule names it. */
   floor: IsaLevel | null;
-  /** The extension of the highest level the library uses; null when it uses none (baseline x86-64). */
+  /** The extension of the highest level the library uses; null when it uses none (baseline x86-64 or aarch64). */
   highest: IsaExtension | null;
   /** Instructions disassembled. */
   instructions: number;
@@ -108,7 +112,11 @@ export function formatAuditFailure(report: AuditReport): string {
       ? ['Rebuild the wheel for its declared isa, declare a higher one, or (for a library that picks its code at run time) exclude it or give it a dispatch ceiling.']
       : []),
     ...(report.floorFailures.length > 0
-      ? ['A library below its level was built without that level (GCC < 12.3 drops AVX512-VNNI/BF16/AMX; a host without AVX-512 builds AVX2): rebuild it with the level, or declare the level it reaches.']
+      ? [
+          archOfLevel(report.declared) === 'aarch64'
+            ? 'A library below its level was built without that level (vLLM turns BF16/I8MM on only when the build host has them or VLLM_CPU_ARM_BF16/_I8MM is set, and builds no SVE code of its own): rebuild it with the level, or declare the level it reaches.'
+            : 'A library below its level was built without that level (GCC < 12.3 drops AVX512-VNNI/BF16/AMX; a host without AVX-512 builds AVX2): rebuild it with the level, or declare the level it reaches.',
+        ]
       : []),
   ];
   const hint = hints.join('\n');
@@ -119,7 +127,12 @@ function describeFloorFailure(f: FloorFailure): string {
   const must = `${f.expected} (at least one ${DEFINING_EXTENSION[f.expected]} instruction, or of a level above)`;
   const by = f.rule === null ? 'as its declared isa' : `by dispatch rule ${JSON.stringify(f.rule)}`;
   if (f.library === null) return `it has no library matching dispatch rule ${JSON.stringify(f.rule)}, which must reach ${must}`;
-  return `${f.library} must reach ${must} ${by}, and its highest is ${f.found ?? 'baseline x86-64'}`;
+  return `${f.library} must reach ${must} ${by}, and its highest is ${f.found ?? baselineName(f.expected)}`;
+}
+
+/** What a library that uses no counted extension is, in the architecture of `level`. */
+export function baselineName(level: IsaLevel): string {
+  return `baseline ${archOfLevel(level)}`.replace('x86_64', 'x86-64');
 }
 
 function describeViolation(v: IsaViolation): string {

@@ -125,6 +125,31 @@ describe('planVariantBuild', () => {
     expect(ctx.log.lines.at(-1)).toMatch(/^\[dry-run\] vllm-cpu: the real run would fail here: packages\/vllm-cpu\/wheel\.json: vLLM \w{12} needs GNU >= 12\.3/);
   });
 
+  it('aarch64: pins the cpuinfo on both families, sets VLLM_CPU_ARM_* from the level where the commit reads them, needs no GNU 12.3, skips the x86 rules', async () => {
+    const { ctx, commits } = await mirrorWith([v016, v034]);
+    const [old, unified] = commits;
+    const arm = (isa: string, env: Record<string, string> = {}): VariantSpec => ({
+      name: 'vllm-cpu-aarch64',
+      configFile: 'packages/vllm-cpu-aarch64/wheel.json',
+      config: wheelConfigSchema.parse({ distribution: 'vllm-cpu', device: 'cpu', arch: 'aarch64', isa, env }),
+    });
+    await expect(planVariantBuild(source(unified), arm('i8mm'), ctx, true)).resolves.toEqual({
+      profile: expect.objectContaining({ family: 'unified' }),
+      pin: true,
+      levelEnv: { VLLM_CPU_ARM_BF16: '1', VLLM_CPU_ARM_I8MM: '1' },
+    });
+    expect(ctx.log.lines.at(-1)).toBe(
+      `vllm-cpu-aarch64: cmake/cpu_extension.cmake at ${unified.slice(0, 12)}: unified build, reads /proc/cpuinfo for aarch64: the CPU flags are pinned to isa i8mm. The level sets VLLM_CPU_ARM_BF16=1 VLLM_CPU_ARM_I8MM=1.`,
+    );
+    await expect(planVariantBuild(source(unified), arm('dotprod'), ctx, true)).resolves.toMatchObject({ pin: true, levelEnv: {} });
+    // v0.16.0 reads bf16 from cpuinfo and no VLLM_CPU_ARM_* variable; VLLM_CPU_DISABLE_AVX512 rules are x86's.
+    await expect(planVariantBuild(source(old), arm('bf16'), ctx, true)).resolves.toMatchObject({ pin: true, levelEnv: {}, profile: { family: 'isa-variants' } });
+    const forced = await rejection(planVariantBuild(source(unified), arm('dotprod', { VLLM_CPU_ARM_BF16: '1' }), ctx, true));
+    expect(forced).toBeInstanceOf(ConfigError);
+    expect((forced as Error).message).toContain('  - env.VLLM_CPU_ARM_BF16: "1" turns BF16 on, which isa "dotprod" does not have');
+    expect(existsSync(ctx.cache.worktree('vllm-cpu-aarch64'))).toBe(false);
+  });
+
   it("refuses an isa the commit's family does not build, naming the file and the field", async () => {
     const { ctx, commits } = await mirrorWith([v016, v034]);
     const [old, unified] = commits;

@@ -1,4 +1,5 @@
 import {
+  armLevelEnv,
   checkFamilyRules,
   commitProfile,
   compilerNeed,
@@ -22,6 +23,8 @@ export interface VariantBuildPlan {
   pin: boolean;
   /** The compiler the commit's GNU requirement chose (its CXX/CC go into the build env); undefined: none applies, CMake's default. */
   compiler?: CompilerChoice;
+  /** The VLLM_CPU_ARM_* variables the aarch64 level sets (armLevelEnv); empty elsewhere. */
+  levelEnv?: Record<string, string>;
 }
 
 /**
@@ -46,9 +49,11 @@ export async function planVariantBuild(source: SourceSpec, variant: VariantSpec,
     ctx.log.warn(`${variant.configFile}: env ${unchecked.join(', ')} not checked: ${CPU_EXTENSION_CMAKE} also reads variables by computed name (${profile.computedReads.join(', ')}).`);
   }
   checkFamilyRules(profile, variant.config, { file: variant.configFile, commit });
+  const levelEnv = armLevelEnv(profile, variant.config, { file: variant.configFile, commit });
   const decision = isaPinDecision(profile, variant.config);
-  ctx.log.info(`${variant.name}: ${where}: ${decision.message}`);
-  return { profile, pin: decision.pin, ...(await chooseCompiler(profile, variant, ctx, commit)) };
+  const forced = Object.entries(levelEnv).map(([k, v]) => `${k}=${v}`);
+  ctx.log.info(`${variant.name}: ${where}: ${decision.message}${forced.length ? ` The level sets ${forced.join(' ')}.` : ''}`);
+  return { profile, pin: decision.pin, levelEnv, ...(await chooseCompiler(profile, variant, ctx, commit)) };
 }
 
 async function chooseCompiler(profile: CommitProfile, variant: VariantSpec, ctx: StepContext, commit: string): Promise<{ compiler?: CompilerChoice }> {

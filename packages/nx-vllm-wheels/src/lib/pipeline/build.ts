@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { buildEnv, buildRawWheel, describedEnv, droppedIsaWatcher, PINNED_CPU_FLAGS, withBuildLock, type RecordBuildProcess } from '../build';
+import { ToolError } from '../errors';
 import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
+import { buildHostProblem, stepHost } from './build-host';
 import { planVariantBuild, type VariantBuildPlan } from './build-plan';
 import { prepareVariantSource, sourceAvailable, sourceMirrorDir } from './source';
 import { variantThirdParty } from './third-party';
@@ -12,6 +14,12 @@ import { installTorch } from './torch';
  * The variant's worktree is locked from its preparation to the end of the build (see withBuildLock).
  */
 export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
+  // Before anything is fetched or locked: a machine of another architecture cannot build it at all.
+  const wrongHost = buildHostProblem(variant, stepHost(ctx));
+  if (wrongHost !== undefined) {
+    if (!ctx.dryRun) throw new ToolError(wrongHost);
+    ctx.log.info(`[dry-run] ${variant.name}: the real run would fail here: ${wrongHost}`);
+  }
   const available = await sourceAvailable(source, ctx); // false only in a dry run from an empty cache
   // The env lint and the pin decision read only the mirror: a refused wheel.json never waits for the lock.
   const plan = await planVariantBuild(source, variant, ctx, available);
@@ -40,8 +48,8 @@ async function prepareAndBuild(
   // Patches and the ISA pin leave the tree dirty, which setuptools-scm would turn into a .dev version.
   const edited = source.config.patches.length > 0 || plan.pin;
   const tag = available && edited ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
-  // The compiler chosen for the commit's GNU requirement, set the way a user would set it.
-  const variantEnv = { ...variant.config.env, ...plan.compiler?.env };
+  // The compiler chosen for the commit's GNU requirement and the aarch64 level's switches, set the way a user would set them.
+  const variantEnv = { ...variant.config.env, ...plan.compiler?.env, ...plan.levelEnv };
   const env = buildEnv({
     base: ctx.env,
     variantEnv,

@@ -11,6 +11,8 @@ export interface StepContext {
   cache: MachineCache;
   log: Logger;
   dryRun: boolean;
+  /** The machine's architecture as `uname -m` names it; default this process's (tests stand for another). */
+  host?: string;
 }
 
 /** A vLLM source as `lock` reads it: `commit` may still be missing. */

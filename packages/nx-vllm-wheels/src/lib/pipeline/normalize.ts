@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, VllmWheelsError } from '../errors';
 import { replaceDirAtomic, writeFileAtomic } from '../fs';
-import { assertAuditOk, auditWheel, objdumpCommand, plannedDisassemblies } from '../isa';
+import { assertAuditOk, auditWheel, baselineName, objdumpCommand, objdumpFor, plannedDisassemblies } from '../isa';
 import { formatPlannedCommand } from '../process';
 import { ensureToolsVenv } from '../tools';
 import {
@@ -17,6 +17,7 @@ import {
   renameWheel,
   TORCH_LIBRARY_EXCLUDES,
 } from '../wheel';
+import { stepHost } from './build-host';
 import { cpuPlatformPlugin } from './cpu-platform-plugin';
 import { rawDir, wheelsDir, wheelsIn, type StepContext, type VariantSpec } from './context';
 import { auditRules, BUILD_INFO_FILE, readRawBuildInfo, type RawBuildInfo } from './raw-build-info';
@@ -82,10 +83,18 @@ export async function normalizeVariant(variant: VariantSpec, ctx: StepContext): 
     });
     written = result.fileName;
     ctx.log.step(`${variant.name}: ISA audit (declared ${isa}; ${rules.description})`);
-    const report = await auditWheel({ wheel: result.path, declared: rules.declared, dispatch: rules.dispatch, env: ctx.env, timeoutMs: 30 * 60_000 });
+    const report = await auditWheel({
+      wheel: result.path,
+      declared: rules.declared,
+      dispatch: rules.dispatch,
+      dispatchedCode: rules.dispatchedCode,
+      env: ctx.env,
+      host: stepHost(ctx),
+      timeoutMs: 30 * 60_000,
+    });
     writeFileAtomic(join(tmp, `${result.fileName}.isa-audit.json`), `${JSON.stringify(report, null, 2)}\n`);
     assertAuditOk(report);
-    for (const lib of report.libraries) ctx.log.info(`  ${lib.path}: highest ${lib.highest ?? 'baseline x86-64'}`);
+    for (const lib of report.libraries) ctx.log.info(`  ${lib.path}: highest ${lib.highest ?? baselineName(isa)}`);
   });
   ctx.log.info(`Wheel: ${join(outDir, written)}`);
   return join(outDir, written);
@@ -153,17 +162,18 @@ async function planNormalize(variant: VariantSpec, ctx: StepContext): Promise<vo
   ctx.log.info(`[dry-run] would rename ${input} to ${distribution} ${version}, tagged by that analysis and wheel.json "platformTag": "${variant.config.platformTag}", as ${join(TEMP_OUT, output)}`);
   if (buildInfo) ctx.log.info(`[dry-run] ISA audit rules: ${auditRules(buildInfo, variant).description} (the family from ${join(inDir, BUILD_INFO_FILE)})`);
   else ctx.log.info(`[dry-run] ISA audit rules: by the build family \`nx run ${variant.name}:build\` records in ${BUILD_INFO_FILE}`);
-  const disassemblies = built ? await plannedDisassemblies(input, TEMP_AUDIT) : undefined;
+  const { arch } = variant.config;
+  const disassemblies = built ? await plannedDisassemblies(input, TEMP_AUDIT, { arch, host: stepHost(ctx) }) : undefined;
   if (disassemblies && disassemblies.length === 0) ctx.log.info(`[dry-run] ISA audit (declared ${isa}): ${basename(input)} has no shared library to disassemble`);
-  for (const d of disassemblies ?? [{ member: '<each shared library>', ...plannedObjdump(join(TEMP_AUDIT, 'lib-<n>.so')) }]) {
+  for (const d of disassemblies ?? [{ member: '<each shared library>', ...plannedObjdump(join(TEMP_AUDIT, 'lib-<n>.so'), arch, stepHost(ctx)) }]) {
     ctx.log.info(`[dry-run] ISA audit (declared ${isa}) of ${d.member}, extracted to ${d.args[d.args.length - 1]}:`);
     ctx.log.info(formatPlannedCommand({ command: d.command, args: d.args, cwd: TEMP_AUDIT, env }));
   }
   ctx.log.info(`[dry-run] would write ${join(outDir, output)} and ${join(outDir, `${output}.isa-audit.json`)} (${TEMP_OUT} replaces ${outDir} as a whole)`);
 }
 
-function plannedObjdump(file: string): { command: string; args: string[] } {
-  const [command, args] = objdumpCommand(file);
+function plannedObjdump(file: string, arch: VariantSpec['config']['arch'], host: string): { command: string; args: string[] } {
+  const [command, args] = objdumpCommand(file, { arch, objdump: objdumpFor(arch, host) });
   return { command, args };
 }
 

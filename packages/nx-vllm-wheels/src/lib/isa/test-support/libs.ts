@@ -1,13 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { CpuIsa, IsaExtension } from '../model';
+import type { IsaExtension, X86Isa } from '../model';
 import { run } from '../../process';
 import { dosDateTimeFromEpoch, ZipWriter } from '../../wheel';
 
 /** What the tests give objdump, gcc and c++filt: only PATH. */
 export const TOOL_ENV = { PATH: process.env.PATH };
 
-export type Level = 'baseline' | CpuIsa;
+export type Level = 'baseline' | X86Isa;
 
 /** A small C library per level, with the gcc flags of that level and the function that uses it. */
 export const LIBRARIES: Record<Level, { flags: string[]; symbol: string; source: string }> = {
