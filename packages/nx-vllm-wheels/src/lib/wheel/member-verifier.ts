@@ -13,7 +13,10 @@ export type InflatedMember = { kind: 'read'; size: number; crc: number; digest: 
  * Inflates large members on a worker thread and returns their size, CRC-32 and hash, so that the
  * shared libraries of a wheel (nearly all its bytes) are verified on a second core while the main
  * thread verifies the thousands of small members, and the kernel copies the archive meanwhile.
- * zlib inflates in libuv's pool while the worker hashes. Never inflates past the declared size.
+ * Members are verified one after the other, in call order. Their chain is pipelined: the next
+ * compressed chunk is read and zlib inflates (both in libuv's pool) while this thread CRCs and hashes
+ * what zlib gave before, a few chunks ahead at most; the two read buffers are reused, so memory stays
+ * flat. Never inflates past the declared size.
  * Self-contained source (no imports of ours), so it runs the same from compiled code and under the
  * test runner, like index/file-hasher.ts.
  */
@@ -21,10 +24,106 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { open } = require('node:fs/promises');
-const { pipeline } = require('node:stream/promises');
 const { createInflateRaw, crc32 } = require('node:zlib');
 const READ_SIZE = 2 * 1024 * 1024;
+const INFLATE_CHUNK = 1024 * 1024;
+/** How many inflated chunks zlib may be ahead of the hashing. */
+const AHEAD = 3;
 const OVERFLOW = new Error('overflow');
+const buffers = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)];
+
+/** Reads [offset, end) with two buffers, the next read running while use() has the current chunk. */
+async function readChunks(file, offset, end, use) {
+  const readAt = async (pos, buffer) => {
+    const length = Math.min(READ_SIZE, end - pos);
+    for (let done = 0; done < length; ) {
+      const { bytesRead } = await file.read(buffer, done, length - done, pos + done);
+      if (bytesRead === 0) throw new Error('the archive ended early (was it changed while being read?)');
+      done += bytesRead;
+    }
+    return buffer.subarray(0, length);
+  };
+  let next = offset < end ? readAt(offset, buffers[0]) : undefined;
+  for (let pos = offset, i = 0; next; i++) {
+    const chunk = await next;
+    pos += chunk.length;
+    next = pos < end ? readAt(pos, buffers[(i + 1) % 2]) : undefined;
+    next?.catch(() => undefined);
+    await use(chunk);
+  }
+}
+
+/** Writes chunk to zlib; settles once zlib has consumed all of it (then its buffer may be reused). */
+function feed(inflater, chunk) {
+  return new Promise((resolve, reject) => {
+    const onClose = () => reject(inflater.errored || new Error('the inflate stream closed'));
+    inflater.once('close', onClose);
+    inflater.write(chunk, (error) => {
+      inflater.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
+
+/**
+ * Passes the inflater's output to take(), outside its 'data' callback: zlib's next write is issued
+ * when that callback returns, so zlib inflates the next chunk (in libuv's pool) while this thread
+ * takes this one. zlib is paused when it is AHEAD chunks ahead. Rejects with take's error, else
+ * zlib's (then the inflater is destroyed).
+ */
+function hashInflated(inflater, take) {
+  return new Promise((resolve, reject) => {
+    const queue = [];
+    let scheduled = false;
+    let ended = false;
+    let failed = false;
+    const fail = (e) => {
+      if (failed) return;
+      failed = true;
+      inflater.destroy();
+      reject(e);
+    };
+    const drain = () => {
+      scheduled = false;
+      try {
+        while (queue.length && !failed) take(queue.shift());
+      } catch (e) {
+        return fail(e);
+      }
+      if (failed) return;
+      if (inflater.isPaused()) inflater.resume();
+      if (ended) resolve();
+    };
+    const schedule = () => {
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(drain);
+      }
+    };
+    inflater.on('data', (chunk) => {
+      queue.push(chunk);
+      if (queue.length >= AHEAD) inflater.pause();
+      schedule();
+    });
+    inflater.on('end', () => {
+      ended = true;
+      schedule();
+    });
+    inflater.on('error', (e) => {
+      // What zlib gave before it failed is taken first: too much of it is the error to report.
+      try {
+        while (queue.length && !failed) take(queue.shift());
+      } catch (taken) {
+        return fail(taken);
+      }
+      fail(e);
+    });
+    inflater.on('close', () => {
+      if (!ended) fail(inflater.errored || new Error('the inflate stream closed'));
+    });
+  });
+}
 
 async function inflated(m) {
   const hash = createHash(m.algorithm);
@@ -37,23 +136,20 @@ async function inflated(m) {
     hash.update(chunk);
   };
   const file = await open(m.path, 'r');
-  async function* compressed() {
-    const end = m.offset + m.compressedSize;
-    for (let pos = m.offset; pos < end; ) {
-      const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, end - pos));
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, pos);
-      if (bytesRead === 0) throw new Error('the archive ended early (was it changed while being read?)');
-      pos += bytesRead;
-      yield buffer.subarray(0, bytesRead);
-    }
-  }
   try {
-    if (m.deflated) {
-      await pipeline(compressed(), createInflateRaw({ chunkSize: 1024 * 1024 }), async (chunks) => {
-        for await (const chunk of chunks) take(chunk);
-      });
-    } else {
-      for await (const chunk of compressed()) take(chunk);
+    const end = m.offset + m.compressedSize;
+    if (!m.deflated) await readChunks(file, m.offset, end, take);
+    else {
+      const inflater = createInflateRaw({ chunkSize: INFLATE_CHUNK });
+      const hashed = hashInflated(inflater, take);
+      hashed.catch(() => undefined);
+      try {
+        await readChunks(file, m.offset, end, (chunk) => feed(inflater, chunk));
+        inflater.end();
+      } catch (e) {
+        inflater.destroy(e);
+      }
+      await hashed;
     }
     return { kind: 'read', size, crc, digest: hash.digest('base64url') };
   } catch (e) {
@@ -63,8 +159,9 @@ async function inflated(m) {
   }
 }
 
+let queue = Promise.resolve();
 parentPort.on('message', (m) => {
-  inflated(m).then(
+  queue = queue.then(() => inflated(m)).then(
     (result) => parentPort.postMessage({ id: m.id, result }),
     (e) => parentPort.postMessage({ id: m.id, result: { kind: 'error', message: String(e && e.message) } }),
   );
@@ -110,5 +207,59 @@ export class MemberVerifier {
   private failAll(e: Error): void {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
+  }
+}
+
+/**
+ * Members from this size (inflated) are verified on the worker while the main thread goes on with
+ * the others: in a vLLM wheel, its few shared libraries are nearly all its bytes.
+ */
+const WORKER_MEMBER = 1024 * 1024;
+
+/** RECORD and its signatures carry no hash of their own: they are never inflated ahead. */
+const UNHASHED = /^[^/]+\.dist-info\/RECORD(\.jws|\.p7s)?$/;
+
+/**
+ * The large members of one archive, verified on a MemberVerifier. `startAll` starts them all as soon
+ * as the archive is open, in file order, hashed with sha256 before RECORD is read (what pypa/wheel,
+ * setuptools and every build backend write): the worker then runs beside the whole validation, not
+ * only beside the members after the first large one. A member whose RECORD row names another
+ * algorithm is inflated again with it.
+ */
+export class LargeMembers {
+  private verifier: MemberVerifier | undefined;
+  private readonly started = new Map<ZipEntry, Promise<InflatedMember>>();
+
+  constructor(
+    private readonly archive: string,
+    private readonly entries: readonly ZipEntry[],
+  ) {}
+
+  static isLarge(entry: ZipEntry): boolean {
+    return !entry.isDirectory && entry.uncompressedSize >= WORKER_MEMBER;
+  }
+
+  startAll(): void {
+    const large = this.entries.filter((e) => LargeMembers.isLarge(e) && !UNHASHED.test(e.name)).sort((a, b) => a.dataOffset - b.dataOffset);
+    for (const entry of large) {
+      const result = this.worker().inflate(entry, 'sha256');
+      result.catch(() => undefined); // awaited by result(), or dropped when RECORD makes it moot
+      this.started.set(entry, result);
+    }
+  }
+
+  /** The member inflated and hashed with `algorithm` (started by startAll, or now). */
+  result(entry: ZipEntry, algorithm: RecordHashAlgorithm): Promise<InflatedMember> {
+    const started = this.started.get(entry);
+    if (started && algorithm === 'sha256') return started;
+    return this.worker().inflate(entry, algorithm);
+  }
+
+  async close(): Promise<void> {
+    await this.verifier?.close();
+  }
+
+  private worker(): MemberVerifier {
+    return (this.verifier ??= new MemberVerifier(this.archive));
   }
 }

@@ -3,9 +3,9 @@ import { WheelError } from '../errors';
 import { getHeader, type HeaderDocument, parseHeaders } from './metadata';
 import { normalizeName, parseWheelFileName, splitMetadataDirName, type WheelFileName } from './names';
 import { ProblemList, WheelValidationError } from './problems';
-import { createRecordHasher, formatHash, parseRecord, type RecordEntry } from './record';
+import { createRecordHasher, digestBytes, formatHash, parseRecord, type RecordEntry } from './record';
 import type { InflateLimits } from './zip-format';
-import { MemberVerifier } from './member-verifier';
+import { LargeMembers } from './member-verifier';
 import { inflatedMemberProblem, type ZipEntry, ZipReader } from './zip-read';
 
 /** METADATA, WHEEL and RECORD are read into memory; this bounds them (a RECORD of 100k files is ~10 MB). */
@@ -55,8 +55,10 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
     problems.throwIfAny();
     throw e;
   }
+  const large = new LargeMembers(path, zip.entries);
   try {
-    const info = await checkContents(zip, fileName, problems, Boolean(options.deferHashes));
+    if (!options.deferHashes) large.startAll();
+    const info = await checkContents(zip, fileName, problems, Boolean(options.deferHashes), large);
     if (options.deferHashes && problems.size > 0) {
       // The error must be the one a full validation gives (every problem, in member order).
       await zip.close();
@@ -69,6 +71,8 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
   } catch (e) {
     await zip.close();
     throw e;
+  } finally {
+    await large.close();
   }
 }
 
@@ -105,7 +109,7 @@ export async function validateWheel(path: string, options: Pick<OpenWheelOptions
 }
 
 /** Fills `problems`; returns the wheel's description when nothing prevented building one. */
-async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined, problems: ProblemList, deferHashes: boolean): Promise<WheelInfo | undefined> {
+async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined, problems: ProblemList, deferHashes: boolean, large: LargeMembers): Promise<WheelInfo | undefined> {
   const topDirSet = new Set<string>();
   let last = '';
   for (const { name } of zip.entries) {
@@ -141,7 +145,7 @@ async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined
   const recordPath = `${distInfoDir}/RECORD`;
   const record = await readRecord(zip, recordPath, problems);
   const defer = deferHashes ? deferredHashTest(distInfoDir, recordPath) : () => false;
-  if (record) await checkRecord(zip, recordPath, record, problems, defer);
+  if (record) await checkRecord(zip, recordPath, record, problems, defer, large);
 
   if (!fileName || !metadata || !wheel || !record) return undefined;
   return { path: zip.path, fileName, distInfoDir, ...(dataDirs.includes(expectedDataDir) && { dataDir: expectedDataDir }), metadata, wheel, recordPath, record };
@@ -207,17 +211,11 @@ function unhashedNames(recordPath: string): string[] {
 }
 
 /**
- * Members from this size (inflated) are verified on a worker thread (MemberVerifier) while the main
- * thread goes on with the others: in a vLLM wheel, its few shared libraries are nearly all its bytes.
- */
-const WORKER_MEMBER = 1024 * 1024;
-
-/**
  * pypa/installer's validate_record, with content: every file member has a RECORD row with a hash, its
  * inflated content matches that hash and size; every row names a member. For `defer`red members, only
  * the size is checked, against the central directory. Problems come in member order.
  */
-async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList, defer: (name: string) => boolean): Promise<void> {
+async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList, defer: (name: string) => boolean, large: LargeMembers): Promise<void> {
   const rows = new Map<string, RecordEntry>();
   for (const row of record) {
     if (rows.has(row.path)) problems.add(`${row.path} is listed more than once in RECORD`);
@@ -227,30 +225,27 @@ async function checkRecord(zip: ZipReader, recordPath: string, record: readonly 
   const unhashed = new Set(unhashedNames(recordPath));
   const inOrder: (readonly string[] | Promise<readonly string[]>)[] = [];
   const at = (text: string) => [`In ${zip.path}, ${text}`];
-  let verifier: MemberVerifier | undefined;
-  try {
-    for (const entry of zip.entries) {
-      if (entry.isDirectory || unhashed.has(entry.name)) continue;
-      const row = rows.get(entry.name);
-      if (!row) inOrder.push(at(`${entry.name} is not mentioned in RECORD`));
-      else if (!row.hash) inOrder.push(at(`hash of ${entry.name} is not included in RECORD`));
-      else if (defer(entry.name)) {
-        // Reported by the full validation that follows (as a hash / size or a data problem).
-        if (row.size !== undefined && row.size !== entry.uncompressedSize) inOrder.push(at(`${entry.name} has ${entry.uncompressedSize} bytes, but RECORD says ${row.size}`));
-      } else if (entry.uncompressedSize >= WORKER_MEMBER) {
-        verifier ??= new MemberVerifier(zip.path);
-        const checked = verifier.inflate(entry, row.hash.algorithm).then((inflated) => {
-          const problem = inflatedMemberProblem(zip.path, entry, inflated) ?? (inflated.kind === 'read' ? hashProblem(zip.path, entry, row, inflated.digest, inflated.size) : undefined);
-          return problem ? [problem] : [];
-        });
-        checked.catch(() => undefined); // awaited below
-        inOrder.push(checked);
-      } else inOrder.push(await checkMember(zip, entry, row));
+  for (const entry of zip.entries) {
+    if (entry.isDirectory || unhashed.has(entry.name)) continue;
+    const row = rows.get(entry.name);
+    if (!row) inOrder.push(at(`${entry.name} is not mentioned in RECORD`));
+    else if (!row.hash) inOrder.push(at(`hash of ${entry.name} is not included in RECORD`));
+    else if (defer(entry.name)) {
+      // Reported by the full validation that follows (as a hash / size or a data problem).
+      if (row.size !== undefined && row.size !== entry.uncompressedSize) inOrder.push(at(`${entry.name} has ${entry.uncompressedSize} bytes, but RECORD says ${row.size}`));
+    } else if (LargeMembers.isLarge(entry)) {
+      const checked = large.result(entry, row.hash.algorithm).then((inflated) => {
+        const problem = inflatedMemberProblem(zip.path, entry, inflated) ?? (inflated.kind === 'read' ? hashProblem(zip.path, entry, row, inflated.digest, inflated.size) : undefined);
+        return problem ? [problem] : [];
+      });
+      checked.catch(() => undefined); // awaited below
+      inOrder.push(checked);
+    } else {
+      const found = checkMember(zip, entry, row);
+      inOrder.push(found instanceof Promise ? await found : found);
     }
-    for (const found of inOrder) problems.addAll(await found);
-  } finally {
-    await verifier?.close();
   }
+  for (const found of inOrder) problems.addAll(await found);
 }
 
 /** The validator's message when a member's content is not what its RECORD row says, else undefined. */
@@ -259,7 +254,24 @@ function hashProblem(archive: string, entry: ZipEntry, row: RecordEntry, digest:
   return `In ${archive}, hash / size of ${entry.name} didn't match RECORD (RECORD: ${formatHash(row.hash!)}, ${row.size ?? 'no size'}; content: ${formatHash({ algorithm: row.hash!.algorithm, value: digest })}, ${size})`;
 }
 
-async function checkMember(zip: ZipReader, entry: ZipEntry, row: RecordEntry): Promise<readonly string[]> {
+/**
+ * A small member's problems, synchronously when its bytes have been read already (see
+ * ZipReader.smallDataIfHeld), else streamed.
+ */
+function checkMember(zip: ZipReader, entry: ZipEntry, row: RecordEntry): readonly string[] | Promise<readonly string[]> {
+  let data: Buffer | undefined;
+  try {
+    data = zip.smallDataIfHeld(entry);
+  } catch (e) {
+    if (!(e instanceof WheelError)) throw e;
+    return [e.message];
+  }
+  if (!data) return streamMember(zip, entry, row);
+  const problem = hashProblem(zip.path, entry, row, digestBytes(data, row.hash!.algorithm), data.length);
+  return problem ? [problem] : [];
+}
+
+async function streamMember(zip: ZipReader, entry: ZipEntry, row: RecordEntry): Promise<readonly string[]> {
   const hasher = createRecordHasher(row.hash!.algorithm);
   let size = 0;
   try {
