@@ -1,10 +1,11 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { constants as zlibConstants, crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import { crc32, createInflateRaw } from 'node:zlib';
 import { WheelError } from '../errors';
 import type { InflatedMember } from './member-verifier';
 import { ProblemList, WheelValidationError } from './problems';
+import { SmallInflater } from './small-inflate';
 import {
   CENTRAL_HEADER_SIZE,
   decodeName,
@@ -89,6 +90,7 @@ export interface ZipReaderOptions {
 export class ZipReader {
   private closed = false;
   private readonly byName: ReadonlyMap<string, ZipEntry>;
+  private readonly inflater = new SmallInflater();
 
   private constructor(
     /** The archive's path, as given (it names the archive in every message). */
@@ -304,6 +306,7 @@ export class ZipReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.inflater.close();
     await this.file.handle.close();
   }
 
@@ -321,11 +324,8 @@ export class ZipReader {
     let data = raw;
     if (entry.method === METHOD_DEFLATED) {
       try {
-        // One byte more than declared, so that a member inflating to more is caught below. An output
-        // buffer of that size (zlib's default is 16 KiB, allocated per call) makes inflating a small
-        // file cost a third.
-        const bound = entry.uncompressedSize + 1;
-        data = inflateRawSync(raw, { maxOutputLength: bound, chunkSize: Math.max(bound, zlibConstants.Z_MIN_CHUNK) });
+        // One byte more than declared, so that a member inflating to more is caught below.
+        data = this.inflater.inflate(raw, entry.uncompressedSize + 1);
       } catch (cause) {
         if ((cause as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw readError(this.path, entry, cause as Error);
         throw dataError(this.path, entry, `inflates to more than its declared size of ${entry.uncompressedSize} bytes`);
