@@ -230,17 +230,24 @@ export class LargeMembers {
   private verifier: MemberVerifier | undefined;
   private readonly started = new Map<ZipEntry, Promise<InflatedMember>>();
 
-  constructor(
-    private readonly archive: string,
-    private readonly entries: readonly ZipEntry[],
-  ) {}
+  constructor(private readonly archive: string) {}
 
   static isLarge(entry: ZipEntry): boolean {
     return !entry.isDirectory && entry.uncompressedSize >= WORKER_MEMBER;
   }
 
-  startAll(): void {
-    const large = this.entries.filter((e) => LargeMembers.isLarge(e) && !UNHASHED.test(e.name)).sort((a, b) => a.dataOffset - b.dataOffset);
+  /**
+   * Starts the worker before the archive is read, when it is large enough to hold a large member
+   * (a worker takes tens of milliseconds to start: meanwhile the central directory is read).
+   */
+  warmUp(archiveSize: number): void {
+    if (archiveSize >= WORKER_MEMBER) this.worker();
+  }
+
+  /** Verifies every large member of `entries` from now on (and stops a worker warmUp started for nothing). */
+  async startAll(entries: readonly ZipEntry[]): Promise<void> {
+    const large = entries.filter((e) => LargeMembers.isLarge(e) && !UNHASHED.test(e.name)).sort((a, b) => a.dataOffset - b.dataOffset);
+    if (!large.length) return this.close();
     for (const entry of large) {
       const result = this.worker().inflate(entry, 'sha256');
       result.catch(() => undefined); // awaited by result(), or dropped when RECORD makes it moot
@@ -256,7 +263,9 @@ export class LargeMembers {
   }
 
   async close(): Promise<void> {
-    await this.verifier?.close();
+    const verifier = this.verifier;
+    this.verifier = undefined;
+    await verifier?.close();
   }
 
   private worker(): MemberVerifier {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { getHeaders, headerProblem, type HeaderUpdates, serializeHeaders, updateHeaders } from './metadata';
 import { dataDirName, distInfoDirName, formatWheelFileName, nameProblem, versionProblem } from './names';
@@ -317,7 +317,15 @@ class KernelCopy {
       try {
         await copyFile(input, path, constants.COPYFILE_FICLONE);
         await chmod(path, mode); // copyFile gives it the input's mode
-        return (await stat(path)).size;
+        // Written to disk now, while the input is still being verified: the output's fsync at the
+        // end then waits only for what was written after the members kept in place.
+        const copy = await open(path, 'r+');
+        try {
+          await copy.datasync();
+          return (await copy.stat()).size;
+        } finally {
+          await copy.close();
+        }
       } catch (cause) {
         throw new WheelError(`Cannot copy ${input} to ${path}: ${(cause as Error).message}`, { cause });
       }

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { WheelError } from '../errors';
 import { getHeader, type HeaderDocument, parseHeaders } from './metadata';
@@ -46,18 +47,20 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
     if (!(e instanceof WheelError)) throw e;
     problems.add(e.message);
   }
+  const large = new LargeMembers(path);
+  if (!options.deferHashes) large.warmUp(await stat(path).then((s) => s.size, () => 0));
   let zip: ZipReader;
   try {
     zip = await ZipReader.open(path, { ...(options.limits && { limits: options.limits }) });
   } catch (e) {
+    await large.close();
     if (!(e instanceof WheelValidationError)) throw e;
     problems.addAll(e.problems);
     problems.throwIfAny();
     throw e;
   }
-  const large = new LargeMembers(path, zip.entries);
   try {
-    if (!options.deferHashes) large.startAll();
+    if (!options.deferHashes) await large.startAll(zip.entries);
     const info = await checkContents(zip, fileName, problems, Boolean(options.deferHashes), large);
     if (options.deferHashes && problems.size > 0) {
       // The error must be the one a full validation gives (every problem, in member order).
