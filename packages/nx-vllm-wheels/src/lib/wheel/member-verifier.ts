@@ -14,9 +14,8 @@ export type InflatedMember = { kind: 'read'; size: number; crc: number; digest: 
  * shared libraries of a wheel (nearly all its bytes) are verified on a second core while the main
  * thread verifies the thousands of small members, and the kernel copies the archive meanwhile.
  * Members are verified one after the other, in call order. Their chain is pipelined: the next
- * compressed chunk is read and zlib inflates (both in libuv's pool) while this thread CRCs and hashes
- * what zlib gave before, a few chunks ahead at most; the two read buffers are reused, so memory stays
- * flat. Never inflates past the declared size.
+ * compressed chunk is read and zlib inflates (both in libuv's pool) while the worker CRCs and hashes
+ * the chunk zlib gave before; the two read buffers are reused. Never inflates past the declared size.
  * Self-contained source (no imports of ours), so it runs the same from compiled code and under the
  * test runner, like index/file-hasher.ts.
  */
@@ -27,8 +26,6 @@ const { open } = require('node:fs/promises');
 const { createInflateRaw, crc32 } = require('node:zlib');
 const READ_SIZE = 2 * 1024 * 1024;
 const INFLATE_CHUNK = 1024 * 1024;
-/** How many inflated chunks zlib may be ahead of the hashing. */
-const AHEAD = 3;
 const OVERFLOW = new Error('overflow');
 const buffers = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)];
 
@@ -67,15 +64,14 @@ function feed(inflater, chunk) {
 }
 
 /**
- * Passes the inflater's output to take(), outside its 'data' callback: zlib's next write is issued
- * when that callback returns, so zlib inflates the next chunk (in libuv's pool) while this thread
- * takes this one. zlib is paused when it is AHEAD chunks ahead. Rejects with take's error, else
- * zlib's (then the inflater is destroyed).
+ * Passes the inflater's output to take(), in order, after its 'data' callback has returned: zlib
+ * issues its next write (to libuv's pool) when that callback returns, so it inflates the next chunk
+ * while this thread takes this one. It has one write in flight at a time, so it is never more than a
+ * chunk ahead. Rejects with take's error, else zlib's (the inflater is then destroyed).
  */
 function hashInflated(inflater, take) {
   return new Promise((resolve, reject) => {
     const queue = [];
-    let scheduled = false;
     let ended = false;
     let failed = false;
     const fail = (e) => {
@@ -85,38 +81,22 @@ function hashInflated(inflater, take) {
       reject(e);
     };
     const drain = () => {
-      scheduled = false;
       try {
         while (queue.length && !failed) take(queue.shift());
       } catch (e) {
         return fail(e);
       }
-      if (failed) return;
-      if (inflater.isPaused()) inflater.resume();
-      if (ended) resolve();
-    };
-    const schedule = () => {
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(drain);
-      }
+      if (ended && !failed) resolve();
     };
     inflater.on('data', (chunk) => {
-      queue.push(chunk);
-      if (queue.length >= AHEAD) inflater.pause();
-      schedule();
+      if (queue.push(chunk) === 1) queueMicrotask(drain);
     });
     inflater.on('end', () => {
       ended = true;
-      schedule();
+      queueMicrotask(drain);
     });
     inflater.on('error', (e) => {
-      // What zlib gave before it failed is taken first: too much of it is the error to report.
-      try {
-        while (queue.length && !failed) take(queue.shift());
-      } catch (taken) {
-        return fail(taken);
-      }
+      drain(); // what zlib gave before it failed comes first: too much of it is the error to report
       fail(e);
     });
     inflater.on('close', () => {
