@@ -4,7 +4,8 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { tempDir } from '../../test-support/temp';
 import { WheelValidationError } from './problems';
 import { hashBytes, serializeRecord, type RecordEntry } from './record';
-import { validateWheel } from './validate';
+import { openWheel, type OpenWheelOptions, validateWheel } from './validate';
+import { MemberVerifier } from './member-verifier';
 import { dosDateTimeFromEpoch, METHOD_DEFLATED, METHOD_STORED, type ZipMethod } from './zip-format';
 import { ZipWriter } from './zip-write';
 
@@ -28,6 +29,8 @@ interface Large {
   stored?: Buffer;
   /** Which of the two checks the flipped byte is left to: the archive's CRC-32 is of `stored` for 'hash'. */
   caughtBy?: 'crc' | 'hash';
+  /** Compressed bytes cut off the end (the deflate stream does not end). */
+  cut?: number;
 }
 
 /** A wheel with small members around the large ones, written raw (the archive says what `content` is). */
@@ -42,9 +45,10 @@ async function writeWheel(large: Large[]): Promise<string> {
   await small('vllm/__init__.py', '');
   for (const m of large) {
     const inflated = m.stored ?? m.content;
-    const raw = m.method === METHOD_DEFLATED ? deflateRawSync(inflated, { level: 1 }) : inflated;
+    const whole = m.method === METHOD_DEFLATED ? deflateRawSync(inflated, { level: 1 }) : inflated;
+    const raw = whole.subarray(0, whole.length - (m.cut ?? 0));
     const crc = crc32(m.caughtBy === 'hash' ? inflated : m.content);
-    await out.addRaw(m.name, { method: m.method, flags: 0, crc32: crc, compressedSize: raw.length, uncompressedSize: m.content.length, modified, versionMadeBy: 0x0314, externalAttributes: (0o100755 << 16) >>> 0 }, [raw]);
+    await out.addRawFrom(m.name, { method: m.method, flags: 0, crc32: crc, compressedSize: raw.length, uncompressedSize: m.content.length, modified, versionMadeBy: 0x0314, externalAttributes: (0o100755 << 16) >>> 0 }, (write) => write(raw));
     rows.push({ path: m.name, hash: hashBytes(m.content), size: m.content.length });
     await small(`${m.name}.py`, '# beside it\n');
   }
@@ -61,8 +65,8 @@ function flipped(content: Buffer, at: number): Buffer {
   return copy;
 }
 
-async function problemsOf(path: string): Promise<readonly string[]> {
-  const error = await validateWheel(path).then(
+async function problemsOf(path: string, options: OpenWheelOptions = {}): Promise<readonly string[]> {
+  const error = await validateWheel(path, options).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -75,19 +79,22 @@ const noise = randomBytes(7 * MiB);
 /** Text-like content that deflates ~25:1, so one compressed chunk inflates into many. */
 const text = Buffer.from(Array.from({ length: 24 * MiB / 64 }, (_, i) => `line ${String(i % 997).padStart(4, '0')} of a shared library\n`.padEnd(64, '.')).join(''));
 
-describe('large members verified on the worker', () => {
+describe.each([
+  ['on the worker', {}],
+  ['on the main thread, where the worker cannot drive zlib (another Node)', { verifier: { nativeInflate: false } }],
+] as const)('large members verified %s', (_, options: OpenWheelOptions) => {
   it('accepts sound large members, stored and deflated, incompressible and highly compressible, one after the other', async () => {
     const path = await writeWheel([
       { name: BIG, content: noise, method: METHOD_DEFLATED },
       { name: 'vllm/_C_stored.abi3.so', content: noise.subarray(MiB), method: METHOD_STORED },
       { name: 'vllm/_C_text.abi3.so', content: text, method: METHOD_DEFLATED },
     ]);
-    const info = await validateWheel(path);
+    const info = await validateWheel(path, options);
     expect(info.record.map((r) => r.path)).toContain('vllm/_C_text.abi3.so');
   });
 
-  // Chunk boundaries: inflated 1 MiB (zlib's output), compressed 2 MiB (the reads, and where a read buffer is reused: 4 MiB).
-  const boundaries = [0, MiB - 1, MiB, 2 * MiB - 1, 2 * MiB, 4 * MiB, 4 * MiB + 1, 7 * MiB - 1];
+  // Chunk boundaries: zlib's output (4 MiB on the worker, 1 MiB on the main thread) and the reads (4 MiB on the worker, 2 MiB on the main thread).
+  const boundaries = [0, MiB - 1, MiB, 2 * MiB - 1, 2 * MiB, 4 * MiB - 1, 4 * MiB, 4 * MiB + 1, 7 * MiB - 1];
   describe.each([
     ['deflated', METHOD_DEFLATED],
     ['stored', METHOD_STORED],
@@ -95,11 +102,16 @@ describe('large members verified on the worker', () => {
     it.each(boundaries)('refuses one byte flipped at offset %i, seen by the CRC-32 and by the RECORD hash alone', async (at) => {
       for (const caughtBy of ['crc', 'hash'] as const) {
         const path = await writeWheel([{ name: BIG, content: noise, method, stored: flipped(noise, at), caughtBy }]);
-        const [problem, ...more] = await problemsOf(path);
+        const [problem, ...more] = await problemsOf(path, options);
         expect(more).toEqual([]);
         expect(problem).toContain(caughtBy === 'crc' ? `${BIG} fails its CRC-32 check` : `hash / size of ${BIG} didn't match RECORD`);
       }
     });
+  });
+
+  it('refuses a deflate stream that does not end, as zlib says', async () => {
+    const path = await writeWheel([{ name: BIG, content: text, method: METHOD_DEFLATED, cut: 10 }]);
+    expect(await problemsOf(path, options)).toEqual([`In ${path}, ${BIG} cannot be read: unexpected end of file`]);
   });
 
   it('refuses a byte flipped late in a member one read inflates into many chunks, and in the member after it', async () => {
@@ -111,7 +123,24 @@ describe('large members verified on the worker', () => {
       const at = target === 0 ? text.length - 100 : 3 * MiB + 5;
       members[target] = { ...members[target], stored: flipped(members[target].content, at), caughtBy: 'hash' };
       const path = await writeWheel(members);
-      expect(await problemsOf(path)).toEqual([expect.stringContaining(`hash / size of ${members[target].name} didn't match RECORD`)]);
+      expect(await problemsOf(path, options)).toEqual([expect.stringContaining(`hash / size of ${members[target].name} didn't match RECORD`)]);
+    }
+  });
+});
+
+describe('MemberVerifier', () => {
+  it("drives zlib's native stream on this Node, and answers `unsupported` without it", async () => {
+    const path = await writeWheel([{ name: BIG, content: noise, method: METHOD_DEFLATED }]);
+    const wheel = await openWheel(path);
+    const entry = wheel.zip.get(BIG)!;
+    await wheel.zip.close();
+    for (const [nativeInflate, kind] of [
+      [undefined, 'read'],
+      [false, 'unsupported'],
+    ] as const) {
+      const verifier = new MemberVerifier(path, { nativeInflate });
+      expect(await verifier.inflate(entry, 'sha256')).toMatchObject({ kind });
+      await verifier.close();
     }
   });
 });

@@ -7,105 +7,75 @@ import type { ZipEntry } from './zip-read';
  * What inflating one member gave: its size, CRC-32 and RECORD digest (urlsafe base64, no padding);
  * or that it inflated past its declared size (stopped there); or why it could not be read.
  */
-export type InflatedMember = { kind: 'read'; size: number; crc: number; digest: string } | { kind: 'overflow' } | { kind: 'error'; message: string };
+export type InflatedMember = { kind: 'read'; size: number; crc: number; digest: string } | { kind: 'overflow' } | { kind: 'error'; message: string } | { kind: 'unsupported' };
 
 /**
  * Inflates large members on a worker thread and returns their size, CRC-32 and hash, so that the
  * shared libraries of a wheel (nearly all its bytes) are verified on a second core while the main
  * thread verifies the thousands of small members, and the kernel copies the archive meanwhile.
- * Members are verified one after the other, in call order. Their chain is pipelined: the next
- * compressed chunk is read and zlib inflates (both in libuv's pool) while the worker CRCs and hashes
- * the chunk zlib gave before; the two read buffers are reused. Never inflates past the declared size.
+ * Members are verified one after the other, in call order, synchronously: 4 MiB positional reads
+ * into one buffer, inflated by zlib's native stream (driven as small-inflate.ts drives it) into one
+ * 4 MiB output buffer, CRC'd and hashed. No work goes to libuv's pool and nothing is allocated per
+ * chunk: handing each chunk to the pool and back (a thread wake-up each way) and a fresh output
+ * buffer per chunk (page faults, garbage) cost more than inflating. Never inflates past the declared
+ * size (plus one output buffer). Where zlib's stream is not what this expects (another Node), a
+ * deflated member is answered `unsupported`, and verified on the main thread instead.
  * Self-contained source (no imports of ours), so it runs the same from compiled code and under the
  * test runner, like index/file-hasher.ts.
  */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { open } = require('node:fs/promises');
-const { createInflateRaw, crc32 } = require('node:zlib');
-const READ_SIZE = 2 * 1024 * 1024;
-const INFLATE_CHUNK = 1024 * 1024;
+const { closeSync, openSync, readSync } = require('node:fs');
+const { types } = require('node:util');
+const { constants, createInflateRaw, crc32 } = require('node:zlib');
+const READ_SIZE = 4 * 1024 * 1024;
+const OUTPUT_SIZE = 4 * 1024 * 1024;
 const OVERFLOW = new Error('overflow');
-const buffers = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)];
+const input = Buffer.allocUnsafe(READ_SIZE);
+const output = Buffer.allocUnsafe(OUTPUT_SIZE);
 
-/** Reads [offset, end) with two buffers, the next read running while use() has the current chunk. */
-async function readChunks(file, offset, end, use) {
-  const readAt = async (pos, buffer) => {
-    const length = Math.min(READ_SIZE, end - pos);
-    for (let done = 0; done < length; ) {
-      const { bytesRead } = await file.read(buffer, done, length - done, pos + done);
-      if (bytesRead === 0) throw new Error('the archive ended early (was it changed while being read?)');
-      done += bytesRead;
-    }
-    return buffer.subarray(0, length);
-  };
-  let next = offset < end ? readAt(offset, buffers[0]) : undefined;
-  for (let pos = offset, i = 0; next; i++) {
-    const chunk = await next;
-    pos += chunk.length;
-    next = pos < end ? readAt(pos, buffers[(i + 1) % 2]) : undefined;
-    next?.catch(() => undefined);
-    await use(chunk);
+/** zlib's native stream under an InflateRaw, or undefined where it is not what node's inflateRawSync drives. */
+function nativeInflater() {
+  if (workerData && workerData.nativeInflate === false) return undefined;
+  const stream = createInflateRaw();
+  const handle = stream._handle;
+  if (!handle || typeof handle.writeSync !== 'function' || !types.isUint32Array(stream._writeState)) {
+    stream.close();
+    return undefined;
+  }
+  stream.on('error', () => undefined); // seen as destroyed, with the error in stream.errored
+  return { stream, handle, state: stream._writeState };
+}
+
+/** Inflates chunk (all of it: zlib stops for output room only) into output, passing what comes out to take. */
+function inflateInto(z, chunk, flush, take) {
+  let offset = 0;
+  let length = chunk.length;
+  for (;;) {
+    z.handle.writeSync(flush, chunk, offset, length, output, 0, OUTPUT_SIZE);
+    if (z.stream.destroyed) throw z.stream.errored || new Error('zlib failed');
+    const availOut = z.state[0];
+    const availIn = z.state[1];
+    if (availOut < OUTPUT_SIZE) take(output.subarray(0, OUTPUT_SIZE - availOut));
+    offset += length - availIn;
+    length = availIn;
+    if (availOut !== 0) return;
   }
 }
 
-/** Writes chunk to zlib; settles once zlib has consumed all of it (then its buffer may be reused). */
-function feed(inflater, chunk) {
-  return new Promise((resolve, reject) => {
-    const onClose = () => reject(inflater.errored || new Error('the inflate stream closed'));
-    inflater.once('close', onClose);
-    inflater.write(chunk, (error) => {
-      inflater.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    });
-  });
+function readFully(fd, length, position) {
+  for (let done = 0; done < length; ) {
+    const bytesRead = readSync(fd, input, done, length - done, position + done);
+    if (bytesRead === 0) throw new Error('the archive ended early (was it changed while being read?)');
+    done += bytesRead;
+  }
+  return input.subarray(0, length);
 }
 
-/**
- * Passes the inflater's output to take(), in order, after its 'data' callback has returned: zlib
- * issues its next write (to libuv's pool) when that callback returns, so it inflates the next chunk
- * while this thread takes this one. It has one write in flight at a time, so it is never more than a
- * chunk ahead. Rejects with take's error, else zlib's (the inflater is then destroyed).
- */
-function hashInflated(inflater, take) {
-  return new Promise((resolve, reject) => {
-    const queue = [];
-    let ended = false;
-    let failed = false;
-    const fail = (e) => {
-      if (failed) return;
-      failed = true;
-      inflater.destroy();
-      reject(e);
-    };
-    const drain = () => {
-      try {
-        while (queue.length && !failed) take(queue.shift());
-      } catch (e) {
-        return fail(e);
-      }
-      if (ended && !failed) resolve();
-    };
-    inflater.on('data', (chunk) => {
-      if (queue.push(chunk) === 1) queueMicrotask(drain);
-    });
-    inflater.on('end', () => {
-      ended = true;
-      queueMicrotask(drain);
-    });
-    inflater.on('error', (e) => {
-      drain(); // what zlib gave before it failed comes first: too much of it is the error to report
-      fail(e);
-    });
-    inflater.on('close', () => {
-      if (!ended) fail(inflater.errored || new Error('the inflate stream closed'));
-    });
-  });
-}
-
-async function inflated(m) {
+function inflated(m) {
+  const z = m.deflated ? nativeInflater() : undefined;
+  if (m.deflated && !z) return { kind: 'unsupported' };
   const hash = createHash(m.algorithm);
   let size = 0;
   let crc = 0;
@@ -115,45 +85,44 @@ async function inflated(m) {
     crc = crc32(chunk, crc);
     hash.update(chunk);
   };
-  const file = await open(m.path, 'r');
+  let fd;
   try {
+    fd = openSync(m.path, 'r');
     const end = m.offset + m.compressedSize;
-    if (!m.deflated) await readChunks(file, m.offset, end, take);
-    else {
-      const inflater = createInflateRaw({ chunkSize: INFLATE_CHUNK });
-      const hashed = hashInflated(inflater, take);
-      hashed.catch(() => undefined);
-      try {
-        await readChunks(file, m.offset, end, (chunk) => feed(inflater, chunk));
-        inflater.end();
-      } catch (e) {
-        inflater.destroy(e);
-      }
-      await hashed;
+    for (let pos = m.offset; pos < end; ) {
+      const chunk = readFully(fd, Math.min(READ_SIZE, end - pos), pos);
+      pos += chunk.length;
+      if (z) inflateInto(z, chunk, constants.Z_NO_FLUSH, take);
+      else take(chunk);
     }
+    if (z) inflateInto(z, input.subarray(0, 0), constants.Z_FINISH, take);
     return { kind: 'read', size, crc, digest: hash.digest('base64url') };
   } catch (e) {
     return e === OVERFLOW ? { kind: 'overflow' } : { kind: 'error', message: String(e && e.message) };
   } finally {
-    await file.close();
+    if (fd !== undefined) closeSync(fd);
+    if (z && !z.stream.destroyed) z.stream.close();
   }
 }
 
-let queue = Promise.resolve();
-parentPort.on('message', (m) => {
-  queue = queue.then(() => inflated(m)).then(
-    (result) => parentPort.postMessage({ id: m.id, result }),
-    (e) => parentPort.postMessage({ id: m.id, result: { kind: 'error', message: String(e && e.message) } }),
-  );
-});
+parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, result: inflated(m) }));
 `;
 
+export interface MemberVerifierOptions {
+  /** false: answer every deflated member `unsupported`, as on a Node whose zlib stream differs (for tests). */
+  nativeInflate?: boolean;
+}
+
 export class MemberVerifier {
-  private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
+  private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (r: InflatedMember) => void; reject: (e: Error) => void }>();
   private next = 0;
 
-  constructor(private readonly archive: string) {
+  constructor(
+    private readonly archive: string,
+    options: MemberVerifierOptions = {},
+  ) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nativeInflate: options.nativeInflate } });
     this.worker.on('message', ({ id, result }: { id: number; result: InflatedMember }) => {
       const p = this.pending.get(id);
       this.pending.delete(id);
@@ -210,7 +179,10 @@ export class LargeMembers {
   private verifier: MemberVerifier | undefined;
   private readonly started = new Map<ZipEntry, Promise<InflatedMember>>();
 
-  constructor(private readonly archive: string) {}
+  constructor(
+    private readonly archive: string,
+    private readonly options: MemberVerifierOptions = {},
+  ) {}
 
   static isLarge(entry: ZipEntry): boolean {
     return !entry.isDirectory && entry.uncompressedSize >= WORKER_MEMBER;
@@ -249,6 +221,6 @@ export class LargeMembers {
   }
 
   private worker(): MemberVerifier {
-    return (this.verifier ??= new MemberVerifier(this.archive));
+    return (this.verifier ??= new MemberVerifier(this.archive, this.options));
   }
 }

@@ -6,7 +6,7 @@ import { normalizeName, parseWheelFileName, splitMetadataDirName, type WheelFile
 import { ProblemList, WheelValidationError } from './problems';
 import { createRecordHasher, digestBytes, formatHash, parseRecord, type RecordEntry } from './record';
 import type { InflateLimits } from './zip-format';
-import { LargeMembers } from './member-verifier';
+import { LargeMembers, type MemberVerifierOptions } from './member-verifier';
 import { inflatedMemberProblem, type ZipEntry, ZipReader } from './zip-read';
 
 /** METADATA, WHEEL and RECORD are read into memory; this bounds them (a RECORD of 100k files is ~10 MB). */
@@ -47,7 +47,7 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
     if (!(e instanceof WheelError)) throw e;
     problems.add(e.message);
   }
-  const large = new LargeMembers(path);
+  const large = new LargeMembers(path, options.verifier);
   if (!options.deferHashes) large.warmUp(await stat(path).then((s) => s.size, () => 0));
   let zip: ZipReader;
   try {
@@ -61,7 +61,7 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
   }
   try {
     if (!options.deferHashes) await large.startAll(zip.entries);
-    const info = await checkContents(zip, fileName, problems, Boolean(options.deferHashes), large);
+    const info = await checkContents(zip, fileName, problems, Boolean(options.deferHashes), large, options.onChecked);
     if (options.deferHashes && problems.size > 0) {
       // The error must be the one a full validation gives (every problem, in member order).
       await zip.close();
@@ -92,6 +92,14 @@ export interface OpenWheelOptions {
    * so the error is the same as without this option.
    */
   deferHashes?: boolean;
+  /** How large members are verified (for tests: the main thread's fallback). */
+  verifier?: MemberVerifierOptions;
+  /**
+   * Called once everything but the large members' content has been checked, without a problem, while
+   * those are still being verified (on the worker): for work that prepares meanwhile (renameWheel plans
+   * which members its copy keeps). Nothing may be written or trusted before openWheel resolves.
+   */
+  onChecked?: (checked: OpenWheel) => void;
 }
 
 /** Whether openWheel with `deferHashes` left the member's RECORD hash unchecked. */
@@ -105,14 +113,21 @@ function deferredHashTest(distInfoDir: string, recordPath: string): (name: strin
 }
 
 /** Validates a wheel (see openWheel) and closes it. */
-export async function validateWheel(path: string, options: Pick<OpenWheelOptions, 'limits'> = {}): Promise<WheelInfo> {
+export async function validateWheel(path: string, options: Pick<OpenWheelOptions, 'limits' | 'verifier'> = {}): Promise<WheelInfo> {
   const { zip, ...info } = await openWheel(path, options);
   await zip.close();
   return info;
 }
 
 /** Fills `problems`; returns the wheel's description when nothing prevented building one. */
-async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined, problems: ProblemList, deferHashes: boolean, large: LargeMembers): Promise<WheelInfo | undefined> {
+async function checkContents(
+  zip: ZipReader,
+  fileName: WheelFileName | undefined,
+  problems: ProblemList,
+  deferHashes: boolean,
+  large: LargeMembers,
+  onChecked: OpenWheelOptions['onChecked'],
+): Promise<WheelInfo | undefined> {
   const topDirSet = new Set<string>();
   let last = '';
   for (const { name } of zip.entries) {
@@ -148,10 +163,15 @@ async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined
   const recordPath = `${distInfoDir}/RECORD`;
   const record = await readRecord(zip, recordPath, problems);
   const defer = deferHashes ? deferredHashTest(distInfoDir, recordPath) : () => false;
-  if (record) await checkRecord(zip, recordPath, record, problems, defer, large);
+  const members = record ? await checkRecord(zip, recordPath, record, problems, defer, large) : undefined;
 
-  if (!fileName || !metadata || !wheel || !record) return undefined;
-  return { path: zip.path, fileName, distInfoDir, ...(dataDirs.includes(expectedDataDir) && { dataDir: expectedDataDir }), metadata, wheel, recordPath, record };
+  const info: WheelInfo | undefined =
+    fileName && metadata && wheel && record
+      ? { path: zip.path, fileName, distInfoDir, ...(dataDirs.includes(expectedDataDir) && { dataDir: expectedDataDir }), metadata, wheel, recordPath, record }
+      : undefined;
+  if (info && problems.size === 0 && !members?.found) onChecked?.({ ...info, zip });
+  await members?.settle();
+  return info;
 }
 
 function sameProject(a: { name: string; version: string }, fileName: WheelFileName): boolean {
@@ -216,9 +236,10 @@ function unhashedNames(recordPath: string): string[] {
 /**
  * pypa/installer's validate_record, with content: every file member has a RECORD row with a hash, its
  * inflated content matches that hash and size; every row names a member. For `defer`red members, only
- * the size is checked, against the central directory. Problems come in member order.
+ * the size is checked, against the central directory. The rows' problems are added at once, the
+ * members' (in member order) by the returned settle().
  */
-async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList, defer: (name: string) => boolean, large: LargeMembers): Promise<void> {
+async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList, defer: (name: string) => boolean, large: LargeMembers): Promise<MemberChecks> {
   const rows = new Map<string, RecordEntry>();
   for (const row of record) {
     if (rows.has(row.path)) problems.add(`${row.path} is listed more than once in RECORD`);
@@ -238,6 +259,7 @@ async function checkRecord(zip: ZipReader, recordPath: string, record: readonly 
       if (row.size !== undefined && row.size !== entry.uncompressedSize) inOrder.push(at(`${entry.name} has ${entry.uncompressedSize} bytes, but RECORD says ${row.size}`));
     } else if (LargeMembers.isLarge(entry)) {
       const checked = large.result(entry, row.hash.algorithm).then((inflated) => {
+        if (inflated.kind === 'unsupported') return streamMember(zip, entry, row);
         const problem = inflatedMemberProblem(zip.path, entry, inflated) ?? (inflated.kind === 'read' ? hashProblem(zip.path, entry, row, inflated.digest, inflated.size) : undefined);
         return problem ? [problem] : [];
       });
@@ -248,7 +270,19 @@ async function checkRecord(zip: ZipReader, recordPath: string, record: readonly 
       inOrder.push(found instanceof Promise ? await found : found);
     }
   }
-  for (const found of inOrder) problems.addAll(await found);
+  return {
+    found: inOrder.some((found) => !(found instanceof Promise) && found.length > 0),
+    settle: async () => {
+      for (const found of inOrder) problems.addAll(await found);
+    },
+  };
+}
+
+/** What checkRecord found: the members' problems are added (in member order) by settle(), which waits for the large members. */
+interface MemberChecks {
+  /** Whether a member's problem was found before the large members' results. */
+  readonly found: boolean;
+  settle(): Promise<void>;
 }
 
 /** The validator's message when a member's content is not what its RECORD row says, else undefined. */

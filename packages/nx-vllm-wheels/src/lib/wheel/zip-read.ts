@@ -392,7 +392,7 @@ class DataVerifier extends Transform {
  * The error reading the member gives (consumeData's message) for what inflating it elsewhere gave
  * (MemberVerifier), or undefined when its size and CRC-32 are right.
  */
-export function inflatedMemberProblem(archive: string, entry: ZipEntry, inflated: InflatedMember): string | undefined {
+export function inflatedMemberProblem(archive: string, entry: ZipEntry, inflated: Exclude<InflatedMember, { kind: 'unsupported' }>): string | undefined {
   if (inflated.kind === 'error') return readError(archive, entry, new Error(inflated.message)).message;
   if (inflated.kind === 'overflow') return dataError(archive, entry, `inflates to more than its declared size of ${entry.uncompressedSize} bytes`).message;
   const problem = dataProblem(entry, inflated.size, inflated.crc);
