@@ -10,34 +10,77 @@ import type { ZipEntry } from './zip-read';
 export type InflatedMember = { kind: 'read'; size: number; crc: number; digest: string } | { kind: 'overflow' } | { kind: 'error'; message: string } | { kind: 'unsupported' };
 
 /**
- * Inflates large members on a worker thread and returns their size, CRC-32 and hash, so that the
- * shared libraries of a wheel (nearly all its bytes) are verified on a second core while the main
- * thread verifies the thousands of small members, and the kernel copies the archive meanwhile.
- * Members are verified one after the other, in call order, synchronously: 4 MiB positional reads
- * into one buffer, inflated by zlib's native stream (driven as small-inflate.ts drives it) into one
- * 4 MiB output buffer, CRC'd and hashed. No work goes to libuv's pool and nothing is allocated per
- * chunk: handing each chunk to the pool and back (a thread wake-up each way) and a fresh output
- * buffer per chunk (page faults, garbage) cost more than inflating. Never inflates past the declared
- * size (plus one output buffer). Where zlib's stream is not what this expects (another Node), a
- * deflated member is answered `unsupported`, and verified on the main thread instead.
- * Self-contained source (no imports of ours), so it runs the same from compiled code and under the
- * test runner, like index/file-hasher.ts.
+ * The chain that verifies one large member, split over two worker threads that share the inflated
+ * chunks by reference (SLOTS slots of a SharedArrayBuffer): the producer reads the compressed bytes
+ * (4 MiB positional reads), inflates them with zlib's native stream (driven as small-inflate.ts
+ * drives it) straight into a free slot, counts and CRCs it and hands it on; the hasher hashes it
+ * (sha256 with SHA-NI is the costliest step: alone, it keeps the two threads about even) and frees
+ * the slot. They wait for each other with Atomics (a futex), never through an event loop.
+ * Synchronous, one member after the other, in call order: no work goes to libuv's pool and nothing
+ * is allocated per chunk (handing each chunk to the pool and back, and a fresh output buffer per
+ * chunk, cost more than inflating). Never inflates past the declared size (plus one slot).
+ *
+ * Control words (Int32Array over `control`): produced and consumed slot counts, a hasher failure
+ * flag, the last digest's length and bytes; per slot, its length and flags (START: a member's first
+ * slot, with its hash algorithm's index in bits 4+; END: its last; a member abandoned by the
+ * producer (refused) has no END, the next START starts over).
  */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const SLOTS = 3;
+const SLOT_SIZE = 4 * 1024 * 1024;
+const CHAIN_SOURCE = String.raw`
+const PRODUCED = 0, CONSUMED = 1, FAILED = 2, DIGEST_LENGTH = 3, DIGEST = 4, LENGTH = 20, FLAGS = LENGTH + ${SLOTS};
+const START = 1, END = 2;
+const ALGORITHMS = ['sha224', 'sha256', 'sha384', 'sha512'];
+const SLOTS = ${SLOTS}, SLOT_SIZE = ${SLOT_SIZE};
+const { workerData } = require('node:worker_threads');
+const ctrl = new Int32Array(workerData.control);
+const slots = Array.from({ length: SLOTS }, (_, i) => Buffer.from(workerData.data, i * SLOT_SIZE, SLOT_SIZE));
+/** Waits while ctrl[index] is value (a timeout only to notice a failed hasher). */
+function waitWhile(index, value) {
+  Atomics.wait(ctrl, index, value, 1000);
+}
+`;
+
+/** Hashes each slot the producer hands on; the digest of a member's END slot goes to the control words. */
+const HASHER_SOURCE = `${CHAIN_SOURCE}
 const { createHash } = require('node:crypto');
+const digest = new Uint8Array(workerData.control, DIGEST * 4, 64);
+let hash;
+try {
+  for (let consumed = 0; ; consumed++) {
+    while (Atomics.load(ctrl, PRODUCED) === consumed) waitWhile(PRODUCED, consumed);
+    const slot = consumed % SLOTS;
+    const flags = ctrl[FLAGS + slot];
+    if (flags & START) hash = createHash(ALGORITHMS[flags >> 4]);
+    hash.update(slots[slot].subarray(0, ctrl[LENGTH + slot]));
+    if (flags & END) {
+      const bytes = hash.digest();
+      digest.set(bytes);
+      ctrl[DIGEST_LENGTH] = bytes.length;
+    }
+    Atomics.store(ctrl, CONSUMED, consumed + 1);
+    Atomics.notify(ctrl, CONSUMED);
+  }
+} catch (e) {
+  Atomics.store(ctrl, FAILED, 1);
+  Atomics.notify(ctrl, CONSUMED);
+  throw e;
+}
+`;
+
+/** Reads, inflates, counts and CRCs; answers the main thread with size, CRC-32 and the hasher's digest. */
+const PRODUCER_SOURCE = `${CHAIN_SOURCE}
+const { parentPort } = require('node:worker_threads');
 const { closeSync, openSync, readSync } = require('node:fs');
 const { types } = require('node:util');
 const { constants, createInflateRaw, crc32 } = require('node:zlib');
-const READ_SIZE = 4 * 1024 * 1024;
-const OUTPUT_SIZE = 4 * 1024 * 1024;
 const OVERFLOW = new Error('overflow');
-const input = Buffer.allocUnsafe(READ_SIZE);
-const output = Buffer.allocUnsafe(OUTPUT_SIZE);
+const input = Buffer.allocUnsafe(SLOT_SIZE);
+let produced = 0;
 
 /** zlib's native stream under an InflateRaw, or undefined where it is not what node's inflateRawSync drives. */
 function nativeInflater() {
-  if (workerData && workerData.nativeInflate === false) return undefined;
+  if (workerData.nativeInflate === false) return undefined;
   const stream = createInflateRaw();
   const handle = stream._handle;
   if (!handle || typeof handle.writeSync !== 'function' || !types.isUint32Array(stream._writeState)) {
@@ -48,55 +91,96 @@ function nativeInflater() {
   return { stream, handle, state: stream._writeState };
 }
 
-/** Inflates chunk (all of it: zlib stops for output room only) into output, passing what comes out to take. */
-function inflateInto(z, chunk, flush, take) {
-  let offset = 0;
-  let length = chunk.length;
+function hasherFailed() {
+  if (Atomics.load(ctrl, FAILED)) throw new Error('the hashing thread failed');
+}
+
+/** A slot the hasher is done with. */
+function freeSlot() {
   for (;;) {
-    z.handle.writeSync(flush, chunk, offset, length, output, 0, OUTPUT_SIZE);
-    if (z.stream.destroyed) throw z.stream.errored || new Error('zlib failed');
-    const availOut = z.state[0];
-    const availIn = z.state[1];
-    if (availOut < OUTPUT_SIZE) take(output.subarray(0, OUTPUT_SIZE - availOut));
-    offset += length - availIn;
-    length = availIn;
-    if (availOut !== 0) return;
+    const consumed = Atomics.load(ctrl, CONSUMED);
+    if (produced - consumed < SLOTS) return produced % SLOTS;
+    hasherFailed();
+    waitWhile(CONSUMED, consumed);
   }
 }
 
-function readFully(fd, length, position) {
+function publish(length, flags) {
+  const slot = produced % SLOTS;
+  ctrl[LENGTH + slot] = length;
+  ctrl[FLAGS + slot] = flags;
+  Atomics.store(ctrl, PRODUCED, ++produced);
+  Atomics.notify(ctrl, PRODUCED);
+}
+
+/** The digest of the member whose END was just published, once the hasher has it. */
+function digestOf() {
+  for (;;) {
+    const consumed = Atomics.load(ctrl, CONSUMED);
+    if (consumed === produced) break;
+    hasherFailed();
+    waitWhile(CONSUMED, consumed);
+  }
+  hasherFailed();
+  return Buffer.from(workerData.control, DIGEST * 4, ctrl[DIGEST_LENGTH]).toString('base64url');
+}
+
+function readFully(fd, buffer, length, position) {
   for (let done = 0; done < length; ) {
-    const bytesRead = readSync(fd, input, done, length - done, position + done);
+    const bytesRead = readSync(fd, buffer, done, length - done, position + done);
     if (bytesRead === 0) throw new Error('the archive ended early (was it changed while being read?)');
     done += bytesRead;
   }
-  return input.subarray(0, length);
+  return buffer.subarray(0, length);
 }
 
 function inflated(m) {
   const z = m.deflated ? nativeInflater() : undefined;
   if (m.deflated && !z) return { kind: 'unsupported' };
-  const hash = createHash(m.algorithm);
+  const algorithm = ALGORITHMS.indexOf(m.algorithm) << 4;
   let size = 0;
   let crc = 0;
-  const take = (chunk) => {
-    size += chunk.length;
+  let start = START;
+  const handOn = (slot, length) => {
+    size += length;
     if (size > m.uncompressedSize) throw OVERFLOW;
-    crc = crc32(chunk, crc);
-    hash.update(chunk);
+    crc = crc32(slots[slot].subarray(0, length), crc);
+    publish(length, start | algorithm);
+    start = 0;
+  };
+  /** Inflates chunk (all of it: zlib stops for room in the slot only) into free slots. */
+  const inflateAll = (chunk, flush) => {
+    let offset = 0;
+    let length = chunk.length;
+    for (;;) {
+      const slot = freeSlot();
+      z.handle.writeSync(flush, chunk, offset, length, slots[slot], 0, SLOT_SIZE);
+      if (z.stream.destroyed) throw z.stream.errored || new Error('zlib failed');
+      const availOut = z.state[0];
+      const availIn = z.state[1];
+      if (availOut < SLOT_SIZE) handOn(slot, SLOT_SIZE - availOut);
+      offset += length - availIn;
+      length = availIn;
+      if (availOut !== 0) return;
+    }
   };
   let fd;
   try {
     fd = openSync(m.path, 'r');
     const end = m.offset + m.compressedSize;
     for (let pos = m.offset; pos < end; ) {
-      const chunk = readFully(fd, Math.min(READ_SIZE, end - pos), pos);
-      pos += chunk.length;
-      if (z) inflateInto(z, chunk, constants.Z_NO_FLUSH, take);
-      else take(chunk);
+      const length = Math.min(SLOT_SIZE, end - pos);
+      if (z) inflateAll(readFully(fd, input, length, pos), constants.Z_NO_FLUSH);
+      else {
+        const slot = freeSlot();
+        readFully(fd, slots[slot], length, pos);
+        handOn(slot, length);
+      }
+      pos += length;
     }
-    if (z) inflateInto(z, input.subarray(0, 0), constants.Z_FINISH, take);
-    return { kind: 'read', size, crc, digest: hash.digest('base64url') };
+    if (z) inflateAll(input.subarray(0, 0), constants.Z_FINISH);
+    publish(0, start | END | algorithm);
+    return { kind: 'read', size, crc, digest: digestOf() };
   } catch (e) {
     return e === OVERFLOW ? { kind: 'overflow' } : { kind: 'error', message: String(e && e.message) };
   } finally {
@@ -113,8 +197,18 @@ export interface MemberVerifierOptions {
   nativeInflate?: boolean;
 }
 
+/**
+ * Inflates large members on two worker threads (see PRODUCER_SOURCE and HASHER_SOURCE) and returns
+ * their size, CRC-32 and hash, so that the shared libraries of a wheel (nearly all its bytes) are
+ * verified beside the main thread, which verifies the thousands of small members, and the kernel's
+ * copy of the archive. Where zlib's stream is not what the producer expects (another Node), a
+ * deflated member is answered `unsupported`, to be verified on the main thread instead.
+ * Self-contained sources (no imports of ours), so they run the same from compiled code and under
+ * the test runner, like index/file-hasher.ts.
+ */
 export class MemberVerifier {
-  private readonly worker: Worker;
+  private readonly producer: Worker;
+  private readonly hasher: Worker;
   private readonly pending = new Map<number, { resolve: (r: InflatedMember) => void; reject: (e: Error) => void }>();
   private next = 0;
 
@@ -122,14 +216,18 @@ export class MemberVerifier {
     private readonly archive: string,
     options: MemberVerifierOptions = {},
   ) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nativeInflate: options.nativeInflate } });
-    this.worker.on('message', ({ id, result }: { id: number; result: InflatedMember }) => {
+    const shared = { data: new SharedArrayBuffer(SLOTS * SLOT_SIZE), control: new SharedArrayBuffer(4 * (20 + 2 * SLOTS)) };
+    this.producer = new Worker(PRODUCER_SOURCE, { eval: true, workerData: { ...shared, nativeInflate: options.nativeInflate } });
+    this.hasher = new Worker(HASHER_SOURCE, { eval: true, workerData: shared });
+    this.producer.on('message', ({ id, result }: { id: number; result: InflatedMember }) => {
       const p = this.pending.get(id);
       this.pending.delete(id);
       p?.resolve(result);
     });
-    this.worker.on('error', (e) => this.failAll(e));
-    this.worker.on('exit', () => this.failAll(new Error('the member verifying worker exited')));
+    for (const worker of [this.producer, this.hasher]) {
+      worker.on('error', (e) => this.failAll(e));
+      worker.on('exit', () => this.failAll(new Error('a member verifying worker exited')));
+    }
   }
 
   /** Inflates the member (one at a time, in call order) and hashes it with `algorithm`. */
@@ -137,7 +235,7 @@ export class MemberVerifier {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({
+      this.producer.postMessage({
         id,
         path: this.archive,
         offset: entry.dataOffset,
@@ -150,7 +248,7 @@ export class MemberVerifier {
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await Promise.all([this.producer.terminate(), this.hasher.terminate()]);
   }
 
   private failAll(e: Error): void {
