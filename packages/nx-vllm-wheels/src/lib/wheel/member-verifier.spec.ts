@@ -5,7 +5,7 @@ import { tempDir } from '../../test-support/temp';
 import { WheelValidationError } from './problems';
 import { hashBytes, serializeRecord, type RecordEntry } from './record';
 import { openWheel, type OpenWheelOptions, validateWheel } from './validate';
-import { MemberVerifier } from './member-verifier';
+import { LargeMembers, MemberVerifier } from './member-verifier';
 import { dosDateTimeFromEpoch, METHOD_DEFLATED, METHOD_STORED, type ZipMethod } from './zip-format';
 import { ZipWriter } from './zip-write';
 
@@ -128,6 +128,22 @@ describe.each([
   });
 });
 
+describe('LargeMembers', () => {
+  it('refuses what the worker read where ZipReader did not find the data (the archive changed meanwhile)', async () => {
+    const path = await writeWheel([{ name: BIG, content: noise, method: METHOD_DEFLATED }]);
+    const wheel = await openWheel(path);
+    const entry = wheel.zip.get(BIG)!;
+    await wheel.zip.close();
+    const large = new LargeMembers(path);
+    expect(await large.result(entry, 'sha256')).toMatchObject({ kind: 'read', size: noise.length });
+    expect(await large.result({ ...entry, dataOffset: entry.dataOffset + 1 }, 'sha256')).toEqual({
+      kind: 'error',
+      message: `its data was read at offset ${entry.dataOffset}, not ${entry.dataOffset + 1} (was the archive changed while being read?)`,
+    });
+    await large.close();
+  });
+});
+
 describe('MemberVerifier', () => {
   it("drives zlib's native stream on this Node, and answers `unsupported` without it", async () => {
     const path = await writeWheel([{ name: BIG, content: noise, method: METHOD_DEFLATED }]);
@@ -139,7 +155,9 @@ describe('MemberVerifier', () => {
       [false, 'unsupported'],
     ] as const) {
       const verifier = new MemberVerifier(path, { nativeInflate });
-      expect(await verifier.inflate(entry, 'sha256')).toMatchObject({ kind });
+      const { dataOffset, result } = await verifier.inflate(entry, 'sha256');
+      expect(result.kind).toBe(kind);
+      if (kind === 'read') expect(dataOffset).toBe(entry.dataOffset); // found from the local header, as ZipReader found it
       await verifier.close();
     }
   });

@@ -9,6 +9,9 @@ import type { ZipEntry } from './zip-read';
  */
 export type InflatedMember = { kind: 'read'; size: number; crc: number; digest: string } | { kind: 'overflow' } | { kind: 'error'; message: string } | { kind: 'unsupported' };
 
+/** What the worker answers: the data offset it read the member's local header for, beside the result. */
+type WorkerAnswer = { id: number; dataOffset: number; result: InflatedMember };
+
 /**
  * The chain that verifies one large member, split over two worker threads that share the inflated
  * chunks by reference (SLOTS slots of a SharedArrayBuffer): the producer reads the compressed bytes
@@ -134,7 +137,9 @@ function readFully(fd, buffer, length, position) {
   return buffer.subarray(0, length);
 }
 
+let dataOffset = 0;
 function inflated(m) {
+  dataOffset = 0;
   const z = m.deflated ? nativeInflater() : undefined;
   if (m.deflated && !z) return { kind: 'unsupported' };
   const algorithm = ALGORITHMS.indexOf(m.algorithm) << 4;
@@ -167,8 +172,12 @@ function inflated(m) {
   let fd;
   try {
     fd = openSync(m.path, 'r');
-    const end = m.offset + m.compressedSize;
-    for (let pos = m.offset; pos < end; ) {
+    // The data follows the local header (its name and extra field): ZipReader reads the same header.
+    const header = readFully(fd, input, 30, m.localHeaderOffset);
+    if (header.readUInt32LE(0) !== 0x04034b50) throw new Error('no local header at offset ' + m.localHeaderOffset);
+    dataOffset = m.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+    const end = dataOffset + m.compressedSize;
+    for (let pos = dataOffset; pos < end; ) {
       const length = Math.min(SLOT_SIZE, end - pos);
       if (z) inflateAll(readFully(fd, input, length, pos), constants.Z_NO_FLUSH);
       else {
@@ -189,7 +198,10 @@ function inflated(m) {
   }
 }
 
-parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, result: inflated(m) }));
+parentPort.on('message', (m) => {
+  const result = inflated(m);
+  parentPort.postMessage({ id: m.id, dataOffset, result });
+});
 `;
 
 export interface MemberVerifierOptions {
@@ -209,7 +221,7 @@ export interface MemberVerifierOptions {
 export class MemberVerifier {
   private readonly producer: Worker;
   private readonly hasher: Worker;
-  private readonly pending = new Map<number, { resolve: (r: InflatedMember) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: Omit<WorkerAnswer, 'id'>) => void; reject: (e: Error) => void }>();
   private next = 0;
 
   constructor(
@@ -219,10 +231,10 @@ export class MemberVerifier {
     const shared = { data: new SharedArrayBuffer(SLOTS * SLOT_SIZE), control: new SharedArrayBuffer(4 * (20 + 2 * SLOTS)) };
     this.producer = new Worker(PRODUCER_SOURCE, { eval: true, workerData: { ...shared, nativeInflate: options.nativeInflate } });
     this.hasher = new Worker(HASHER_SOURCE, { eval: true, workerData: shared });
-    this.producer.on('message', ({ id, result }: { id: number; result: InflatedMember }) => {
+    this.producer.on('message', ({ id, dataOffset, result }: WorkerAnswer) => {
       const p = this.pending.get(id);
       this.pending.delete(id);
-      p?.resolve(result);
+      p?.resolve({ dataOffset, result });
     });
     for (const worker of [this.producer, this.hasher]) {
       worker.on('error', (e) => this.failAll(e));
@@ -230,15 +242,19 @@ export class MemberVerifier {
     }
   }
 
-  /** Inflates the member (one at a time, in call order) and hashes it with `algorithm`. */
-  inflate(entry: ZipEntry, algorithm: RecordHashAlgorithm): Promise<InflatedMember> {
+  /**
+   * Inflates the member (one at a time, in call order) and hashes it with `algorithm`. It may be called
+   * before ZipReader has read the member's local header (see ZipReaderOptions.onCentralDirectory): the
+   * worker reads it too, and says where it found the data (see checkedAnswer).
+   */
+  inflate(entry: ZipEntry, algorithm: RecordHashAlgorithm): Promise<Omit<WorkerAnswer, 'id'>> {
     const id = this.next++;
-    return new Promise((resolve, reject) => {
+    return new Promise<Omit<WorkerAnswer, 'id'>>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.producer.postMessage({
         id,
         path: this.archive,
-        offset: entry.dataOffset,
+        localHeaderOffset: entry.localHeaderOffset,
         compressedSize: entry.compressedSize,
         uncompressedSize: entry.uncompressedSize,
         deflated: entry.method === METHOD_DEFLATED,
@@ -255,6 +271,12 @@ export class MemberVerifier {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
+}
+
+/** The worker's result, if it read the data where ZipReader (done reading local headers) says it is. */
+function checkedAnswer(entry: ZipEntry, answer: Omit<WorkerAnswer, 'id'>): InflatedMember {
+  if (answer.result.kind === 'unsupported' || answer.dataOffset === entry.dataOffset) return answer.result;
+  return { kind: 'error', message: `its data was read at offset ${answer.dataOffset}, not ${entry.dataOffset} (was the archive changed while being read?)` };
 }
 
 /**
@@ -275,7 +297,7 @@ const UNHASHED = /^[^/]+\.dist-info\/RECORD(\.jws|\.p7s)?$/;
  */
 export class LargeMembers {
   private verifier: MemberVerifier | undefined;
-  private readonly started = new Map<ZipEntry, Promise<InflatedMember>>();
+  private readonly started = new Map<ZipEntry, Promise<Omit<WorkerAnswer, 'id'>>>();
 
   constructor(
     private readonly archive: string,
@@ -295,9 +317,12 @@ export class LargeMembers {
   }
 
   /** Verifies every large member of `entries` from now on (and stops a worker warmUp started for nothing). */
-  async startAll(entries: readonly ZipEntry[]): Promise<void> {
-    const large = entries.filter((e) => LargeMembers.isLarge(e) && !UNHASHED.test(e.name)).sort((a, b) => a.dataOffset - b.dataOffset);
-    if (!large.length) return this.close();
+  startAll(entries: readonly ZipEntry[]): void {
+    const large = entries.filter((e) => LargeMembers.isLarge(e) && !UNHASHED.test(e.name)).sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+    if (!large.length) {
+      this.close().catch(() => undefined);
+      return;
+    }
     for (const entry of large) {
       const result = this.worker().inflate(entry, 'sha256');
       result.catch(() => undefined); // awaited by result(), or dropped when RECORD makes it moot
@@ -305,11 +330,10 @@ export class LargeMembers {
     }
   }
 
-  /** The member inflated and hashed with `algorithm` (started by startAll, or now). */
-  result(entry: ZipEntry, algorithm: RecordHashAlgorithm): Promise<InflatedMember> {
+  /** The member inflated and hashed with `algorithm` (started by startAll, or now); once the archive is open. */
+  async result(entry: ZipEntry, algorithm: RecordHashAlgorithm): Promise<InflatedMember> {
     const started = this.started.get(entry);
-    if (started && algorithm === 'sha256') return started;
-    return this.worker().inflate(entry, algorithm);
+    return checkedAnswer(entry, await (started && algorithm === 'sha256' ? started : this.worker().inflate(entry, algorithm)));
   }
 
   async close(): Promise<void> {

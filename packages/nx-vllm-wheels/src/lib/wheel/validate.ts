@@ -51,7 +51,9 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
   if (!options.deferHashes) large.warmUp(await stat(path).then((s) => s.size, () => 0));
   let zip: ZipReader;
   try {
-    zip = await ZipReader.open(path, { ...(options.limits && { limits: options.limits }) });
+    // The large members start as soon as the central directory is known, before the local headers are read.
+    const onCentralDirectory = options.deferHashes ? undefined : (entries: readonly ZipEntry[]) => large.startAll(entries);
+    zip = await ZipReader.open(path, { ...(options.limits && { limits: options.limits }), onCentralDirectory });
   } catch (e) {
     await large.close();
     if (!(e instanceof WheelValidationError)) throw e;
@@ -60,7 +62,6 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
     throw e;
   }
   try {
-    if (!options.deferHashes) await large.startAll(zip.entries);
     const info = await checkContents(zip, fileName, problems, Boolean(options.deferHashes), large, options.onChecked);
     if (options.deferHashes && problems.size > 0) {
       // The error must be the one a full validation gives (every problem, in member order).

@@ -78,6 +78,12 @@ const MAX_CENTRAL_DIRECTORY = 128 * 1024 * 1024;
 export interface ZipReaderOptions {
   /** What the members may inflate to (DEFAULT_INFLATE_LIMITS when absent). */
   limits?: InflateLimits;
+  /**
+   * Called with the members once the central directory has been read and passed its checks (names,
+   * modes, methods, inflate limits, duplicates), before their local headers are read (`dataOffset` is
+   * still 0): for work that may start on them meanwhile. Nothing is trusted before open resolves.
+   */
+  onCentralDirectory?: (entries: readonly ZipEntry[]) => void;
 }
 
 /**
@@ -113,7 +119,7 @@ export class ZipReader {
     }
     try {
       const file = new WindowedFile(path, handle, (await handle.stat()).size);
-      const entries = await readEntries(path, file, options.limits ?? DEFAULT_INFLATE_LIMITS);
+      const entries = await readEntries(path, file, options.limits ?? DEFAULT_INFLATE_LIMITS, options.onCentralDirectory);
       return new ZipReader(path, file, entries);
     } catch (e) {
       await handle.close();
@@ -552,7 +558,7 @@ type EntryInProgress = { -readonly [K in keyof ZipEntry]: ZipEntry[K] };
  * for bytes already read): for wheels of tens of thousands of files, allocation and GC are what
  * opening costs.
  */
-async function readEntries(path: string, file: WindowedFile, limits: InflateLimits): Promise<ZipEntry[]> {
+async function readEntries(path: string, file: WindowedFile, limits: InflateLimits, onCentralDirectory: ZipReaderOptions['onCentralDirectory']): Promise<ZipEntry[]> {
   const end = await readEndRecord(path, file);
   // Copied: a later read would replace the window the central directory was read through.
   const cd = Buffer.from(await file.read(end.cdOffset, end.cdSize));
@@ -567,6 +573,7 @@ async function readEntries(path: string, file: WindowedFile, limits: InflateLimi
     if (seen.has(e.name)) problems.add(`${e.name} appears more than once in the archive`);
     seen.add(e.name);
   }
+  if (problems.size === 0) onCentralDirectory?.(entries);
 
   // Local headers in file order, so that the read-ahead window serves many of them at once; members
   // must not overlap one another nor the central directory (overlapping members are how zip bombs work).
