@@ -10,11 +10,12 @@ import { dosDateTimeFromEpoch, METHOD_DEFLATED, METHOD_STORED, type ZipMethod } 
 import { ZipWriter } from './zip-write';
 
 /**
- * The large-member chain on the worker (MemberVerifier): compressed bytes read into two reused 2 MiB
- * buffers, inflated in libuv's pool into 1 MiB chunks that are CRC'd and hashed while zlib goes on,
- * zlib one chunk ahead, members one after the other. A chunk taken twice, out of
- * order or not at all, or a buffer reused before zlib is done with it, changes what is hashed: a sound
- * wheel is then refused, and a byte flipped at a chunk boundary may go unseen.
+ * The large-member chain (MemberVerifier): the producer reads 4 MiB of compressed bytes at a time and
+ * inflates them into one of three 4 MiB slots shared with the hasher, counts and CRCs the slot and
+ * hands it on; the hasher hashes it and frees it; members one after the other. A slot handed on
+ * twice, out of order or not at all, or overwritten before it is hashed, changes what is hashed: a
+ * sound wheel is then refused, and a byte flipped at a chunk boundary may go unseen. The main thread's
+ * fallback (zlib's stream: 2 MiB reads, 1 MiB chunks) is held to the same cases.
  */
 const MiB = 1024 * 1024;
 const DI = 'vllm-0.9.0.dist-info';

@@ -73,8 +73,9 @@ const RESERVED_HEADERS = new Set(['name', 'version', 'metadata-version']);
  * checked against its RECORD hash and size, the tags) while the kernel copies it (copy_file_range or a
  * reflink, like `cp`) into the output's temporary file. The members before the first one that changes
  * (bdist_wheel writes .dist-info last: nearly the whole file) stay in place in that copy, which is cut
- * after them, and the rest is appended. The output is byte for byte what copying every member through
- * ZipWriter gives.
+ * after them, and the rest is appended; which ones is planned while the large members are still
+ * being verified (nothing is written before they are). The output is byte for byte what copying every
+ * member through ZipWriter gives.
  *
  * Nothing is published unless the input and the options are valid (one WheelValidationError lists
  * every problem). The output is written to a temporary file in outputDir and renamed into place when
