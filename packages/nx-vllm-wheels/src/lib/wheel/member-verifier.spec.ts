@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { tempDir } from '../../test-support/temp';
 import { WheelValidationError } from './problems';
-import { hashBytes, serializeRecord, type RecordEntry } from './record';
+import { hashBytes, type RecordHashAlgorithm, serializeRecord, type RecordEntry } from './record';
 import { openWheel, type OpenWheelOptions, validateWheel } from './validate';
 import { LargeMembers, MemberVerifier } from './member-verifier';
 import { dosDateTimeFromEpoch, METHOD_DEFLATED, METHOD_STORED, type ZipMethod } from './zip-format';
@@ -32,6 +32,8 @@ interface Large {
   caughtBy?: 'crc' | 'hash';
   /** Compressed bytes cut off the end (the deflate stream does not end). */
   cut?: number;
+  /** RECORD's hash algorithm for it (sha256 by default, the one the worker starts with). */
+  algorithm?: RecordHashAlgorithm;
 }
 
 /** A wheel with small members around the large ones, written raw (the archive says what `content` is). */
@@ -50,7 +52,7 @@ async function writeWheel(large: Large[]): Promise<string> {
     const raw = whole.subarray(0, whole.length - (m.cut ?? 0));
     const crc = crc32(m.caughtBy === 'hash' ? inflated : m.content);
     await out.addRawFrom(m.name, { method: m.method, flags: 0, crc32: crc, compressedSize: raw.length, uncompressedSize: m.content.length, modified, versionMadeBy: 0x0314, externalAttributes: (0o100755 << 16) >>> 0 }, (write) => write(raw));
-    rows.push({ path: m.name, hash: hashBytes(m.content), size: m.content.length });
+    rows.push({ path: m.name, hash: hashBytes(m.content, m.algorithm), size: m.content.length });
     await small(`${m.name}.py`, '# beside it\n');
   }
   await small(`${DI}/METADATA`, 'Metadata-Version: 2.1\nName: vllm\nVersion: 0.9.0\n');
@@ -108,6 +110,17 @@ describe.each([
         expect(problem).toContain(caughtBy === 'crc' ? `${BIG} fails its CRC-32 check` : `hash / size of ${BIG} didn't match RECORD`);
       }
     });
+  });
+
+  it.each(['sha224', 'sha384', 'sha512'] as const)('verifies a RECORD row hashed with %s (hashed again with it), and refuses a wrong one', async (algorithm) => {
+    const members: Large[] = [
+      { name: BIG, content: noise, method: METHOD_DEFLATED, algorithm },
+      { name: 'vllm/_C_next.abi3.so', content: text, method: METHOD_DEFLATED },
+    ];
+    await validateWheel(await writeWheel(members), options);
+    members[0] = { ...members[0], stored: flipped(noise, 5 * MiB), caughtBy: 'hash' };
+    const path = await writeWheel(members);
+    expect(await problemsOf(path, options)).toEqual([expect.stringContaining(`hash / size of ${BIG} didn't match RECORD (RECORD: ${algorithm}=`)]);
   });
 
   it('refuses a deflate stream that does not end, as zlib says', async () => {
