@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 
 /**
  * The RECORD file of a wheel (PEP 376 / PEP 627): CSV rows `path,algorithm=digest,size`, digests in
@@ -108,9 +108,12 @@ export function createRecordHasher(algorithm: RecordHashAlgorithm = 'sha256'): {
 }
 
 export function hashBytes(data: Uint8Array, algorithm: RecordHashAlgorithm = 'sha256'): RecordHash {
-  const hasher = createRecordHasher(algorithm);
-  hasher.update(data);
-  return hasher.digest();
+  return { algorithm, value: digestBytes(data, algorithm) };
+}
+
+/** hashBytes' digest alone, in one call (no Hash object: for the thousands of small members of a wheel). */
+export function digestBytes(data: Uint8Array, algorithm: RecordHashAlgorithm): string {
+  return oneShotHash(ALGORITHMS[algorithm].node, data, 'base64url');
 }
 
 /** RECORD's text: one CSV row per entry, quoted like Python's csv module, "\n" line ends (as pypa/wheel writes). */

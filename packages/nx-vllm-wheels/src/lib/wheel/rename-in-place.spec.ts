@@ -5,6 +5,7 @@ import { WheelValidationError } from './problems';
 import { renameWheel, type RenameWheelOptions } from './rename';
 import { fixtureMembers, type Member, recordFor, runPython, writeFixtureWheel } from './test-support/python';
 import { validateWheel } from './validate';
+import { getHeader, getHeaders } from './metadata';
 
 /**
  * renameWheel keeps the members before the first one that changes where they are, in a kernel copy of
@@ -57,6 +58,28 @@ describe('renameWheel keeps the unchanged beginning of the wheel in place', () =
     }
     expect(outputs[1].equals(outputs[0])).toBe(true);
     expect(outputs[2].equals(outputs[0])).toBe(true);
+  });
+
+  it.each([
+    ['METADATA', ['METADATA'], {}],
+    ['WHEEL (retagged), ahead of METADATA', ['WHEEL', 'METADATA'], { platformTag: 'manylinux_2_17_x86_64' }],
+    ['entry_points.txt (merged), ahead of METADATA', ['entry_points.txt', 'METADATA'], { entryPoints: { 'vllm.platform_plugins': { cpu: 'vllm.platforms:register' } } }],
+  ] as const)('never keeps in place a member it rewrites under the same name: %s', async (_, first, options) => {
+    // Same distribution and version: the .dist-info keeps its name, so only the rewrite can tell.
+    const di = 'vllm-0.9.0+cpu.dist-info';
+    const members = fixtureMembers().filter((m) => !m.name.endsWith('/RECORD'));
+    const ahead = first.map((name) => members.find((m) => m.name === `${di}/${name}`)!);
+    const ordered = [...members.filter((m) => !m.name.startsWith(`${di}/`)), ...ahead, ...members.filter((m) => m.name.startsWith(`${di}/`) && !ahead.includes(m))];
+    const input = await writeFixtureWheel(tempDir('in-place'), [...ordered, { name: `${di}/RECORD`, data: recordFor(ordered, `${di}/RECORD`) }]);
+    const { path, keptInPlace } = await renameWheel({ input, outputDir: tempDir('in-place-out'), distribution: 'vllm', metadataUpdates: { Summary: 'renamed in place' }, ...options });
+    expect(keptInPlace).toBe(5); // the package's members, up to the first .dist-info member
+    const info = await validateWheel(path);
+    expect(getHeader(info.metadata, 'Summary')).toBe('renamed in place');
+    if ('platformTag' in options) expect(getHeaders(info.wheel, 'Tag')).toEqual(['py3-none-manylinux_2_17_x86_64']);
+    if ('entryPoints' in options) {
+      const { stdout } = await runPython(['-c', `import zipfile,sys; print(zipfile.ZipFile(sys.argv[1]).read('${di}/entry_points.txt').decode())`, path], { cwd: tempDir('in-place-py') });
+      expect(stdout).toContain('cpu = vllm.platforms:register');
+    }
   });
 
   it('gives the output the mode of a new file, not the input\'s', async () => {

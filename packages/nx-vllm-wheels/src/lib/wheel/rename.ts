@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { getHeaders, headerProblem, type HeaderUpdates, serializeHeaders, updateHeaders } from './metadata';
 import { dataDirName, distInfoDirName, formatWheelFileName, nameProblem, versionProblem } from './names';
@@ -11,7 +11,7 @@ import { hashBytes, type RecordEntry, serializeRecord } from './record';
 import { openWheel, type OpenWheel, type WheelInfo } from './validate';
 import { dosDateTimeFromEpoch, type DosDateTime, type InflateLimits, METHOD_DEFLATED } from './zip-format';
 import type { ZipEntry } from './zip-read';
-import { type KeptMember, planKeep, ZipWriter } from './zip-write';
+import { type KeepPlan, type KeptMember, planKeep, ZipWriter } from './zip-write';
 
 export interface RenameWheelOptions {
   /** Path of the wheel to rename; it is validated first and never modified. */
@@ -73,8 +73,9 @@ const RESERVED_HEADERS = new Set(['name', 'version', 'metadata-version']);
  * checked against its RECORD hash and size, the tags) while the kernel copies it (copy_file_range or a
  * reflink, like `cp`) into the output's temporary file. The members before the first one that changes
  * (bdist_wheel writes .dist-info last: nearly the whole file) stay in place in that copy, which is cut
- * after them, and the rest is appended. The output is byte for byte what copying every member through
- * ZipWriter gives.
+ * after them, and the rest is appended; which ones is planned while the large members are still
+ * being verified (nothing is written before they are). The output is byte for byte what copying every
+ * member through ZipWriter gives.
  *
  * Nothing is published unless the input and the options are valid (one WheelValidationError lists
  * every problem). The output is written to a temporary file in outputDir and renamed into place when
@@ -88,8 +89,15 @@ export async function renameWheel(options: RenameWheelOptions): Promise<RenamedW
   const copy = optionProblems.length ? undefined : await KernelCopy.start(options.input, options.outputDir);
   try {
     let wheel: OpenWheel;
+    // Which members stay in place in the copy is planned while the large members are still verified.
+    let planned: Promise<KeepPlan> | undefined;
+    const onChecked = (checked: OpenWheel) => {
+      if (!copy) return;
+      planned = planKept(checked, options);
+      planned.catch(() => undefined); // awaited by writeRenamed, or moot when the wheel is refused
+    };
     try {
-      wheel = await openWheel(options.input, { ...(options.limits && { limits: options.limits }) });
+      wheel = await openWheel(options.input, { ...(options.limits && { limits: options.limits }), onChecked });
     } catch (e) {
       if (e instanceof WheelValidationError && optionProblems.length) throw new WheelValidationError(options.input, [...optionProblems, ...e.problems]);
       throw e;
@@ -101,7 +109,7 @@ export async function renameWheel(options: RenameWheelOptions): Promise<RenamedW
       const tagProblem = platformTag === undefined ? [] : platformTagProblems(options.input, platformTag);
       if (tagProblem.length) throw new WheelValidationError(options.input, tagProblem);
       options.signal?.throwIfAborted();
-      return await writeRenamed(wheel, { ...options, platformTag }, copy);
+      return await writeRenamed(wheel, { ...options, platformTag }, copy, planned ?? planKept(wheel, options));
     } finally {
       await wheel.zip.close();
     }
@@ -187,7 +195,48 @@ function memberProblems(wheel: OpenWheel, options: RenameWheelOptions): string[]
     .map((m) => `In ${options.input}, the member ${m.path} to be added already exists`);
 }
 
-async function writeRenamed(wheel: OpenWheel, options: Omit<RenameWheelOptions, 'platformTag'> & { platformTag?: string | readonly string[] }, copy: KernelCopy): Promise<RenamedWheel> {
+/** The names of a wheel's members in the output (its .dist-info and .data directories renamed). */
+function outputNames(wheel: WheelInfo, options: Pick<RenameWheelOptions, 'distribution' | 'version'>): (path: string) => string {
+  const version = options.version ?? wheel.fileName.version;
+  const renames: [string, string][] = [[`${wheel.distInfoDir}/`, `${distInfoDirName(options.distribution, version)}/`]];
+  if (wheel.dataDir) renames.push([`${wheel.dataDir}/`, `${dataDirName(options.distribution, version)}/`]);
+  return (path: string): string => {
+    for (const [from, to] of renames) if (path.startsWith(from)) return to + path.slice(from.length);
+    return path;
+  };
+}
+
+/** Members the output writes anew (METADATA; WHEEL when retagged; entry_points.txt when entry points are merged), RECORD and its signatures aside. */
+function rewrittenNames(wheel: WheelInfo, options: Pick<RenameWheelOptions, 'platformTag' | 'entryPoints'>): Set<string> {
+  const names = new Set([`${wheel.distInfoDir}/METADATA`]);
+  if (options.platformTag !== undefined) names.add(`${wheel.distInfoDir}/WHEEL`);
+  if (options.entryPoints && Object.keys(options.entryPoints).length) names.add(`${wheel.distInfoDir}/entry_points.txt`);
+  return names;
+}
+
+/**
+ * Which members stay where they are in the kernel's copy: those before the first that changes in
+ * name or content (see planKeep). Reads local headers only, writes nothing.
+ */
+function planKept(wheel: OpenWheel, options: RenameWheelOptions): Promise<KeepPlan> {
+  const newPath = outputNames(wheel, options);
+  const rewritten = rewrittenNames(wheel, options);
+  const unchangedName = (entry: ZipEntry) =>
+    entry.name !== wheel.recordPath && entry.name !== `${wheel.recordPath}.jws` && entry.name !== `${wheel.recordPath}.p7s` && !rewritten.has(entry.name) && newPath(entry.name) === entry.name;
+  const epoch = options.sourceDateEpoch === undefined ? undefined : dosDateTimeFromEpoch(options.sourceDateEpoch);
+  const entries = wheel.zip.entries;
+  let unchanged = 0;
+  while (unchanged < entries.length && unchangedName(entries[unchanged])) unchanged++;
+  const kept: KeptMember[] = entries.slice(0, unchanged).map((entry) => (epoch === undefined || entry.modified <= epoch ? entry : { ...entry, modified: epoch }));
+  return planKeep(kept, (i) => wheel.zip.localHeaderIfRead(entries[i]) ?? wheel.zip.localHeader(entries[i]));
+}
+
+async function writeRenamed(
+  wheel: OpenWheel,
+  options: Omit<RenameWheelOptions, 'platformTag'> & { platformTag?: string | readonly string[] },
+  copy: KernelCopy,
+  planned: Promise<KeepPlan>,
+): Promise<RenamedWheel> {
   const version = options.version ?? wheel.fileName.version;
   const platforms = options.platformTag === undefined ? undefined : platformTags(options.platformTag);
   const fileName = formatWheelFileName({
@@ -196,12 +245,7 @@ async function writeRenamed(wheel: OpenWheel, options: Omit<RenameWheelOptions, 
     version,
     ...(platforms && { platformTag: platforms.join('.') }),
   });
-  const renames: [string, string][] = [[`${wheel.distInfoDir}/`, `${distInfoDirName(options.distribution, version)}/`]];
-  if (wheel.dataDir) renames.push([`${wheel.dataDir}/`, `${dataDirName(options.distribution, version)}/`]);
-  const newPath = (path: string): string => {
-    for (const [from, to] of renames) if (path.startsWith(from)) return to + path.slice(from.length);
-    return path;
-  };
+  const newPath = outputNames(wheel, options);
   const metadataPath = `${wheel.distInfoDir}/METADATA`;
   const wheelFilePath = `${wheel.distInfoDir}/WHEEL`;
 
@@ -236,8 +280,7 @@ async function writeRenamed(wheel: OpenWheel, options: Omit<RenameWheelOptions, 
   const isCopied = (entry: ZipEntry) => entry.name !== wheel.recordPath && !signatures.has(entry.name) && !rewritten.has(entry.name);
   const entries = wheel.zip.entries;
 
-  // While the kernel copies: RECORD and the new content compressed (in zlib's threads), and which
-  // members can stay in place in the copy: those before the first that changes in name or content.
+  // While the kernel copies: RECORD and the new content compressed (in zlib's threads).
   const rows: RecordEntry[] = wheel.record
     .filter((row) => row.path !== wheel.recordPath && !signatures.has(row.path))
     .map((row) => {
@@ -250,10 +293,7 @@ async function writeRenamed(wheel: OpenWheel, options: Omit<RenameWheelOptions, 
   rows.push({ path: newPath(wheel.recordPath) });
   const record = ZipWriter.prepare(serializeRecord(rows));
   const prepared = new Map(await Promise.all([...rewritten, ...added].map(async ([path, data]) => [path, await ZipWriter.prepare(data)] as const)));
-  let unchanged = 0;
-  while (unchanged < entries.length && isCopied(entries[unchanged]) && newPath(entries[unchanged].name) === entries[unchanged].name) unchanged++;
-  const kept: KeptMember[] = entries.slice(0, unchanged).map((entry) => (clamp(entry.modified) === entry.modified ? entry : { ...entry, modified: clamp(entry.modified) }));
-  const plan = await planKeep(kept, (i) => wheel.zip.localHeaderIfRead(entries[i]) ?? wheel.zip.localHeader(entries[i]));
+  const plan = await planned;
   options.signal?.throwIfAborted();
 
   await copy.finished(wheel.zip.size);
@@ -317,7 +357,15 @@ class KernelCopy {
       try {
         await copyFile(input, path, constants.COPYFILE_FICLONE);
         await chmod(path, mode); // copyFile gives it the input's mode
-        return (await stat(path)).size;
+        // Written to disk now, while the input is still being verified: the output's fsync at the
+        // end then waits only for what was written after the members kept in place.
+        const copy = await open(path, 'r+');
+        try {
+          await copy.datasync();
+          return (await copy.stat()).size;
+        } finally {
+          await copy.close();
+        }
       } catch (cause) {
         throw new WheelError(`Cannot copy ${input} to ${path}: ${(cause as Error).message}`, { cause });
       }

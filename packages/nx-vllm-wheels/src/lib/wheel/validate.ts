@@ -1,11 +1,12 @@
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { WheelError } from '../errors';
 import { getHeader, type HeaderDocument, parseHeaders } from './metadata';
 import { normalizeName, parseWheelFileName, splitMetadataDirName, type WheelFileName } from './names';
 import { ProblemList, WheelValidationError } from './problems';
-import { createRecordHasher, formatHash, parseRecord, type RecordEntry } from './record';
+import { createRecordHasher, digestBytes, formatHash, parseRecord, type RecordEntry } from './record';
 import type { InflateLimits } from './zip-format';
-import { MemberVerifier } from './member-verifier';
+import { LargeMembers, type MemberVerifierOptions } from './member-verifier';
 import { inflatedMemberProblem, type ZipEntry, ZipReader } from './zip-read';
 
 /** METADATA, WHEEL and RECORD are read into memory; this bounds them (a RECORD of 100k files is ~10 MB). */
@@ -46,17 +47,22 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
     if (!(e instanceof WheelError)) throw e;
     problems.add(e.message);
   }
+  const large = new LargeMembers(path, options.verifier);
+  if (!options.deferHashes) large.warmUp(await stat(path).then((s) => s.size, () => 0));
   let zip: ZipReader;
   try {
-    zip = await ZipReader.open(path, { ...(options.limits && { limits: options.limits }) });
+    // The large members start as soon as the central directory is known, before the local headers are read.
+    const onCentralDirectory = options.deferHashes ? undefined : (entries: readonly ZipEntry[]) => large.startAll(entries);
+    zip = await ZipReader.open(path, { ...(options.limits && { limits: options.limits }), onCentralDirectory });
   } catch (e) {
+    await large.close();
     if (!(e instanceof WheelValidationError)) throw e;
     problems.addAll(e.problems);
     problems.throwIfAny();
     throw e;
   }
   try {
-    const info = await checkContents(zip, fileName, problems, Boolean(options.deferHashes));
+    const info = await checkContents(zip, fileName, problems, Boolean(options.deferHashes), large, options.onChecked);
     if (options.deferHashes && problems.size > 0) {
       // The error must be the one a full validation gives (every problem, in member order).
       await zip.close();
@@ -69,6 +75,8 @@ export async function openWheel(path: string, options: OpenWheelOptions = {}): P
   } catch (e) {
     await zip.close();
     throw e;
+  } finally {
+    await large.close();
   }
 }
 
@@ -85,6 +93,14 @@ export interface OpenWheelOptions {
    * so the error is the same as without this option.
    */
   deferHashes?: boolean;
+  /** How large members are verified (for tests: the main thread's fallback). */
+  verifier?: MemberVerifierOptions;
+  /**
+   * Called once everything but the large members' content has been checked, without a problem, while
+   * those are still being verified (on the worker): for work that prepares meanwhile (renameWheel plans
+   * which members its copy keeps). Nothing may be written or trusted before openWheel resolves.
+   */
+  onChecked?: (checked: OpenWheel) => void;
 }
 
 /** Whether openWheel with `deferHashes` left the member's RECORD hash unchecked. */
@@ -98,14 +114,21 @@ function deferredHashTest(distInfoDir: string, recordPath: string): (name: strin
 }
 
 /** Validates a wheel (see openWheel) and closes it. */
-export async function validateWheel(path: string, options: Pick<OpenWheelOptions, 'limits'> = {}): Promise<WheelInfo> {
+export async function validateWheel(path: string, options: Pick<OpenWheelOptions, 'limits' | 'verifier'> = {}): Promise<WheelInfo> {
   const { zip, ...info } = await openWheel(path, options);
   await zip.close();
   return info;
 }
 
 /** Fills `problems`; returns the wheel's description when nothing prevented building one. */
-async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined, problems: ProblemList, deferHashes: boolean): Promise<WheelInfo | undefined> {
+async function checkContents(
+  zip: ZipReader,
+  fileName: WheelFileName | undefined,
+  problems: ProblemList,
+  deferHashes: boolean,
+  large: LargeMembers,
+  onChecked: OpenWheelOptions['onChecked'],
+): Promise<WheelInfo | undefined> {
   const topDirSet = new Set<string>();
   let last = '';
   for (const { name } of zip.entries) {
@@ -141,10 +164,15 @@ async function checkContents(zip: ZipReader, fileName: WheelFileName | undefined
   const recordPath = `${distInfoDir}/RECORD`;
   const record = await readRecord(zip, recordPath, problems);
   const defer = deferHashes ? deferredHashTest(distInfoDir, recordPath) : () => false;
-  if (record) await checkRecord(zip, recordPath, record, problems, defer);
+  const members = record ? await checkRecord(zip, recordPath, record, problems, defer, large) : undefined;
 
-  if (!fileName || !metadata || !wheel || !record) return undefined;
-  return { path: zip.path, fileName, distInfoDir, ...(dataDirs.includes(expectedDataDir) && { dataDir: expectedDataDir }), metadata, wheel, recordPath, record };
+  const info: WheelInfo | undefined =
+    fileName && metadata && wheel && record
+      ? { path: zip.path, fileName, distInfoDir, ...(dataDirs.includes(expectedDataDir) && { dataDir: expectedDataDir }), metadata, wheel, recordPath, record }
+      : undefined;
+  if (info && problems.size === 0 && !members?.found) onChecked?.({ ...info, zip });
+  await members?.settle();
+  return info;
 }
 
 function sameProject(a: { name: string; version: string }, fileName: WheelFileName): boolean {
@@ -207,17 +235,12 @@ function unhashedNames(recordPath: string): string[] {
 }
 
 /**
- * Members from this size (inflated) are verified on a worker thread (MemberVerifier) while the main
- * thread goes on with the others: in a vLLM wheel, its few shared libraries are nearly all its bytes.
- */
-const WORKER_MEMBER = 1024 * 1024;
-
-/**
  * pypa/installer's validate_record, with content: every file member has a RECORD row with a hash, its
  * inflated content matches that hash and size; every row names a member. For `defer`red members, only
- * the size is checked, against the central directory. Problems come in member order.
+ * the size is checked, against the central directory. The rows' problems are added at once, the
+ * members' (in member order) by the returned settle().
  */
-async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList, defer: (name: string) => boolean): Promise<void> {
+async function checkRecord(zip: ZipReader, recordPath: string, record: readonly RecordEntry[], problems: ProblemList, defer: (name: string) => boolean, large: LargeMembers): Promise<MemberChecks> {
   const rows = new Map<string, RecordEntry>();
   for (const row of record) {
     if (rows.has(row.path)) problems.add(`${row.path} is listed more than once in RECORD`);
@@ -227,30 +250,40 @@ async function checkRecord(zip: ZipReader, recordPath: string, record: readonly 
   const unhashed = new Set(unhashedNames(recordPath));
   const inOrder: (readonly string[] | Promise<readonly string[]>)[] = [];
   const at = (text: string) => [`In ${zip.path}, ${text}`];
-  let verifier: MemberVerifier | undefined;
-  try {
-    for (const entry of zip.entries) {
-      if (entry.isDirectory || unhashed.has(entry.name)) continue;
-      const row = rows.get(entry.name);
-      if (!row) inOrder.push(at(`${entry.name} is not mentioned in RECORD`));
-      else if (!row.hash) inOrder.push(at(`hash of ${entry.name} is not included in RECORD`));
-      else if (defer(entry.name)) {
-        // Reported by the full validation that follows (as a hash / size or a data problem).
-        if (row.size !== undefined && row.size !== entry.uncompressedSize) inOrder.push(at(`${entry.name} has ${entry.uncompressedSize} bytes, but RECORD says ${row.size}`));
-      } else if (entry.uncompressedSize >= WORKER_MEMBER) {
-        verifier ??= new MemberVerifier(zip.path);
-        const checked = verifier.inflate(entry, row.hash.algorithm).then((inflated) => {
-          const problem = inflatedMemberProblem(zip.path, entry, inflated) ?? (inflated.kind === 'read' ? hashProblem(zip.path, entry, row, inflated.digest, inflated.size) : undefined);
-          return problem ? [problem] : [];
-        });
-        checked.catch(() => undefined); // awaited below
-        inOrder.push(checked);
-      } else inOrder.push(await checkMember(zip, entry, row));
+  for (const entry of zip.entries) {
+    if (entry.isDirectory || unhashed.has(entry.name)) continue;
+    const row = rows.get(entry.name);
+    if (!row) inOrder.push(at(`${entry.name} is not mentioned in RECORD`));
+    else if (!row.hash) inOrder.push(at(`hash of ${entry.name} is not included in RECORD`));
+    else if (defer(entry.name)) {
+      // Reported by the full validation that follows (as a hash / size or a data problem).
+      if (row.size !== undefined && row.size !== entry.uncompressedSize) inOrder.push(at(`${entry.name} has ${entry.uncompressedSize} bytes, but RECORD says ${row.size}`));
+    } else if (LargeMembers.isLarge(entry)) {
+      const checked = large.result(entry, row.hash.algorithm).then((inflated) => {
+        if (inflated.kind === 'unsupported') return streamMember(zip, entry, row);
+        const problem = inflatedMemberProblem(zip.path, entry, inflated) ?? (inflated.kind === 'read' ? hashProblem(zip.path, entry, row, inflated.digest, inflated.size) : undefined);
+        return problem ? [problem] : [];
+      });
+      checked.catch(() => undefined); // awaited below
+      inOrder.push(checked);
+    } else {
+      const found = checkMember(zip, entry, row);
+      inOrder.push(found instanceof Promise ? await found : found);
     }
-    for (const found of inOrder) problems.addAll(await found);
-  } finally {
-    await verifier?.close();
   }
+  return {
+    found: inOrder.some((found) => !(found instanceof Promise) && found.length > 0),
+    settle: async () => {
+      for (const found of inOrder) problems.addAll(await found);
+    },
+  };
+}
+
+/** What checkRecord found: the members' problems are added (in member order) by settle(), which waits for the large members. */
+interface MemberChecks {
+  /** Whether a member's problem was found before the large members' results. */
+  readonly found: boolean;
+  settle(): Promise<void>;
 }
 
 /** The validator's message when a member's content is not what its RECORD row says, else undefined. */
@@ -259,7 +292,24 @@ function hashProblem(archive: string, entry: ZipEntry, row: RecordEntry, digest:
   return `In ${archive}, hash / size of ${entry.name} didn't match RECORD (RECORD: ${formatHash(row.hash!)}, ${row.size ?? 'no size'}; content: ${formatHash({ algorithm: row.hash!.algorithm, value: digest })}, ${size})`;
 }
 
-async function checkMember(zip: ZipReader, entry: ZipEntry, row: RecordEntry): Promise<readonly string[]> {
+/**
+ * A small member's problems, synchronously when its bytes have been read already (see
+ * ZipReader.smallDataIfHeld), else streamed.
+ */
+function checkMember(zip: ZipReader, entry: ZipEntry, row: RecordEntry): readonly string[] | Promise<readonly string[]> {
+  let data: Buffer | undefined;
+  try {
+    data = zip.smallDataIfHeld(entry);
+  } catch (e) {
+    if (!(e instanceof WheelError)) throw e;
+    return [e.message];
+  }
+  if (!data) return streamMember(zip, entry, row);
+  const problem = hashProblem(zip.path, entry, row, digestBytes(data, row.hash!.algorithm), data.length);
+  return problem ? [problem] : [];
+}
+
+async function streamMember(zip: ZipReader, entry: ZipEntry, row: RecordEntry): Promise<readonly string[]> {
   const hasher = createRecordHasher(row.hash!.algorithm);
   let size = 0;
   try {

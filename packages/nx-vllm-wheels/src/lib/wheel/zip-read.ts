@@ -1,10 +1,11 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import { crc32, createInflateRaw } from 'node:zlib';
 import { WheelError } from '../errors';
 import type { InflatedMember } from './member-verifier';
 import { ProblemList, WheelValidationError } from './problems';
+import { SmallInflater } from './small-inflate';
 import {
   CENTRAL_HEADER_SIZE,
   decodeName,
@@ -77,6 +78,12 @@ const MAX_CENTRAL_DIRECTORY = 128 * 1024 * 1024;
 export interface ZipReaderOptions {
   /** What the members may inflate to (DEFAULT_INFLATE_LIMITS when absent). */
   limits?: InflateLimits;
+  /**
+   * Called with the members once the central directory has been read and passed its checks (names,
+   * modes, methods, inflate limits, duplicates), before their local headers are read (`dataOffset` is
+   * still 0): for work that may start on them meanwhile. Nothing is trusted before open resolves.
+   */
+  onCentralDirectory?: (entries: readonly ZipEntry[]) => void;
 }
 
 /**
@@ -89,6 +96,7 @@ export interface ZipReaderOptions {
 export class ZipReader {
   private closed = false;
   private readonly byName: ReadonlyMap<string, ZipEntry>;
+  private readonly inflater = new SmallInflater();
 
   private constructor(
     /** The archive's path, as given (it names the archive in every message). */
@@ -111,7 +119,7 @@ export class ZipReader {
     }
     try {
       const file = new WindowedFile(path, handle, (await handle.stat()).size);
-      const entries = await readEntries(path, file, options.limits ?? DEFAULT_INFLATE_LIMITS);
+      const entries = await readEntries(path, file, options.limits ?? DEFAULT_INFLATE_LIMITS, options.onCentralDirectory);
       return new ZipReader(path, file, entries);
     } catch (e) {
       await handle.close();
@@ -278,6 +286,19 @@ export class ZipReader {
     if (problem) throw dataError(this.path, entry, problem);
   }
 
+  /**
+   * A small member's content, verified as consumeData verifies it (a WheelError when it is not right),
+   * when the read-ahead window already holds its compressed bytes; else undefined (use consumeData).
+   * Synchronous: for the thousands of small files of a wheel, a promise each costs more than inflating
+   * them. Always undefined for a member too large to inflate in one call.
+   */
+  smallDataIfHeld(entry: ZipEntry): Buffer | undefined {
+    this.check(entry);
+    if (!isSmall(entry)) return undefined;
+    const raw = this.file.readIfHeld(entry.dataOffset, entry.compressedSize);
+    return raw && this.inflateSmall(entry, raw);
+  }
+
   /** The whole (inflated) content of a small member such as METADATA or RECORD. */
   async readBuffer(entry: ZipEntry, maxBytes: number): Promise<Buffer> {
     if (entry.uncompressedSize > maxBytes) {
@@ -291,6 +312,7 @@ export class ZipReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.inflater.close();
     await this.file.handle.close();
   }
 
@@ -309,7 +331,7 @@ export class ZipReader {
     if (entry.method === METHOD_DEFLATED) {
       try {
         // One byte more than declared, so that a member inflating to more is caught below.
-        data = inflateRawSync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
+        data = this.inflater.inflate(raw, entry.uncompressedSize + 1);
       } catch (cause) {
         if ((cause as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw readError(this.path, entry, cause as Error);
         throw dataError(this.path, entry, `inflates to more than its declared size of ${entry.uncompressedSize} bytes`);
@@ -376,7 +398,7 @@ class DataVerifier extends Transform {
  * The error reading the member gives (consumeData's message) for what inflating it elsewhere gave
  * (MemberVerifier), or undefined when its size and CRC-32 are right.
  */
-export function inflatedMemberProblem(archive: string, entry: ZipEntry, inflated: InflatedMember): string | undefined {
+export function inflatedMemberProblem(archive: string, entry: ZipEntry, inflated: Exclude<InflatedMember, { kind: 'unsupported' }>): string | undefined {
   if (inflated.kind === 'error') return readError(archive, entry, new Error(inflated.message)).message;
   if (inflated.kind === 'overflow') return dataError(archive, entry, `inflates to more than its declared size of ${entry.uncompressedSize} bytes`).message;
   const problem = dataProblem(entry, inflated.size, inflated.crc);
@@ -536,7 +558,7 @@ type EntryInProgress = { -readonly [K in keyof ZipEntry]: ZipEntry[K] };
  * for bytes already read): for wheels of tens of thousands of files, allocation and GC are what
  * opening costs.
  */
-async function readEntries(path: string, file: WindowedFile, limits: InflateLimits): Promise<ZipEntry[]> {
+async function readEntries(path: string, file: WindowedFile, limits: InflateLimits, onCentralDirectory: ZipReaderOptions['onCentralDirectory']): Promise<ZipEntry[]> {
   const end = await readEndRecord(path, file);
   // Copied: a later read would replace the window the central directory was read through.
   const cd = Buffer.from(await file.read(end.cdOffset, end.cdSize));
@@ -551,6 +573,7 @@ async function readEntries(path: string, file: WindowedFile, limits: InflateLimi
     if (seen.has(e.name)) problems.add(`${e.name} appears more than once in the archive`);
     seen.add(e.name);
   }
+  if (problems.size === 0) onCentralDirectory?.(entries);
 
   // Local headers in file order, so that the read-ahead window serves many of them at once; members
   // must not overlap one another nor the central directory (overlapping members are how zip bombs work).
