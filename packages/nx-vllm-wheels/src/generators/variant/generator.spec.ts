@@ -53,6 +53,18 @@ describe('the variant generator', () => {
     expect(() => writeVariant(tree, parseVariantOptions({ isa: 'avx2', source: 'vllm-9' }))).toThrow('--source=vllm-9: there is no packages/vllm-9/vllm.json; the sources are vllm, vllm-0.34.');
   });
 
+  it('an aarch64 variant is vllm-cpu in its own <distribution>-aarch64 folder, with no x86 switches, and takes only aarch64 levels', () => {
+    addSource(tree, 'vllm-0.34', 'v0.34.0');
+    writeVariant(tree, parseVariantOptions({ isa: 'avx2' }));
+    const lines = writeVariant(tree, parseVariantOptions({ isa: 'i8mm', arch: 'aarch64' }));
+    expect(lines).toContain('Project vllm-cpu-aarch64@vllm-0.34: nx run vllm-cpu-aarch64@vllm-0.34:wheel');
+    expect(wheel(tree, 'packages/vllm-0.34/vllm-cpu-aarch64/wheel.json')).toMatchObject({ distribution: 'vllm-cpu', arch: 'aarch64', isa: 'i8mm', env: {}, platformTag: 'auto' });
+    expect(wheel(tree, 'packages/vllm-0.34/vllm-cpu/wheel.json')).toMatchObject({ distribution: 'vllm-cpu', arch: 'x86_64' });
+    expect(tree.read('packages/vllm-0.34/vllm-cpu-aarch64/README.md', 'utf8')).toContain('Arm64 CPUs with I8MM');
+    expect(() => parseVariantOptions({ isa: 'avx512', arch: 'aarch64' })).toThrow(/isa: must be one of armv8, dotprod, bf16, i8mm, sve, sve2 \(arch "aarch64"\)/);
+    expect(() => parseVariantOptions({ isa: 'sve', arch: 'x86_64' })).toThrow(/isa: must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16 \(arch "x86_64"\)/);
+  });
+
   it('a flat variant in a workspace with several sources names its source', () => {
     addSource(tree, 'vllm', 'v0.16.0');
     addSource(tree, 'vllm-0.34', 'v0.34.0');

@@ -1,8 +1,9 @@
 import { logger, type Tree } from '@nx/devkit';
 import { parseConfigText, vllmConfigSchema, type VllmConfig } from '../../config';
-import { chooseFamily, familyFromMirror, isaDistribution, jsonText, variantConfig, variantOptionsSchema, variantReadme, type Family, type VariantOptions } from '../../lib/adoption';
+import { chooseFamily, familyFromMirror, isaDistribution, jsonText, variantFolder, variantConfig, variantOptionsSchema, variantReadme, type Family, type VariantOptions } from '../../lib/adoption';
 import { machineCache } from '../../lib/cache-dir';
 import { ConfigError } from '../../lib/errors';
+import type { X86Isa } from '../../lib/isa/model';
 import { consoleLogger } from '../../lib/log';
 import { SOURCE_MIRROR } from '../../lib/pipeline/source';
 import { describeResults, writeGenerated } from '../shared/write';
@@ -37,20 +38,21 @@ export function pickSource(tree: Tree, option: string | undefined): { name: stri
 export function writeVariant(tree: Tree, options: VariantOptions, fromCommit?: Family): string[] {
   const source = pickSource(tree, options.source);
   const { family, from } = chooseFamily({ fromCommit, option: options.family, ref: source.config.ref, configFile: source.file });
-  if (family === 'unified' && options.isa !== 'avx2') {
+  if (family === 'unified' && options.arch === 'x86_64' && options.isa !== 'avx2') {
     throw new ConfigError(
       `--isa=${options.isa}: ${source.file} builds the unified family (one wheel, AVX2 baseline, AVX-512 and AMX kernels chosen at run time); its variant's isa is avx2.`,
     );
   }
-  const distribution = options.name ?? (family === 'unified' ? 'vllm-cpu' : isaDistribution(options.isa));
-  const folder = options.flat ? `packages/${distribution}` : `packages/${source.name}/${distribution}`;
+  const distribution = options.name ?? (family === 'unified' || options.arch === 'aarch64' ? 'vllm-cpu' : isaDistribution(options.isa as X86Isa));
+  const folderName = variantFolder(distribution, options.arch);
+  const folder = options.flat ? `packages/${folderName}` : `packages/${source.name}/${folderName}`;
   const several = sourcesOf(tree).length > 1;
   const spec = { distribution, family, arch: options.arch, isa: options.isa, ...(options.flat && several ? { source: source.name } : {}), description: options.description };
   const results = [
     writeGenerated(tree, `${folder}/wheel.json`, jsonText(variantConfig(spec)), options.force),
     writeGenerated(tree, `${folder}/README.md`, variantReadme(spec), options.force),
   ];
-  const project = options.flat ? distribution : `${distribution}@${source.name}`;
+  const project = options.flat ? folderName : `${folderName}@${source.name}`;
   return [`Family ${family} (from ${from}).`, ...describeResults(results), `Project ${project}: nx run ${project}:wheel`];
 }
 

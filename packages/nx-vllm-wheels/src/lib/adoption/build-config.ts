@@ -1,10 +1,10 @@
 import { ConfigError } from '../errors';
-import type { CpuIsa } from '../isa/model';
+import type { X86Isa } from '../isa/model';
 
 /** One variant of the old builder's build_config.json, as this plugin names it. */
 export interface ImportedVariant {
   name: string;
-  isa: CpuIsa;
+  isa: X86Isa;
   description?: string;
 }
 
@@ -29,7 +29,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * turned on (the plugin's levels are cumulative: amxbf16 also turns on BF16 and VNNI, as the old
  * amxbf16 variant did).
  */
-function isaOfFlags(flags: Record<(typeof FLAGS)[number], boolean>): CpuIsa {
+function isaOfFlags(flags: Record<(typeof FLAGS)[number], boolean>): X86Isa {
   if (flags.disable_avx512) return 'avx2';
   if (flags.enable_amxbf16) return 'amxbf16';
   if (flags.enable_avx512bf16) return 'avx512bf16';

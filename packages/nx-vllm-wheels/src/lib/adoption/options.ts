@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CPU_ISAS } from '../isa/model';
+import { CPU_ISAS, CPU_ISAS_BY_ARCH, ISA_ARCHS } from '../isa/model';
 import { DEFAULT_REPOSITORY, FAMILIES } from './templates';
 
 const NAME = 'must be a lowercase project name: letters, digits, ".", "-" or "_", starting with a letter or digit';
@@ -28,16 +28,21 @@ export const initOptionsSchema = z.strictObject({
 });
 export type InitOptions = z.output<typeof initOptionsSchema>;
 
-export const variantOptionsSchema = z.strictObject({
-  source: projectName.optional(),
-  name: projectName.optional(),
-  arch: z.enum(['x86_64'], 'must be "x86_64" (the only architecture supported today)').default('x86_64'),
-  isa: z.enum(CPU_ISAS, `must be one of ${CPU_ISAS.join(', ')}`),
-  family: z.enum(FAMILIES, `must be one of ${FAMILIES.join(', ')}`).optional(),
-  flat: z.boolean().default(false),
-  description: z.string().optional(),
-  force: z.boolean().default(false),
-});
+export const variantOptionsSchema = z
+  .strictObject({
+    source: projectName.optional(),
+    name: projectName.optional(),
+    arch: z.enum(ISA_ARCHS, `must be one of ${ISA_ARCHS.join(', ')}`).default('x86_64'),
+    isa: z.enum(CPU_ISAS, `must be one of ${CPU_ISAS.join(', ')}`),
+    family: z.enum(FAMILIES, `must be one of ${FAMILIES.join(', ')}`).optional(),
+    flat: z.boolean().default(false),
+    description: z.string().optional(),
+    force: z.boolean().default(false),
+  })
+  .superRefine((v, ctx) => {
+    const levels: readonly string[] = CPU_ISAS_BY_ARCH[v.arch];
+    if (!levels.includes(v.isa)) ctx.addIssue({ code: 'custom', path: ['isa'], message: `must be one of ${levels.join(', ')} (arch "${v.arch}")` });
+  });
 export type VariantOptions = z.output<typeof variantOptionsSchema>;
 
 export const importOptionsSchema = z.strictObject({
