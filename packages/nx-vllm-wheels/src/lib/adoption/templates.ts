@@ -97,7 +97,7 @@ export function variantConfig(spec: VariantSpec): Record<string, unknown> {
 export function variantReadme(spec: VariantSpec): string {
   const what =
     spec.arch === 'aarch64'
-      ? `built for Arm64 CPUs with ${spec.isa.toUpperCase()}; it does not run on CPUs without it.`
+      ? `built for CPUs with ${spec.isa.toUpperCase()}; it does not run on CPUs without it.`
       : spec.family === 'unified'
         ? 'one wheel for every x86-64 CPU from Haswell (2013) on; vLLM loads `_C`, `_C_AVX512` or `_C_AVX2` when it is imported.'
         : `built for CPUs with ${spec.isa.toUpperCase()}; it does not run on CPUs without it.`;
