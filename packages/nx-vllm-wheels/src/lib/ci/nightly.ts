@@ -2,7 +2,6 @@ import type { CiOptions } from './options';
 import {
   ACTIONS,
   CI_SECRETS,
-  CI_VARIABLES,
   downloadWheelsSteps,
   expr,
   indexMembersAmong,
