@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { SourceError } from '../errors';
 import { writeFileAtomic } from '../fs';
-import type { Logger } from '../log';
 import { gitClient } from './client';
 import { recoveringDamagedMirror, withMirrorLock, type MirrorOptions } from './mirror';
 

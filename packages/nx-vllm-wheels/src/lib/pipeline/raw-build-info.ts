@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseConfigFile } from '../../config/parse';
-import { BUILD_FAMILIES, type BuildFamily } from '../build/commit-profile';
+import { BUILD_FAMILIES } from '../build/commit-profile';
 import { VllmWheelsError } from '../errors';
 import { ACL_DISPATCHED, UNIFIED_X86_DISPATCH, type CpuIsa, type DispatchedCode, type LibraryCeiling } from '../isa/model';
 import type { VariantSpec } from './context';
