@@ -8,5 +8,6 @@ export type { RefKind, ResolvedRef } from './checkout';
 export { prepareWorktree } from './worktree';
 export type { Patch, SourceEdit, WorktreeOptions } from './worktree';
 export { readFileAtCommit, commitTime, exactTag } from './show';
+export { readFilesWithPatches, pathsInPatch } from './patched';
 export { ensurePinnedRef, ensureCommitCopy } from './pinned';
 export type { PinnedRef, CommitCopyOptions } from './pinned';

