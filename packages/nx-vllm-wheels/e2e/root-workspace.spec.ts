@@ -27,7 +27,7 @@ describe("the repository's own workspace", () => {
     };
   });
 
-  it('infers the three vLLM sources (0.16.0, the latest release, main) and the seven variants, previews a checkout, and says the latest release is not locked yet', async () => {
+  it('infers the three vLLM sources (0.16.0, the latest release, main) and the seven variants, previews a checkout and the build environments, and says the latest release and main are not locked yet', async () => {
     const projects = await runNx(REPO_ROOT, ['show', 'projects', '--json'], env);
     expect(projects.code).toBe(0);
     expect((JSON.parse(projects.output.slice(projects.output.indexOf('['))) as string[]).sort()).toEqual([...ROOT_WORKSPACE_PROJECTS].sort());
@@ -35,6 +35,14 @@ describe("the repository's own workspace", () => {
     const checkout = await runNx(REPO_ROOT, ['run', 'vllm:checkout', '--dry-run', '--outputStyle=static'], env);
     expect(checkout.code).toBe(0);
     expect(checkout.output).toContain('git clone --mirror -- https://github.com/vllm-project/vllm.git');
+    expect(existsSync(machineCache)).toBe(false);
+
+    // The unlocked sources are skipped, saying how to lock them; the locked one is prepared.
+    const install = await runNx(REPO_ROOT, ['run', 'torch-cpu:install', '--dry-run', '--outputStyle=static'], env);
+    expect(install.code).toBe(0);
+    expect(install.output).toContain('WARNING: packages/vllm-0.34/vllm.json is not locked: nothing to check out until `nx run vllm-0.34:lock` pins "ref" (v0.34.0).');
+    expect(install.output).toContain('WARNING: packages/vllm-main/vllm.json is not locked: no build environment for it until `nx run vllm-main:lock` pins "ref" (main).');
+    expect(install.output).toMatch(/would read the build requirements .* at 89a77b10846f/);
     expect(existsSync(machineCache)).toBe(false);
 
     const unlocked = await runNx(REPO_ROOT, ['run', 'vllm-cpu@vllm-0.34:build', '--dry-run', '--outputStyle=static'], env);
