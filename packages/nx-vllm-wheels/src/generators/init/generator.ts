@@ -21,7 +21,7 @@ import { CPU_ISAS_BY_ARCH } from '../../lib/isa/model';
 import { consoleLogger } from '../../lib/log';
 import { redactUrlCredentials } from '../../lib/process';
 import { describeResults, writeGenerated, type FileResult } from '../shared/write';
-import { ensureGitignore, registerPlugin } from '../shared/workspace';
+import { ensureGitignore, nameSourceOfFlatVariants, registerPlugin, sourcesOf } from '../shared/workspace';
 
 export type InitGeneratorOptions = Partial<InitOptions>;
 const OPTIONS_NAME = 'nx g nx-vllm-wheels:init options';
@@ -93,6 +93,7 @@ export function writeInit(tree: Tree, options: InitOptions, pin: SourcePin | und
   lines.push(added.length ? `.gitignore: added ${added.join(', ')}` : '.gitignore: up to date');
 
   const sourceDir = `packages/${options.source}`;
+  const sourcesBefore = sourcesOf(tree);
   const results: FileResult[] = [];
   const settled = existingSource(tree, `${sourceDir}/vllm.json`);
   if (pin) {
@@ -122,6 +123,9 @@ export function writeInit(tree: Tree, options: InitOptions, pin: SourcePin | und
     results.push(writeGenerated(tree, `${sourceDir}/${spec.distribution}/README.md`, variantReadme(spec), options.force));
   }
   lines.push(...describeResults(results));
+  if (sourcesBefore.length === 1 && sourcesBefore[0] !== options.source && tree.exists(`${sourceDir}/vllm.json`)) {
+    lines.push(...nameSourceOfFlatVariants(tree, sourcesBefore[0]));
+  }
   if (specs.length) lines.push(`Variants: ${specs.map((s) => `${s.distribution}@${options.source}`).join(', ')}. Build them with: nx run-many -t wheel`);
   else lines.push(`No variant yet: add one with nx g nx-vllm-wheels:variant --source=${options.source} --isa=avx2`);
   return lines;

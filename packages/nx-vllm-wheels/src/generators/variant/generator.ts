@@ -7,20 +7,12 @@ import type { X86Isa } from '../../lib/isa/model';
 import { consoleLogger } from '../../lib/log';
 import { SOURCE_MIRROR } from '../../lib/pipeline/source';
 import { describeResults, writeGenerated } from '../shared/write';
+import { sourcesOf } from '../shared/workspace';
 
 export type VariantGeneratorOptions = Partial<VariantOptions> & { isa: VariantOptions['isa'] };
 
 export const parseVariantOptions = (raw: VariantGeneratorOptions): VariantOptions =>
   parseConfigText(variantOptionsSchema, 'nx g nx-vllm-wheels:variant options', JSON.stringify(raw ?? {}));
-
-/** Every source of the workspace: packages/<name>/vllm.json. */
-export function sourcesOf(tree: Tree): string[] {
-  if (!tree.exists('packages')) return [];
-  return tree
-    .children('packages')
-    .filter((name) => tree.isFile(`packages/${name}/vllm.json`))
-    .sort();
-}
 
 /** The source the variant builds from: --source, or the workspace's only one. */
 export function pickSource(tree: Tree, option: string | undefined): { name: string; file: string; config: VllmConfig } {
