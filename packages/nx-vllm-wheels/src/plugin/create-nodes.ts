@@ -45,13 +45,13 @@ function target(name: TargetName, options: Record<string, unknown>, extra: Parti
   };
 }
 
-function buildInputs(source: Found<VllmConfig>, torch: Found<TorchConfig>): Input[] {
+function buildInputs(source: Found<VllmConfig>, torch: Found<TorchConfig>, variantEnv: Readonly<Record<string, string>>): Input[] {
   return [
     { json: '{projectRoot}/wheel.json', fields: [...WHEEL_BUILD_FIELDS] },
     { json: `{workspaceRoot}/${source.file}`, fields: [...VLLM_BUILD_FIELDS] },
     ...source.config.patches.map((p) => `{workspaceRoot}/${source.root}/${p}`),
     { json: `{workspaceRoot}/${torch.file}`, fields: [...TORCH_BUILD_FIELDS] },
-    { runtime: toolchainRuntimeInput(torch.config.python) },
+    { runtime: toolchainRuntimeInput(torch.config.python, variantEnv) },
     // The executor's own npm package is covered by codeFingerprint; without this Nx would hash every npm dependency.
     { externalDependencies: [] },
   ];
@@ -86,7 +86,7 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
   for (const variant of configs.variants) {
     const source = sources.find((s) => s.name === variant.source);
     if (!source || !torch) continue;
-    const inputs = buildInputs(source, torch);
+    const inputs = buildInputs(source, torch, variant.config.env);
     const options = { config: variant.file, sourceConfig: source.file, torchConfig: torch.file };
     projects[variant.root] = {
       name: variant.name,

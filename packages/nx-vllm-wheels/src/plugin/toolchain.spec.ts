@@ -6,8 +6,8 @@ import { tempDir } from '../test-support/temp';
 import { toolchainRuntimeInput } from './toolchain';
 
 /** Nx runs a runtime input with the shell in the workspace root, and hashes what it prints. */
-function runtimeOutput(env: Record<string, string | undefined>): string {
-  return execFileSync('/bin/sh', ['-c', toolchainRuntimeInput('3.11')], { cwd: tempDir('toolchain-ws'), env, encoding: 'utf8' });
+function runtimeOutput(env: Record<string, string | undefined>, variantEnv: Record<string, string> = {}): string {
+  return execFileSync('/bin/sh', ['-c', toolchainRuntimeInput('3.11', variantEnv)], { cwd: tempDir('toolchain-ws'), env, encoding: 'utf8' });
 }
 
 /** A directory of fake programs, each printing fixed text (what the real one would print), or failing (null). */
@@ -39,6 +39,18 @@ describe('toolchainRuntimeInput', () => {
     const withGcc13 = runtimeOutput({ PATH: [compilers, BASE.PATH].join(delimiter), CC: 'gcc-13', CXX: 'g++-13' });
     expect(withGcc13).toContain('gcc-13 (Debian 13.2.0-25) 13.2.0\ng++-13 (Debian 13.2.0-25) 13.2.0\n');
     expect(withGcc13).not.toBe(runtimeOutput(BASE));
+  });
+
+  it("hashes the version of the compiler a wheel.json env names (by path or name), over the caller's CC/CXX", () => {
+    const v1 = fakeBin({ 'my g++': 'g++ (custom) 13.1.0', 'my gcc': 'gcc (custom) 13.1.0' });
+    const v2 = fakeBin({ 'my g++': 'g++ (custom) 13.2.0', 'my gcc': 'gcc (custom) 13.2.0' });
+    const named = (bin: string) => ({ CXX: join(bin, 'my g++'), CC: join(bin, 'my gcc') });
+    const first = runtimeOutput({ ...BASE, CXX: 'c++', CC: 'cc' }, named(v1));
+    expect(first).toContain('gcc (custom) 13.1.0\ng++ (custom) 13.1.0\n');
+    // The same path, upgraded: another hash; the caller's CXX does not count while wheel.json names one.
+    expect(runtimeOutput(BASE, { ...named(v1), CXX: join(v2, 'my g++') })).toContain('g++ (custom) 13.2.0\n');
+    expect(runtimeOutput({ ...BASE, CXX: 'false' }, named(v1))).toBe(first);
+    expect(runtimeOutput({ ...BASE, CXX: 'c++' }, {})).not.toBe(first);
   });
 
   it('changes when a g++-N the build may pick from PATH is installed, or upgraded, even with CC/CXX unset', () => {

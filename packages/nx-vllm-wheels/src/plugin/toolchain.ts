@@ -6,16 +6,24 @@ import { VERSIONED_GCCS } from '../lib/build/compiler-candidates';
  * g++-N/gcc-N the build may pick from PATH when the commit needs a newer GCC), and the exact Python the
  * build venv is made from. It prints no path, user or time, so machines with the same toolchain share cache entries.
  */
-export function toolchainRuntimeInput(pythonMinor: string): string {
+export function toolchainRuntimeInput(pythonMinor: string, variantEnv: Readonly<Record<string, string>> = {}): string {
   const versioned = VERSIONED_GCCS.flatMap((c) => [c.cxx, c.cc]).join(' ');
+  // wheel.json's env wins over the caller's CC/CXX in the build (buildEnv): then its compiler's version is hashed, not only its name.
+  const compiler = (variable: 'CC' | 'CXX', fallback: string) =>
+    variantEnv[variable] !== undefined ? `(${shellWord(variantEnv[variable])} --version 2>&1 | head -n 1)` : `(\${${variable}:-${fallback}} --version 2>&1 | head -n 1)`;
   return [
     'uname -m',
     '(ldd --version 2>&1 | head -n 1)',
-    '(${CC:-cc} --version 2>&1 | head -n 1)',
-    '(${CXX:-c++} --version 2>&1 | head -n 1)',
+    compiler('CC', 'cc'),
+    compiler('CXX', 'c++'),
     // Only those that exist (`command -v` is a shell builtin): a machine without any prints nothing.
     `(for c in ${versioned}; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done)`,
     // The interpreter findPython picks: python3.X, else python3 if it is 3.X.
     `(for p in python${pythonMinor} python3; do $p -c 'import platform, sys; assert "%d.%d" % sys.version_info[:2] == "${pythonMinor}"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python${pythonMinor})`,
   ].join(' && ');
+}
+
+/** A value as one shell word: bare when it is plain, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
