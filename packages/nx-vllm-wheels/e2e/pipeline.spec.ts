@@ -215,7 +215,8 @@ const log = { step: (m) => console.log('> ' + m), info: (m) => console.log(m), w
     );
     writeFileSync(
       join(ws.root, 'packages/vllm/patches/0002-bad.patch'),
-      'diff --git a/setup.py b/setup.py\n--- a/setup.py\n+++ b/setup.py\n@@ -1,1 +1,1 @@\n-this line is not in setup.py\n+neither is this one\n',
+      // Not cmake/cpu_extension.cmake or setup.py: those the build plan reads patched, and refuses before any worktree.
+      'diff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n@@ -1,1 +1,1 @@\n-this line is not in README.md\n+neither is this one\n',
     );
     const vllm = ws.readJson<Record<string, unknown>>('packages/vllm/vllm.json');
     ws.writeJson('packages/vllm/vllm.json', { ...vllm, patches: ['patches/0001-good.patch', 'patches/0002-bad.patch'] });

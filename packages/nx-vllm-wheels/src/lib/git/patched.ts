@@ -61,7 +61,8 @@ export async function readFilesWithPatches(
       try {
         await git.query(['apply', '--whitespace=nowarn', ...paths.map((p) => `--include=${p}`), patch.file]);
       } catch (e) {
-        throw new SourceError(`Patch ${patch.name} does not apply to ${paths.join(', ')} at ${commit.slice(0, 12)}: ${(e as Error).message}`, { cause: e });
+        const reason = (e as Error).message.split('\n').filter((l) => /error|patch failed|does not apply/i.test(l)).map((l) => l.replace(/^.*? failed in \S+: /, '').trim());
+        throw new SourceError(`Patch ${patch.name} does not apply to ${paths.join(', ')} at ${commit.slice(0, 12)}: ${reason.join('; ') || (e as Error).message}.`, { cause: e });
       }
     }
     for (const path of paths) {

@@ -173,7 +173,7 @@ describe('planVariantBuild', () => {
     // A patch that does not apply to the files read is named before any worktree is touched.
     writeFileSync(join(ctx.workspaceRoot, 'packages/vllm/stale.patch'), (await diff(withExtra)).replace(/^ (.+)$/m, ' $1 # not in the commit'));
     const stale = await rejection(planVariantBuild(patched(['stale.patch']), variant(env), ctx, true));
-    expect((stale as Error).message).toMatch(/^Patch packages\/vllm\/stale\.patch does not apply to cmake\/cpu_extension\.cmake, setup\.py at \w{12}/);
+    expect((stale as Error).message).toMatch(/^Patch packages\/vllm\/stale\.patch does not apply to cmake\/cpu_extension\.cmake, setup\.py at \w{12}: error: patch failed: cmake\/cpu_extension\.cmake:\d+; error: cmake\/cpu_extension\.cmake: patch does not apply\.$/);
   });
 
   it("refuses an isa the commit's family does not build, naming the file and the field", async () => {
