@@ -29,6 +29,10 @@ export type { ZipData, ZipWriterOptions, AddDataOptions, RawSource, WrittenEntry
 export { openWheel, validateWheel } from './validate';
 export type { WheelInfo, OpenWheel } from './validate';
 export { renameWheel } from './rename';
+export { stripLocalVersions } from './local-versions';
+export type { StripLocalVersionsOptions, StrippedWheel } from './local-versions';
+export { parseRequirement, publicVersion, rewriteLocalPins } from './requires-dist';
+export type { ParsedRequirement, VersionSpecifier, LocalPinRewrite } from './requires-dist';
 export type { RenameWheelOptions, RenamedWheel } from './rename';
 export { analyzePlatform, analyzePlatformCommand, choosePlatformTag, ANALYZE_WHEEL_SCRIPT, TORCH_LIBRARY_EXCLUDES } from './platform-tag';
 export type { AnalyzePlatformOptions, PlatformAnalysis, PlatformTagChoice, PlatformTagPolicy, ExternalLibrary, ElfInfo, PolicyInfo } from './platform-tag';

@@ -1,0 +1,27 @@
+/**
+ * Stripping `+git…` makes two builds of one release share file names: the index must refuse the second
+ * build's bytes under a name it published (as it refuses any changed file), and accept a rerun of the first.
+ */
+import { createRocmBaseWheels } from '../../../../../tools/fixtures/index.js';
+import { tempDir } from '../../test-support/temp';
+import { stripLocalVersions } from '../wheel';
+import { buildIndex } from './index';
+
+it('refuses a second build of the same normalized versions, accepts the same build again', async () => {
+  const normalized = async (build: 'a' | 'b') => {
+    const { wheels } = createRocmBaseWheels(tempDir(`rocm-base-${build}`), { build });
+    const out = tempDir(`rocm-normalized-${build}`);
+    return (await stripLocalVersions({ wheels: [wheels.torch, wheels.triton, wheels.torchvision, wheels.amdsmi], outputDir: out })).map((w) => w.path);
+  };
+  const a = await normalized('a');
+  const published = await buildIndex({ wheels: a, outDir: tempDir('index-a') });
+  expect(published.files.map((f) => f.filename)).toContain('torch-2.9.0-py3-none-linux_x86_64.whl');
+
+  // The same build normalized again: the same bytes, nothing changes.
+  await expect(buildIndex({ wheels: await normalized('a'), outDir: tempDir('index-a2'), existing: published })).resolves.toEqual(published);
+
+  const error = await buildIndex({ wheels: await normalized('b'), outDir: tempDir('index-b'), existing: published }).catch((e: Error) => e);
+  expect(error).toBeInstanceOf(Error);
+  expect((error as Error).message).toContain('Refusing to change published files');
+  for (const name of ['torch-2.9.0', 'triton-3.5.0', 'torchvision-0.24.0', 'amdsmi-26.1.0']) expect((error as Error).message).toContain(`${name}-py3-none-linux_x86_64.whl is already published with sha256`);
+});
