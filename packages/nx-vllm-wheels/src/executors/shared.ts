@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { resolve } from 'node:path';
-import { indexConfigSchema, parseConfigFile, torchConfigSchema, vllmConfigSchema, wheelConfigSchema } from '../config';
+import { indexConfigSchema, parseConfigFile, rocmConfigSchema, rocmWheelConfigSchema, torchConfigSchema, vllmConfigSchema, wheelConfigSchema } from '../config';
 import { configLocation } from '../config/layout';
 import { machineCache } from '../lib/cache-dir';
 import { ConfigError, VllmWheelsError } from '../lib/errors';
@@ -8,6 +8,7 @@ import { describeFailure } from '../lib/failure';
 import { consoleLogger } from '../lib/log';
 import { stopChildrenOnInterrupt } from '../lib/process';
 import type { IndexSpec, SourceSpec, StepContext, TorchSpec, UnlockedSourceSpec, VariantSpec } from '../lib/pipeline';
+import type { RocmSpec, RocmVariantSpec } from '../lib/rocm';
 
 export interface CommonOptions {
   dryRun?: boolean;
@@ -42,6 +43,14 @@ export function loadTorch(context: ExecutorContext, file: string): TorchSpec {
 
 export function loadVariant(context: ExecutorContext, file: string): VariantSpec {
   return { name: configLocation(file).name, configFile: file, config: parseConfigFile(wheelConfigSchema, resolve(context.root, file), file) };
+}
+
+export function loadRocm(context: ExecutorContext, file: string): RocmSpec {
+  return { name: configLocation(file).name, configFile: file, config: parseConfigFile(rocmConfigSchema, resolve(context.root, file), file) };
+}
+
+export function loadRocmVariant(context: ExecutorContext, file: string): RocmVariantSpec {
+  return { name: configLocation(file).name, configFile: file, config: parseConfigFile(rocmWheelConfigSchema, resolve(context.root, file), file) };
 }
 
 /** index.json and its member variants (inference passes them: index.json's `variants`, or every variant). */

@@ -1,11 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   indexConfigSchema,
+  isRocmWheelConfigText,
   parseConfigFile,
+  parseConfigText,
+  rocmConfigSchema,
+  rocmWheelConfigSchema,
   torchConfigSchema,
   vllmConfigSchema,
   wheelConfigSchema,
   type IndexConfig,
+  type RocmConfig,
+  type RocmWheelConfig,
   type TorchConfig,
   type VllmConfig,
   type WheelConfig,
@@ -29,13 +36,22 @@ export interface FoundVariant extends Found<WheelConfig> {
   source: string;
 }
 
+/** A ROCm variant (wheel.json with "device": "rocm") and its source. */
+export interface FoundRocmVariant extends Found<RocmWheelConfig> {
+  source: string;
+}
+
 export interface WorkspaceConfigs {
   /** The valid vLLM sources, by project name. */
   sources: Found<VllmConfig>[];
   torch?: Found<TorchConfig>;
+  /** The ROCm build environment (rocm.json). */
+  rocm?: Found<RocmConfig>;
   /** The valid variants whose source is valid. */
   variants: FoundVariant[];
-  /** Every variant folder, valid or not: the index's members when index.json lists none. */
+  /** The valid ROCm variants whose source is valid. */
+  rocmVariants: FoundRocmVariant[];
+  /** Every CPU variant folder, valid or not: the index's members when index.json lists none. */
   variantNames: string[];
   indexes: Found<IndexConfig>[];
 }
@@ -51,16 +67,19 @@ export type ConfigProblems = Map<string, string[]>;
 export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: string): { configs: WorkspaceConfigs; problems: ConfigProblems } {
   const problems: ConfigProblems = new Map();
   const report = (file: string, message: string) => problems.set(file, [...(problems.get(file) ?? []), message]);
-  const out: WorkspaceConfigs = { sources: [], variants: [], variantNames: [], indexes: [] };
+  const out: WorkspaceConfigs = { sources: [], variants: [], rocmVariants: [], variantNames: [], indexes: [] };
   const torches: Found<TorchConfig>[] = [];
+  const rocms: Found<RocmConfig>[] = [];
   const parsedVariants: (Found<WheelConfig> & { sourceFolder?: string })[] = [];
+  const parsedRocmVariants: (Found<RocmWheelConfig> & { sourceFolder?: string })[] = [];
   const sorted = [...files].sort();
   const located = sorted.map((file) => ({ file, ...configLocation(file) }));
   const sourceFiles = located.filter((l) => l.kind === 'vllm');
   for (const { file, kind, root, name, folder, sourceFolder } of located) {
-    if (kind === 'wheel') out.variantNames.push(name);
     try {
       const abs = join(workspaceRoot, file);
+      const rocmVariant = kind === 'wheel' && isRocmWheelConfigText(readText(abs));
+      if (kind === 'wheel' && !rocmVariant) out.variantNames.push(name);
       switch (kind) {
         case 'vllm':
           out.sources.push({ file, root, name, config: parseConfigFile(vllmConfigSchema, abs, file) });
@@ -68,13 +87,18 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
         case 'torch':
           torches.push({ file, root, name, config: parseConfigFile(torchConfigSchema, abs, file) });
           break;
+        case 'rocm':
+          rocms.push({ file, root, name, config: parseConfigFile(rocmConfigSchema, abs, file) });
+          break;
         case 'wheel': {
-          const config = parseConfigFile(wheelConfigSchema, abs, file);
-          if (config.distribution !== folder && folder !== `${config.distribution}-${config.arch}`) {
-            throw new ConfigError(
-              `${file} is invalid:\n  - distribution: must equal the folder name "${folder}" (one folder per PyPI distribution; another platform's wheel of it lives in "<distribution>-<arch>", e.g. "${config.distribution}-${config.arch}"), got "${config.distribution}"`,
-            );
+          if (rocmVariant) {
+            const config = parseConfigText(rocmWheelConfigSchema, file, readText(abs));
+            checkDistributionFolder(file, folder, config);
+            parsedRocmVariants.push({ file, root, name, config, sourceFolder });
+            break;
           }
+          const config = parseConfigFile(wheelConfigSchema, abs, file);
+          checkDistributionFolder(file, folder, config);
           parsedVariants.push({ file, root, name, config, sourceFolder });
           break;
         }
@@ -91,6 +115,9 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
   if (kinds('torch').length > 1) {
     for (const f of kinds('torch')) report(f, `Only one torch.json may exist in a workspace; found ${kinds('torch').join(', ')}.`);
   } else [out.torch] = torches;
+  if (kinds('rocm').length > 1) {
+    for (const f of kinds('rocm')) report(f, `Only one rocm.json may exist in a workspace for now; found ${kinds('rocm').join(', ')}.`);
+  } else [out.rocm] = rocms;
   if (kinds('index').length > 1) {
     for (const f of kinds('index')) {
       report(
@@ -108,6 +135,12 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
     else out.variants.push({ ...variant, source: source.name });
     if (!kinds('torch').length) report(variant.file, `${variant.file} needs a build environment: add packages/torch-cpu/torch.json.`);
   }
+  for (const variant of parsedRocmVariants) {
+    const source = variantSource(variant, sourceNames);
+    if ('problem' in source) report(variant.file, source.problem);
+    else out.rocmVariants.push({ ...variant, source: source.name });
+    if (!kinds('rocm').length) report(variant.file, `${variant.file} is a ROCm variant ("device": "rocm") and needs a ROCm build environment: add packages/rocm/rocm.json.`);
+  }
   for (const index of out.indexes) {
     for (const v of index.config.variants ?? []) {
       if (!out.variantNames.includes(v)) {
@@ -122,6 +155,8 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
       ...out,
       sources,
       torch: out.torch && valid(out.torch) ? out.torch : undefined,
+      rocm: out.rocm && valid(out.rocm) ? out.rocm : undefined,
+      rocmVariants: out.rocmVariants.filter(valid),
       // A variant whose source is broken is still here: inference leaves it out and says so in the source's error.
       variants: out.variants.filter(valid),
       indexes: out.indexes.filter(valid),
@@ -130,11 +165,27 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
   };
 }
 
+function readText(abs: string): string {
+  try {
+    return readFileSync(abs, 'utf8');
+  } catch {
+    return ''; // parseConfigFile reports it
+  }
+}
+
+function checkDistributionFolder(file: string, folder: string, config: { distribution: string; arch: string }): void {
+  if (config.distribution !== folder && folder !== `${config.distribution}-${config.arch}`) {
+    throw new ConfigError(
+      `${file} is invalid:\n  - distribution: must equal the folder name "${folder}" (one folder per PyPI distribution; another platform's wheel of it lives in "<distribution>-<arch>", e.g. "${config.distribution}-${config.arch}"), got "${config.distribution}"`,
+    );
+  }
+}
+
 /**
  * The source a variant builds from: a nested variant's folder names it (a "source" field must agree);
  * a flat variant's "source" names it, or the workspace's only source does.
  */
-function variantSource(variant: Found<WheelConfig> & { sourceFolder?: string }, sources: readonly string[]): { name: string } | { problem: string } {
+function variantSource(variant: Found<{ source?: string; distribution: string }> & { sourceFolder?: string }, sources: readonly string[]): { name: string } | { problem: string } {
   const named = variant.config.source;
   const known = `(sources: ${sources.join(', ') || 'none'})`;
   if (variant.sourceFolder !== undefined) {

@@ -1,7 +1,7 @@
 import { AggregateCreateNodesError, type CreateNodes, type CreateNodesResult, type TargetConfiguration } from '@nx/devkit';
 import { z } from 'zod';
 import type { TorchConfig, VllmConfig } from '../config';
-import { INDEX_CONTENT_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
+import { INDEX_CONTENT_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
 import { ConfigError } from '../lib/errors';
 import { redactUrlCredentials } from '../lib/process/redact';
@@ -28,6 +28,13 @@ const TARGETS = {
   'publish-wheel': { executor: 'publish-pypi', cache: false, description: "Upload this variant's wheel to a PyPI-compatible repository (PyPI by default); an existing file is a no-op." },
   index: { executor: 'build-index', cache: true, description: "A static PEP 503/691/658 simple repository over every variant's wheel, in dist/index." },
   'publish-index': { executor: 'publish-s3', cache: false, description: 'Upload dist/index to S3 (files, then project pages, then the root), merged with what is already published.' },
+  'base-wheels': {
+    executor: 'rocm-base-wheels',
+    cache: true,
+    output: 'dist/base-wheels',
+    description: "The ROCm base wheels (torch, triton, torchvision, amdsmi) from rocm.json's command, directory or URL, their +git local versions stripped.",
+  },
+  'build-rocm': { executor: 'build-rocm', cache: true, output: 'dist/raw', description: 'Build vLLM for ROCm (VLLM_TARGET_DEVICE=rocm, PYTORCH_ROCM_ARCH) into a raw wheel; needs ROCm and hipcc.' },
   verify: { executor: 'verify-index', cache: false, description: 'Install every variant from the published index with pip and with uv in fresh venvs, and import it.' },
 } as const;
 
@@ -114,6 +121,7 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
       },
     };
   }
+  Object.assign(projects, rocmProjects(configs));
   for (const index of configs.indexes) {
     const members = indexMembers(index, configs);
     // An index over a variant that is not inferred would depend on a project that does not exist.
@@ -150,6 +158,55 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
   return projects;
 }
 
+/**
+ * The ROCm build environment (rocm.json: its base wheels) and the ROCm variants built against it, tagged
+ * `device:rocm`. The GPU architectures and the ROCm version are build inputs of both.
+ */
+function rocmProjects(configs: WorkspaceConfigs): NonNullable<CreateNodesResult['projects']> {
+  const projects: NonNullable<CreateNodesResult['projects']> = {};
+  const { rocm, sources } = configs;
+  if (!rocm) return projects;
+  const rocmInput: Input = { json: `{workspaceRoot}/${rocm.file}`, fields: [...ROCM_BUILD_FIELDS] };
+  const { baseWheels } = rocm.config;
+  // What the base wheels are made from: a directory's wheels, a command's project folder (its scripts); a URL is named in rocm.json.
+  const baseInputs: Input[] = baseWheels.directory !== undefined ? [`{projectRoot}/${baseWheels.directory.replace(/\/+$/, '')}/**/*.whl`] : baseWheels.command ? ['{projectRoot}/**/*'] : [];
+  projects[rocm.root] = {
+    name: rocm.name,
+    tags: ['vllm-wheels:rocm', 'device:rocm'],
+    targets: {
+      'base-wheels': target('base-wheels', { config: rocm.file, codeFingerprint: pluginFingerprint('rocm-base-wheels') }, { inputs: [rocmInput, ...baseInputs, { externalDependencies: [] }] }),
+    },
+    metadata: { description: `ROCm ${rocm.config.rocmVersion} build environment (${rocm.config.gpuArchs.join(', ')}, python ${rocm.config.python}) and its base wheels` },
+  };
+  for (const variant of configs.rocmVariants) {
+    const source = sources.find((s) => s.name === variant.source);
+    if (!source) continue;
+    projects[variant.root] = {
+      name: variant.name,
+      tags: ['vllm-wheels:variant', 'device:rocm', `source:${source.name}`],
+      implicitDependencies: [source.name, rocm.name],
+      targets: {
+        build: target('build-rocm', { config: variant.file, sourceConfig: source.file, rocmConfig: rocm.file, codeFingerprint: pluginFingerprint('rocm-build') }, {
+          inputs: [
+            { json: '{projectRoot}/wheel.json', fields: [...ROCM_WHEEL_BUILD_FIELDS] },
+            { json: `{workspaceRoot}/${source.file}`, fields: [...VLLM_BUILD_FIELDS] },
+            ...source.config.patches.map((p) => `{workspaceRoot}/${source.root}/${p}`),
+            rocmInput,
+            { dependentTasksOutputFiles: '**/*.whl' },
+            { externalDependencies: [] },
+          ],
+          dependsOn: [
+            { projects: [source.name], target: 'checkout', params: 'forward' },
+            { projects: [rocm.name], target: 'base-wheels', params: 'forward' },
+          ],
+        }),
+      },
+      metadata: { description: `${variant.config.distribution}: vLLM ${source.config.ref} (${source.name}) for ROCm ${rocm.config.rocmVersion} (${rocm.config.gpuArchs.join(', ')})` },
+    };
+  }
+  return projects;
+}
+
 function indexMembers(index: WorkspaceConfigs['indexes'][number], configs: WorkspaceConfigs): string[] {
   return index.config.variants ?? configs.variantNames;
 }
@@ -164,12 +221,14 @@ function leftOutBecauseOf(file: string, configs: WorkspaceConfigs, projects: Non
   const torch = kind === 'vllm' && configs.torch && missing(configs.torch) ? [configs.torch.name] : [];
   const variants = configs.variants.filter((v) => missing(v) && ((kind === 'vllm' && v.source === name) || kind === 'torch')).map((v) => v.name);
   const indexes = configs.indexes
-    .filter((i) => missing(i) && (kind === 'wheel' ? indexMembers(i, configs).includes(name) : kind !== 'index'))
+    .filter((i) => missing(i) && (kind === 'wheel' ? indexMembers(i, configs).includes(name) : kind !== 'index' && kind !== 'rocm'))
     .map((i) => i.name);
-  const names = [...torch, ...variants, ...indexes];
+  const rocmVariants = configs.rocmVariants.filter((v) => missing(v) && ((kind === 'vllm' && v.source === name) || kind === 'rocm')).map((v) => v.name);
+  const names = [...torch, ...variants, ...rocmVariants, ...indexes];
   if (!names.length) return '';
   const list = names.join(', ');
   if (kind === 'vllm') return `Without a valid vLLM source nothing can be inferred that builds from it: ${list} ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
+  if (kind === 'rocm') return `Without a valid ROCm build environment no ROCm variant can be inferred: ${list} ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
   if (kind === 'torch') return `Without a valid build environment no variant can be inferred: ${list} ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
   return `${list} (which ${names.length > 1 ? 'index' : 'indexes'} this variant) ${names.length > 1 ? 'are' : 'is'} left out until this file is fixed.`;
 }

@@ -17,6 +17,8 @@ const STEP_EXECUTORS = {
   wheel: ['build-wheel', 'normalize'],
   // The index reads the wheels; their own code is in their hashes (dependentTasksOutputFiles).
   index: ['build-index'],
+  'rocm-base-wheels': ['rocm-base-wheels'],
+  'rocm-build': ['build-rocm'],
 } as const;
 
 export type FingerprintKind = keyof typeof STEP_EXECUTORS;
