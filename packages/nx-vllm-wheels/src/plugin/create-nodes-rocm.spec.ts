@@ -25,7 +25,7 @@ function workspace(files: Record<string, object | string> = FILES): { root: stri
 }
 
 const infer = ({ root, files }: { root: string; files: string[] }) => createNodes[1](files, {}, { nxJsonConfiguration: {}, workspaceRoot: root });
-const projectsOf = (results: [string, CreateNodesResult][]) => Object.fromEntries(results.flatMap(([, r]) => Object.entries(r.projects ?? {})));
+const projectsOf = (results: readonly (readonly [string, CreateNodesResult])[]) => Object.fromEntries(results.flatMap(([, r]) => Object.entries(r.projects ?? {})));
 
 describe('createNodes: ROCm', () => {
   it('infers the ROCm environment with its base wheels and the ROCm variant, tagged device:rocm, beside the CPU pipeline', async () => {
