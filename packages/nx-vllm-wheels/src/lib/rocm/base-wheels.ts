@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { RocmConfig } from '../../config';
-import { ConfigError, WheelError } from '../errors';
+import { CommandError, ConfigError, WheelError } from '../errors';
 import { replaceDirAtomic, writeFileAtomic } from '../fs';
 import type { StepContext } from '../pipeline/context';
 import { formatPlannedCommand, run } from '../process';
@@ -36,8 +36,9 @@ const RAW = '.raw';
 /**
  * `<rocm>:base-wheels`: the base wheels (torch, triton, torchvision, amdsmi by default) from rocm.json's
  * "baseWheels" (a command, a directory or a URL), exactly one build of each configured distribution and
- * nothing else, with their `+git…` local versions stripped (and the pins between them rewritten) into
- * dist/base-wheels/<project>, with base-wheels.json listing each wheel's versions and sha256.
+ * nothing else, with their `+git…` local versions stripped (and the pins between them rewritten), checked
+ * by pip to install together from themselves alone, into dist/base-wheels/<project>, with base-wheels.json
+ * listing each wheel's versions and sha256.
  */
 export async function collectBaseWheels(rocm: RocmSpec, ctx: StepContext): Promise<string[]> {
   const outDir = baseWheelsDir(ctx, rocm);
@@ -57,6 +58,7 @@ export async function collectBaseWheels(rocm: RocmSpec, ctx: StepContext): Promi
       onWheel: ({ input, from, to }) => ctx.log.info(`  ${basename(input)}: ${from} -> ${to}`),
     });
     rmSync(raw, { recursive: true, force: true });
+    await checkResolves(rocm, ctx, tmp);
     const wheels = [];
     for (const w of stripped) {
       for (const r of w.requirements) ctx.log.info(`  ${w.fileName}: Requires-Dist ${r.from} -> ${r.to}`);
@@ -96,15 +98,40 @@ async function fetchRaw(rocm: RocmSpec, ctx: StepContext, raw: string): Promise<
   return wheelFiles(raw);
 }
 
-/** pip downloads the configured distributions (no dependencies: they are the base) as wheels for the environment's python. */
-function pipDownloadArgs(config: RocmConfig, dest: string): string[] {
+/**
+ * Real pip resolves the stripped set from `dir` alone, for the environment's python: a pin the stripping
+ * could not see (a public version no wheel of the set has) fails here, not at a user's install.
+ */
+async function checkResolves(rocm: RocmSpec, ctx: StepContext, dir: string): Promise<void> {
+  const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['wheel'], env: ctx.env, log: ctx.log, dryRun: false });
+  const target = join(dir, RAW);
+  ctx.log.step(`${rocm.name}: checking that ${rocm.config.baseWheels.distributions.join(', ')} resolve from the stripped wheels alone (pip, python ${rocm.config.python})`);
+  try {
+    await run(tools.python, resolveArgs(rocm.config, dir, target), { cwd: dir, env: { ...ctx.env, PIP_DISABLE_PIP_VERSION_CHECK: '1' }, timeoutMs: 10 * 60_000 });
+  } catch (e) {
+    if (!(e instanceof CommandError)) throw e;
+    throw new WheelError(`${rocm.name}: the base wheels do not install together once stripped (nothing was written); pip says:\n${e.outputTail}`, { cause: e });
+  } finally {
+    rmSync(target, { recursive: true, force: true });
+  }
+}
+
+function resolveArgs(config: RocmConfig, dir: string, target: string): string[] {
+  return ['-m', 'pip', 'install', '--dry-run', '--ignore-installed', '--no-index', '--find-links', dir, '--target', target, ...targetTags(config), ...config.baseWheels.distributions];
+}
+
+/** pip's options for wheels of the environment's python on Linux x86_64 (markers are still the host's: pip's rule). */
+function targetTags(config: RocmConfig): string[] {
   const cp = `cp${config.python.replace('.', '')}`;
   return [
-    '-m', 'pip', 'download', '--no-deps', '--no-index', '--find-links', config.baseWheels.url!, '--dest', dest,
     '--only-binary=:all:', '--python-version', config.python, '--implementation', 'cp', '--abi', cp, '--abi', 'abi3', '--abi', 'none',
     '--platform', 'linux_x86_64', '--platform', 'manylinux_2_28_x86_64', '--platform', 'manylinux_2_17_x86_64', '--platform', 'any',
-    ...config.baseWheels.distributions,
   ];
+}
+
+/** pip downloads the configured distributions (no dependencies: they are the base) as wheels for the environment's python. */
+function pipDownloadArgs(config: RocmConfig, dest: string): string[] {
+  return ['-m', 'pip', 'download', '--no-deps', '--no-index', '--find-links', config.baseWheels.url!, '--dest', dest, ...targetTags(config), ...config.baseWheels.distributions];
 }
 
 function wheelFiles(dir: string): string[] {
@@ -149,5 +176,8 @@ async function planBaseWheels(rocm: RocmSpec, ctx: StepContext): Promise<void> {
     const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['wheel'], env: ctx.env, log: ctx.log, dryRun: true });
     ctx.log.info(formatPlannedCommand({ command: tools.python, args: pipDownloadArgs(rocm.config, raw), cwd: raw, env: {} }));
   }
-  ctx.log.info(`[dry-run] would strip their local versions (+git…) and the pins between them, and write them with ${BASE_WHEELS_MANIFEST} to ${outDir} (<temp dir> replaces it as a whole)`);
+  ctx.log.info(`[dry-run] would strip their local versions (+git…) and the pins between them into <temp dir>, then check that they install together:`);
+  const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['wheel'], env: ctx.env, log: ctx.log, dryRun: true });
+  ctx.log.info(formatPlannedCommand({ command: tools.python, args: resolveArgs(rocm.config, '<temp dir>', raw), cwd: '<temp dir>', env: { PIP_DISABLE_PIP_VERSION_CHECK: '1' } }));
+  ctx.log.info(`[dry-run] would write them with ${BASE_WHEELS_MANIFEST} to ${outDir} (<temp dir> replaces it as a whole)`);
 }

@@ -2,7 +2,7 @@
  * The ROCm steps on the fixture (tools/fixtures/rocm): base wheels from a directory, a command and a URL,
  * stripped of their local versions; the toolchain a ROCm build needs, found or named as missing.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRocmBaseWheels, createRocmToolchain, ROCM_BASE_WHEELS_SCRIPT } from '../../../../../tools/fixtures/index.js';
@@ -12,6 +12,7 @@ import { testCacheRoot } from '../../test-support/tools';
 import { tempDir } from '../../test-support/temp';
 import { machineCache } from '../cache-dir';
 import { ToolError } from '../errors';
+import { renameWheel } from '../wheel';
 import { recordingLogger } from '../log';
 import type { SourceSpec, StepContext } from '../pipeline/context';
 import { BASE_WHEELS_MANIFEST, buildRocmVariant, collectBaseWheels, findRocmToolchain, type RocmSpec } from '.';
@@ -85,6 +86,21 @@ describe('collectBaseWheels', () => {
     expect((extra as Error).message).toContain('not in baseWheels.distributions: torchvision-0.24.0+git98f8b37-py3-none-linux_x86_64.whl');
     expect(readdirSync(join(root, 'dist', 'base-wheels', 'rocm')).sort()).toEqual([...NORMALIZED, BASE_WHEELS_MANIFEST].sort());
   });
+
+  it('refuses a set that does not install together once stripped (real pip, the directory alone)', async () => {
+    const root = tempDir('rocm-ws-unresolvable');
+    const dir = join(root, 'packages', 'rocm', 'base-wheels');
+    const { wheels } = createRocmBaseWheels(dir);
+    // torchvision pinning a torch release the set does not have: no local version, so stripping cannot see it.
+    const other = tempDir('rocm-other-pin');
+    await renameWheel({ input: wheels.torchvision, outputDir: other, distribution: 'torchvision', metadataUpdates: { 'Requires-Dist': ['torch==2.8.0'] } });
+    rmSync(wheels.torchvision);
+    renameSync(join(other, 'torchvision-0.24.0+git98f8b37-py3-none-linux_x86_64.whl'), wheels.torchvision);
+    const e = await collectBaseWheels(rocmSpec({ directory: 'base-wheels' }), context(root)).catch((x: Error) => x);
+    expect((e as Error).message).toContain('rocm: the base wheels do not install together once stripped (nothing was written); pip says:');
+    expect((e as Error).message).toMatch(/torch==2\.8\.0/);
+    expect(readdirSync(join(root, 'dist', 'base-wheels'))).toEqual([]); // no output, no temp dir left
+  }, 600_000);
 
   it('previews a command in a dry run (cwd, env, timeout) and writes nothing', async () => {
     const root = tempDir('rocm-ws-dry');
