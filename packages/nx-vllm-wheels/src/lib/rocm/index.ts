@@ -8,3 +8,4 @@ export type { RocmToolchain } from './toolchain';
 export { rocmBuildEnv, baseWheelsCommandEnv } from './build-env';
 export { buildRocmVariant } from './build';
 export type { RocmVariantSpec } from './build';
+export { ROCM_LIBRARY_EXCLUDES, rocmAnalysisExcludes } from './audit';
