@@ -40,7 +40,8 @@ describe('ROCm with real nx', () => {
     expect(first).toContain('torchvision-0.24.0-py3-none-linux_x86_64.whl: Requires-Dist torch (==2.9.0+git1c57644d) -> torch (==2.9.0)');
     expect(readdirSync(join(ws.root, 'dist', 'base-wheels', 'rocm')).sort()).toEqual(NORMALIZED);
     expect(taskOutcomes(await ws.nxOk(['run', 'rocm:base-wheels', '--outputStyle=static'])).cached).toEqual(['rocm:base-wheels']);
-    ws.writeJson('packages/rocm/rocm.json', { ...rocm, description: 'a description is not a build input' });
+    // Neither a description nor the command's timeout changes the base wheels.
+    ws.writeJson('packages/rocm/rocm.json', { ...rocm, description: 'not a build input', baseWheels: { ...rocm.baseWheels, timeoutMinutes: 30 } });
     expect(taskOutcomes(await ws.nxOk(['run', 'rocm:base-wheels', '--outputStyle=static'])).cached).toEqual(['rocm:base-wheels']);
     ws.writeJson('packages/rocm/rocm.json', { ...rocm, gpuArchs: ['gfx942', 'gfx90a'] });
     expect(taskOutcomes(await ws.nxOk(['run', 'rocm:base-wheels', '--outputStyle=static'])).ran).toEqual(['rocm:base-wheels']);

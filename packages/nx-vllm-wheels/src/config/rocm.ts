@@ -70,8 +70,11 @@ export const rocmConfigSchema = z.strictObject({
 
 export type RocmConfig = z.output<typeof rocmConfigSchema>;
 
-/** Fields of rocm.json that decide the base wheels and every ROCm build (the GPU archs and the ROCm version are build inputs). */
-export const ROCM_BUILD_FIELDS = ['device', 'rocmVersion', 'gpuArchs', 'python', 'baseWheels'] as const satisfies readonly (keyof RocmConfig)[];
+/** Fields of rocm.json that decide every ROCm build (the GPU archs and the ROCm version are build inputs). */
+export const ROCM_BUILD_FIELDS = ['device', 'rocmVersion', 'gpuArchs', 'python'] as const satisfies readonly (keyof RocmConfig)[];
+
+/** What decides the base wheels: the environment and where they come from (Nx's dotted fields); not the command's timeout. */
+export const ROCM_BASE_WHEELS_FIELDS = [...ROCM_BUILD_FIELDS, 'baseWheels.command', 'baseWheels.directory', 'baseWheels.url', 'baseWheels.distributions'] as const;
 
 const PLATFORM_TAG = 'must be "auto", "linux_x86_64" or "manylinux_X_Y_x86_64"';
 

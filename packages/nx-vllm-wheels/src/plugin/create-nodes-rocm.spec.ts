@@ -44,7 +44,10 @@ describe('createNodes: ROCm', () => {
         outputs: ['{workspaceRoot}/dist/base-wheels/{projectName}'],
         options: { config: 'packages/rocm/rocm.json', codeFingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) },
         inputs: [
-          { json: '{workspaceRoot}/packages/rocm/rocm.json', fields: ['device', 'rocmVersion', 'gpuArchs', 'python', 'baseWheels'] },
+          {
+            json: '{workspaceRoot}/packages/rocm/rocm.json',
+            fields: ['device', 'rocmVersion', 'gpuArchs', 'python', 'baseWheels.command', 'baseWheels.directory', 'baseWheels.url', 'baseWheels.distributions'],
+          },
           '{projectRoot}/base-wheels/**/*.whl',
           { externalDependencies: [] },
         ],
@@ -67,7 +70,7 @@ describe('createNodes: ROCm', () => {
       }),
     );
     // The GPU archs and the ROCm version key the build (rocm.json's build fields), as the base wheels do.
-    expect(variant.targets!.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/rocm/rocm.json', fields: ['device', 'rocmVersion', 'gpuArchs', 'python', 'baseWheels'] });
+    expect(variant.targets!.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/rocm/rocm.json', fields: ['device', 'rocmVersion', 'gpuArchs', 'python'] });
     expect(variant.targets!.build.inputs).toContainEqual({ dependentTasksOutputFiles: '**/*.whl' });
   });
 

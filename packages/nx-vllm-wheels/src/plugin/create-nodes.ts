@@ -1,7 +1,7 @@
 import { AggregateCreateNodesError, type CreateNodes, type CreateNodesResult, type TargetConfiguration } from '@nx/devkit';
 import { z } from 'zod';
 import type { TorchConfig, VllmConfig } from '../config';
-import { INDEX_CONTENT_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
+import { INDEX_CONTENT_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
 import { ConfigError } from '../lib/errors';
 import { redactUrlCredentials } from '../lib/process/redact';
@@ -160,13 +160,15 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
 
 /**
  * The ROCm build environment (rocm.json: its base wheels) and the ROCm variants built against it, tagged
- * `device:rocm`. The GPU architectures and the ROCm version are build inputs of both.
+ * `device:rocm`. The GPU architectures and the ROCm version are build inputs of both (the variant's build
+ * also has the base wheels' files, through dependentTasksOutputFiles).
  */
 function rocmProjects(configs: WorkspaceConfigs): NonNullable<CreateNodesResult['projects']> {
   const projects: NonNullable<CreateNodesResult['projects']> = {};
   const { rocm, sources } = configs;
   if (!rocm) return projects;
   const rocmInput: Input = { json: `{workspaceRoot}/${rocm.file}`, fields: [...ROCM_BUILD_FIELDS] };
+  const baseWheelsInput: Input = { json: `{workspaceRoot}/${rocm.file}`, fields: [...ROCM_BASE_WHEELS_FIELDS] };
   const { baseWheels } = rocm.config;
   // What the base wheels are made from: a directory's wheels, a command's project folder (its scripts); a URL is named in rocm.json.
   const baseInputs: Input[] = baseWheels.directory !== undefined ? [`{projectRoot}/${baseWheels.directory.replace(/\/+$/, '')}/**/*.whl`] : baseWheels.command ? ['{projectRoot}/**/*'] : [];
@@ -174,7 +176,7 @@ function rocmProjects(configs: WorkspaceConfigs): NonNullable<CreateNodesResult[
     name: rocm.name,
     tags: ['vllm-wheels:rocm', 'device:rocm'],
     targets: {
-      'base-wheels': target('base-wheels', { config: rocm.file, codeFingerprint: pluginFingerprint('rocm-base-wheels') }, { inputs: [rocmInput, ...baseInputs, { externalDependencies: [] }] }),
+      'base-wheels': target('base-wheels', { config: rocm.file, codeFingerprint: pluginFingerprint('rocm-base-wheels') }, { inputs: [baseWheelsInput, ...baseInputs, { externalDependencies: [] }] }),
     },
     metadata: { description: `ROCm ${rocm.config.rocmVersion} build environment (${rocm.config.gpuArchs.join(', ')}, python ${rocm.config.python}) and its base wheels` },
   };
