@@ -72,6 +72,8 @@ describe('createNodes: ROCm', () => {
     // The GPU archs and the ROCm version key the build (rocm.json's build fields), as the base wheels do.
     expect(variant.targets!.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/rocm/rocm.json', fields: ['device', 'rocmVersion', 'gpuArchs', 'python'] });
     expect(variant.targets!.build.inputs).toContainEqual({ dependentTasksOutputFiles: '**/*.whl' });
+    // The ROCm the machine has (its version file and hipcc's HIP version) keys the build, as the compilers do.
+    expect(variant.targets!.build.inputs).toContainEqual({ runtime: expect.stringContaining('.info/version') });
   });
 
   it("a command's base wheels are keyed on the project folder (its scripts)", async () => {

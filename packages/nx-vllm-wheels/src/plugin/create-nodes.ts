@@ -8,7 +8,7 @@ import { redactUrlCredentials } from '../lib/process/redact';
 import { configLocation } from '../config/layout';
 import { CONFIG_GLOB, readWorkspaceConfigs, type Found, type WorkspaceConfigs } from './config-files';
 import { pluginFingerprint } from './fingerprint';
-import { toolchainRuntimeInput } from './toolchain';
+import { rocmRuntimeInput, toolchainRuntimeInput } from './toolchain';
 
 const PLUGIN = 'nx-vllm-wheels';
 
@@ -194,6 +194,7 @@ function rocmProjects(configs: WorkspaceConfigs): NonNullable<CreateNodesResult[
             { json: `{workspaceRoot}/${source.file}`, fields: [...VLLM_BUILD_FIELDS] },
             ...source.config.patches.map((p) => `{workspaceRoot}/${source.root}/${p}`),
             rocmInput,
+            { runtime: rocmRuntimeInput(rocm.config.python, variant.config.env) },
             { dependentTasksOutputFiles: '**/*.whl' },
             { externalDependencies: [] },
           ],

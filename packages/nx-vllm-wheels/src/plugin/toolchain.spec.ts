@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { writeCompilerShim } from '../test-support/compiler-shim';
 import { tempDir } from '../test-support/temp';
-import { toolchainRuntimeInput } from './toolchain';
+import { createRocmToolchain } from '../../../../tools/fixtures/index.js';
+import { rocmRuntimeInput, toolchainRuntimeInput } from './toolchain';
 
 /** Nx runs a runtime input with the shell in the workspace root, and hashes what it prints. */
 function runtimeOutput(env: Record<string, string | undefined>, variantEnv: Record<string, string> = {}): string {
@@ -83,5 +84,20 @@ describe('toolchainRuntimeInput', () => {
   it('says so when there is no Python of that version at all', () => {
     const none = fakeBin({ 'python3.11': null, python3: null });
     expect(runtimeOutput({ PATH: [none, BASE.PATH].join(delimiter) })).toMatch(/^no python3\.11$/m);
+  });
+});
+
+describe('rocmRuntimeInput', () => {
+  const rocmOutput = (env: Record<string, string | undefined>) => execFileSync('/bin/sh', ['-c', rocmRuntimeInput('3.11')], { cwd: tempDir('toolchain-ws'), env, encoding: 'utf8' });
+
+  it("adds ROCm's version and hipcc's HIP version, without paths, and says when there is none", () => {
+    const rocm = createRocmToolchain(tempDir('rocm-71'), { rocmVersion: '7.1.0' });
+    const out = rocmOutput({ ...BASE, ROCM_PATH: rocm.root });
+    expect(out.startsWith(execFileSync('/bin/sh', ['-c', toolchainRuntimeInput('3.11')], { env: BASE, encoding: 'utf8' }))).toBe(true);
+    expect(out.trim().split('\n').slice(-2)).toEqual(['7.1.0-fixture', `HIP version: ${rocm.hipVersion}`]);
+    expect(out).not.toContain('/');
+    const other = createRocmToolchain(tempDir('rocm-72'), { rocmVersion: '7.2.0' });
+    expect(rocmOutput({ ...BASE, ROCM_PATH: other.root })).not.toBe(out);
+    expect(rocmOutput({ ...BASE, ROCM_PATH: tempDir('no-rocm') }).trim().split('\n').slice(-2)).toEqual(['no rocm version', 'no hipcc']);
   });
 });

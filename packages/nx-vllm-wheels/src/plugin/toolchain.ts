@@ -27,3 +27,17 @@ export function toolchainRuntimeInput(pythonMinor: string, variantEnv: Readonly<
 function shellWord(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * The ROCm build's runtime input: the toolchain above, and the ROCm the build finds (lib/rocm/toolchain.ts:
+ * hipcc in $ROCM_PATH, default /opt/rocm, else on PATH): ROCm's version file and hipcc's first line (its HIP
+ * version). A machine without ROCm prints that it has none (its build fails anyway).
+ */
+export function rocmRuntimeInput(pythonMinor: string, variantEnv: Readonly<Record<string, string>> = {}): string {
+  const root = '"${ROCM_PATH:-/opt/rocm}"';
+  return [
+    toolchainRuntimeInput(pythonMinor, variantEnv),
+    `(cat ${root}/.info/version 2>/dev/null || echo no rocm version)`,
+    `(h=${root}/bin/hipcc; [ -x "$h" ] || h=$(command -v hipcc) || h=; if [ -n "$h" ]; then "$h" --version 2>&1 | head -n 1; else echo no hipcc; fi)`,
+  ].join(' && ');
+}
