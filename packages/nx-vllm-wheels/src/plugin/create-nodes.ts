@@ -104,8 +104,9 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
           // is made by the build itself (torch-cpu:install would make every source's).
           dependsOn: [{ projects: [source.name], target: 'checkout', params: 'forward' }],
         }),
-        // Uncached: it writes into the machine cache's worktree, outside the workspace.
-        dev: target('dev', options, { dependsOn: [{ projects: [source.name], target: 'checkout', params: 'forward' }] }),
+        // Uncached: it writes into the machine cache's worktree, outside the workspace. No dependsOn: it
+        // makes the commit available itself (vllm:checkout's call), as a forwarded --force would be refused there.
+        dev: target('dev', options),
         wheel: target('wheel', { config: variant.file, codeFingerprint: pluginFingerprint('wheel') }, {
           inputs: [...inputs, { json: '{projectRoot}/wheel.json', fields: [...WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md'],
           dependsOn: [{ target: 'build', params: 'forward' }],
