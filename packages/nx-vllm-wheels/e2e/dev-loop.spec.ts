@@ -104,6 +104,16 @@ describe('the kernel developer loop: nx run <variant>:dev', () => {
     expect(sha256(installedC())).not.toBe(before);
   });
 
+  it('the build neither compiles nor drops the edit: it stops, naming the file', async () => {
+    const out = await ws.nx(['run', `${VARIANT}:build`, '--outputStyle=static']);
+    expect(out.code).not.toBe(0);
+    expect(out.output).toContain(`The worktree ${worktree} has changes that are not the commit`);
+    expect(out.output).toMatch(/prepared with: csrc\/cpu\/isa_kernels\.cpp\. /);
+    expect(readFileSync(join(worktree, 'csrc/cpu/isa_kernels.cpp'), 'utf8')).toContain('vllm_dev_loop_probe');
+    // `dev` itself keeps it (it builds nothing cached).
+    expect(await ws.nxOk(['run', `${VARIANT}:dev`, '--outputStyle=static'])).toContain('and your edits (csrc/cpu/isa_kernels.cpp), kept.');
+  });
+
   it('never replaces a hand-edited CMakeUserPresets.json without --force', async () => {
     const edited = JSON.parse(readFileSync(presetsFile, 'utf8'));
     edited.configurePresets[0].cacheVariables.CMAKE_BUILD_TYPE = 'Debug';

@@ -60,9 +60,11 @@ export async function prepareBuild(
   variant: VariantSpec,
   ctx: StepContext,
   { available, plan }: { available: boolean; plan: VariantBuildPlan },
+  /** The dev loop keeps a developer's edits of the prepared tree; a build refuses them (prepareWorktree). */
+  options: { keepEdits?: boolean } = {},
 ): Promise<PreparedBuild> {
   ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
-  const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin);
+  const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin, options);
   const mirrorDir = sourceMirrorDir(source, ctx);
   const thirdParty = await variantThirdParty(source, variant, sourceDir, available ? mirrorDir : undefined, ctx);
   ctx.log.step(`${variant.name}: build environment`);

@@ -32,7 +32,7 @@ export async function devVariant(source: SourceSpec, torch: TorchSpec, variant: 
   await checkoutSource(source, ctx);
   const planned = await checkAndPlanBuild(source, variant, ctx);
   const prepareAndWrite = async () => {
-    const prepared = await prepareBuild(source, torch, variant, ctx, planned);
+    const prepared = await prepareBuild(source, torch, variant, ctx, planned, { keepEdits: true });
     const { env, venv, sourceDir } = prepared;
     // sccache wins over ccache, both looked up on the build's PATH, as vLLM's setup.py chooses.
     const launcher = which('sccache', env) ?? which('ccache', env);
