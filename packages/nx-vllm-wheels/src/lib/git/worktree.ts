@@ -115,7 +115,7 @@ export async function prepareWorktree(options: WorktreeOptions): Promise<{ chang
   const ownFiles = options.ownFiles ?? [];
   // Someone edited the prepared tree (the dev loop invites it): building it would cache those edits under
   // the clean source's key, and resetting it would lose them. A tree back at the bare commit is prepared again.
-  let pristine = false;
+  let prepareAgain = false;
   const { tree: _, ...prepared } = state ?? {};
   const unchanged = valid && head === options.commit && JSON.stringify(prepared) === JSON.stringify(wanted);
   if (valid && state?.tree !== undefined) {
@@ -136,9 +136,9 @@ export async function prepareWorktree(options: WorktreeOptions): Promise<{ chang
           `\`git -C ${options.worktreeDir} reset --hard && git -C ${options.worktreeDir} clean -fd\`; then run again.`,
       );
     }
-    pristine = edited.length > 0;
+    prepareAgain = edited.length > 0;
   }
-  if (unchanged && !pristine) {
+  if (unchanged && !prepareAgain) {
     log.info(`Source ${options.worktreeDir} is already at ${options.commit.slice(0, 12)} with ${options.patches.length} patch(es).`);
     return { changed: false };
   }

@@ -47,21 +47,21 @@ export async function devVariant(source: SourceSpec, torch: TorchSpec, variant: 
       jobs: devJobs(ctx.env.MAX_JOBS, availableParallelism()),
       configFile: variant.configFile,
     });
-    return { presets, sourceDir, commands: devCommands(variant.name, sourceDir, venv.python) };
+    const file = join(sourceDir, USER_PRESETS_FILE);
+    let status: DevResult['status'];
+    try {
+      status = writePresets(file, presets, { ...options, dryRun: ctx.dryRun });
+    } catch (e) {
+      if (!(ctx.dryRun && e instanceof VllmWheelsError)) throw e;
+      ctx.log.info(`[dry-run] the real run would fail here: ${e.message}`);
+      status = 'dry-run';
+    }
+    return { file, presets, status, sourceDir, commands: devCommands(variant.name, sourceDir, venv.python) };
   };
   // The worktree is the build's: held under the build's lock while it is prepared and the file written.
-  const { presets, sourceDir, commands } = ctx.dryRun
+  const { file, presets, status, sourceDir, commands } = ctx.dryRun
     ? await prepareAndWrite()
     : await withBuildLock({ lockDir: ctx.cache.lock(`build-${variant.name}`), what: `the worktree ${ctx.cache.worktree(variant.name)}`, log: ctx.log }, prepareAndWrite);
-  const file = join(sourceDir, USER_PRESETS_FILE);
-  let status: DevResult['status'];
-  try {
-    status = writePresets(file, presets, { ...options, dryRun: ctx.dryRun });
-  } catch (e) {
-    if (!(ctx.dryRun && e instanceof VllmWheelsError)) throw e;
-    ctx.log.info(`[dry-run] the real run would fail here: ${e.message}`);
-    status = 'dry-run';
-  }
   if (ctx.dryRun) {
     ctx.log.info(`[dry-run] would write ${file}:\n${presetsText(presets)}`);
   } else {
