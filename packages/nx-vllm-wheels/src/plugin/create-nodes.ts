@@ -24,6 +24,11 @@ const TARGETS = {
   lock: { executor: 'lock', cache: false, description: 'Resolve "ref" to a commit and write it to vllm.json ("commit"), like a lockfile update.' },
   install: { executor: 'install-torch-cpu', cache: false, description: 'Create (or reuse) the build venv: CPU torch as the source pins it, plus its build tools.' },
   build: { executor: 'build-wheel', cache: true, output: 'dist/raw', description: "Build vLLM for this variant's ISA flags into a raw wheel." },
+  dev: {
+    executor: 'dev-presets',
+    cache: false,
+    description: "Write CMakeUserPresets.json into this variant's kept worktree (Ninja, ccache, the build venv, its flags): cmake --preset rebuilds only what you edit.",
+  },
   wheel: { executor: 'normalize', cache: true, output: 'dist/wheels', description: "Turn the raw wheel into this variant's distribution: renamed, versioned, with its metadata." },
   'publish-wheel': { executor: 'publish-pypi', cache: false, description: "Upload this variant's wheel to a PyPI-compatible repository (PyPI by default); an existing file is a no-op." },
   index: { executor: 'build-index', cache: true, description: "A static PEP 503/691/658 simple repository over every variant's wheel, in dist/index." },
@@ -106,6 +111,9 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
           // is made by the build itself (torch-cpu:install would make every source's).
           dependsOn: [{ projects: [source.name], target: 'checkout', params: 'forward' }],
         }),
+        // Uncached: it writes into the machine cache's worktree, outside the workspace. No dependsOn: it
+        // makes the commit available itself (vllm:checkout's call), as a forwarded --force would be refused there.
+        dev: target('dev', options),
         wheel: target('wheel', { config: variant.file, codeFingerprint: pluginFingerprint('wheel') }, {
           inputs: [...inputs, { json: '{projectRoot}/wheel.json', fields: [...WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md'],
           dependsOn: [{ target: 'build', params: 'forward' }],

@@ -18,3 +18,5 @@ export type { CompilerChoice, CompilerNeed, CompilerProbe } from './compiler';
 export { VERSIONED_GCCS } from './compiler-candidates';
 export { checkFamilyRules } from './family-rules';
 export { armLevelEnv, cmakeTrue } from './arm-level';
+export { cmakeArgsDefines, devJobs, devPresets, presetsOrigin, presetsText, DEV_BINARY_DIR, USER_PRESETS_FILE } from './cmake-presets';
+export type { CmakeUserPresets, DevPresetInput } from './cmake-presets';

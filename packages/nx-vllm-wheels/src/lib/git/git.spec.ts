@@ -431,12 +431,12 @@ describe('prepareWorktree', () => {
     expect(await git(moved.worktreeDir, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).toBe(other);
   });
 
-  it('moves to another commit keeping the ignored build/ dir, unchanged files and their mtimes; drops local edits', async () => {
+  it('moves to another commit keeping the ignored build/ dir, unchanged files and their mtimes', async () => {
     const { cache, mirrorDir } = await clonedMirror();
     const options = wtOptions(cache, mirrorDir, src.c1);
     await prepareWorktree(options);
     const wt = options.worktreeDir;
-    write(wt, { 'build/CMakeCache.txt': 'cache', 'build/csrc/kernel.o': 'object code', 'scratch.txt': 'untracked', 'README.md': 'local edit\n' });
+    write(wt, { 'build/CMakeCache.txt': 'cache', 'build/csrc/kernel.o': 'object code' });
     const build = snapshot(join(wt, 'build'));
     const unchanged = lstatSync(join(wt, 'csrc/unchanged.cpp')).mtimeMs;
     await new Promise((r) => setTimeout(r, 20));
@@ -447,10 +447,45 @@ describe('prepareWorktree', () => {
     expect(await head(wt)).toBe(src.c2);
     expect(await status(wt)).toBe('');
     expect(readFileSync(join(wt, 'README.md'), 'utf8')).toBe('# vLLM 0.2\n');
-    expect(existsSync(join(wt, 'scratch.txt'))).toBe(false);
     expect(snapshot(join(wt, 'build'))).toEqual(build);
     expect(readFileSync(join(wt, 'build/csrc/kernel.o'), 'utf8')).toBe('object code');
     expect(lstatSync(join(wt, 'csrc/unchanged.cpp')).mtimeMs).toBe(unchanged);
+  });
+
+  it('neither builds nor drops edits made in the prepared tree (the dev loop); a tree reset to the bare commit is prepared again', async () => {
+    const { cache, mirrorDir } = await clonedMirror();
+    const wt = wtOptions(cache, mirrorDir, src.c2, [patches.p1]).worktreeDir;
+    await prepareWorktree(wtOptions(cache, mirrorDir, src.c2, [patches.p1]));
+    const patched = readFileSync(join(wt, 'csrc/kernel.cpp'), 'utf8');
+    // The owner's own untracked file is not an edit.
+    write(wt, { 'CMakeUserPresets.json': '{}' });
+    expect(await prepareWorktree({ ...wtOptions(cache, mirrorDir, src.c2, [patches.p1]), ownFiles: ['CMakeUserPresets.json'] })).toEqual({ changed: false });
+
+    for (const [edit, shown] of [
+      [{ 'csrc/kernel.cpp': `${patched}int mine = 1;\n` }, 'csrc/kernel.cpp'],
+      [{ 'new_module.py': 'x = 1\n' }, 'new_module.py'],
+    ] as const) {
+      write(wt, edit);
+      for (const commit of [src.c2, src.c1]) {
+        // Same commit (it would be built) or another one (it would be dropped): refused either way, nothing touched.
+        const error = await rejection(prepareWorktree({ ...wtOptions(cache, mirrorDir, commit, [patches.p1]), ownFiles: ['CMakeUserPresets.json'] }));
+        expect(error).toBeInstanceOf(SourceError);
+        expect((error as Error).message).toContain(`The worktree ${wt} has changes that are not the commit ${src.c2.slice(0, 12)} + patches it was prepared with: ${shown}.`);
+        expect(await head(wt)).toBe(src.c2);
+      }
+      // The dev loop keeps them while commit and patches stay; moving the tree is refused for it too.
+      const keep = { ...wtOptions(cache, mirrorDir, src.c2, [patches.p1]), ownFiles: ['CMakeUserPresets.json'], keepEdits: true };
+      expect(await prepareWorktree(keep)).toEqual({ changed: false });
+      expect(keep.log.lines).toEqual([`Source ${wt} is at ${src.c2.slice(0, 12)} with 1 patch(es) and your edits (${shown}), kept.`]);
+      const move = await rejection(prepareWorktree({ ...wtOptions(cache, mirrorDir, src.c1, [patches.p1]), keepEdits: true }));
+      expect((move as Error).message).toContain(`${shown}. Moving the tree to another commit or patches would drop them, so it stops.`);
+      await git(wt, ['reset', '--hard']);
+      await git(wt, ['clean', '-fdq', '-e', 'CMakeUserPresets.json']);
+      // Back at the bare commit: prepared again (the patch re-applied), not taken as it is.
+      const again = { ...wtOptions(cache, mirrorDir, src.c2, [patches.p1]), ownFiles: ['CMakeUserPresets.json'] };
+      expect(await prepareWorktree(again)).toEqual({ changed: true });
+      expect(readFileSync(join(wt, 'csrc/kernel.cpp'), 'utf8')).toBe(patched);
+    }
   });
 
   it('applies patches in order, is a no-op for the same patches, and re-applies when a patch changes', async () => {

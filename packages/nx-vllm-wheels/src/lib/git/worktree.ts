@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { SourceError } from '../errors';
 import { writeFileAtomic } from '../fs';
 import { gitClient } from './client';
@@ -26,11 +27,40 @@ export interface WorktreeOptions extends MirrorOptions {
   commit: string;
   patches: readonly Patch[];
   edits?: readonly SourceEdit[];
+  /** Untracked files that are not local edits of the source (the dev loop's CMakeUserPresets.json). */
+  ownFiles?: readonly string[];
+  /**
+   * Edits made in the prepared tree are kept when commit and patches are unchanged (the dev loop, which
+   * builds nothing cached); without it, or when the tree would move, they are refused.
+   */
+  keepEdits?: boolean;
 }
 
 interface WorktreeState {
   commit: string;
   patches: string[];
+  /** The tree's changes from the commit right after preparation (localChanges); absent in older state files. */
+  tree?: Record<string, string>;
+}
+
+/**
+ * The worktree's changes from HEAD, by path: tracked files that differ and untracked files that are not
+ * ignored (a new .py would ship in the wheel), each with its content's digest ("deleted" when gone).
+ */
+async function localChanges(wt: ReturnType<typeof gitClient>, ownFiles: readonly string[]): Promise<Record<string, string>> {
+  const changed = (await wt.query(['diff', 'HEAD', '--name-only', '--no-renames', '-z'])).split('\0').filter(Boolean);
+  const untracked = (await wt.query(['ls-files', '--others', '--exclude-standard', '-z'])).split('\0').filter((f) => f && !ownFiles.includes(f));
+  const out: Record<string, string> = {};
+  for (const f of [...changed, ...untracked].sort()) {
+    const file = join(wt.cwd, f);
+    out[f] = existsSync(file) ? createHash('sha256').update(readFileSync(file)).digest('hex') : 'deleted';
+  }
+  return out;
+}
+
+/** The paths whose change from HEAD differs between two localChanges. */
+function differing(a: Record<string, string>, b: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((f) => a[f] !== b[f]).sort();
 }
 
 function patchDigests(patches: readonly Patch[]): string[] {
@@ -81,7 +111,33 @@ export async function prepareWorktree(options: WorktreeOptions): Promise<{ chang
   const valid = existsSync(options.worktreeDir) && (await belongsTo(wt, options.mirrorDir)) && (await wt.tryQuery(['rev-parse', 'HEAD']))?.trim() !== undefined;
   const head = valid ? (await wt.tryQuery(['rev-parse', 'HEAD']))?.trim() : undefined;
   const state = readState(options.stateFile);
-  if (valid && head === options.commit && JSON.stringify(state) === JSON.stringify(wanted)) {
+  const ownFiles = options.ownFiles ?? [];
+  // Someone edited the prepared tree (the dev loop invites it): building it would cache those edits under
+  // the clean source's key, and resetting it would lose them. A tree back at the bare commit is prepared again.
+  let prepareAgain = false;
+  const { tree: _, ...prepared } = state ?? {};
+  const unchanged = valid && head === options.commit && JSON.stringify(prepared) === JSON.stringify(wanted);
+  if (valid && state?.tree !== undefined) {
+    // A damaged mirror may fail the diff: then the tree is prepared again, where recovery happens.
+    const now = await localChanges(wt, ownFiles).catch(() => undefined);
+    const edited = now ? differing(now, state.tree) : ['<unreadable>'];
+    if (now && edited.length > 0 && Object.keys(now).length > 0) {
+      const shown = edited.length > 8 ? [...edited.slice(0, 8), `and ${edited.length - 8} more`] : edited;
+      if (options.keepEdits && unchanged) {
+        log.info(`Source ${options.worktreeDir} is at ${options.commit.slice(0, 12)} with ${options.patches.length} patch(es) and your edits (${shown.join(', ')}), kept.`);
+        return { changed: false };
+      }
+      const consequence = options.keepEdits ? 'Moving the tree to another commit or patches would drop them' : "A build would compile them into a wheel cached as the clean source's, or drop them";
+      throw new SourceError(
+        `The worktree ${options.worktreeDir} has changes that are not the commit ${state.commit.slice(0, 12)} + patches it was prepared with: ${shown.join(', ')}. ` +
+          `${consequence}, so it stops. Keep them as a patch listed in vllm.json "patches" ` +
+          `(\`git -C ${options.worktreeDir} diff HEAD\` shows them with the patches already applied), or drop them: ` +
+          `\`git -C ${options.worktreeDir} reset --hard && git -C ${options.worktreeDir} clean -fd\`; then run again.`,
+      );
+    }
+    prepareAgain = edited.length > 0;
+  }
+  if (unchanged && !prepareAgain) {
     log.info(`Source ${options.worktreeDir} is already at ${options.commit.slice(0, 12)} with ${options.patches.length} patch(es).`);
     return { changed: false };
   }
@@ -128,7 +184,7 @@ export async function prepareWorktree(options: WorktreeOptions): Promise<{ chang
       }
     }
     if (dryRun) log.info(`[dry-run] would write ${options.stateFile}`);
-    else writeFileAtomic(options.stateFile, JSON.stringify(wanted));
+    else writeFileAtomic(options.stateFile, JSON.stringify({ ...wanted, tree: await localChanges(wt, ownFiles) }));
   };
   await withMirrorLock(options, () => recoveringDamagedMirror(options, run));
   return { changed: true };

@@ -6,23 +6,16 @@ import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type Variant
 import { buildHostProblem, stepHost } from './build-host';
 import { planVariantBuild, type VariantBuildPlan } from './build-plan';
 import { prepareVariantSource, sourceAvailable, sourceMirrorDir } from './source';
-import { variantThirdParty } from './third-party';
+import { variantThirdParty, type PreparedThirdParty } from './third-party';
 import { installTorch } from './torch';
+import type { BuildVenv } from '../python';
 
 /**
  * `<variant>:build`: worktree at the locked commit + patches, build venv, vLLM's CPU build -> dist/raw/<variant>.
  * The variant's worktree is locked from its preparation to the end of the build (see withBuildLock).
  */
 export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
-  // Before anything is fetched or locked: a machine of another architecture cannot build it at all.
-  const wrongHost = buildHostProblem(variant, stepHost(ctx));
-  if (wrongHost !== undefined) {
-    if (!ctx.dryRun) throw new ToolError(wrongHost);
-    ctx.log.info(`[dry-run] ${variant.name}: the real run would fail here: ${wrongHost}`);
-  }
-  const available = await sourceAvailable(source, ctx); // false only in a dry run from an empty cache
-  // The env lint and the pin decision read only the mirror: a refused wheel.json never waits for the lock.
-  const plan = await planVariantBuild(source, variant, ctx, available);
+  const { available, plan } = await checkAndPlanBuild(source, variant, ctx);
   if (ctx.dryRun) return prepareAndBuild(source, torch, variant, ctx, { available, plan }, () => undefined);
   const what = `the worktree ${ctx.cache.worktree(variant.name)}`;
   return withBuildLock({ lockDir: ctx.cache.lock(`build-${variant.name}`), what, log: ctx.log }, (record) =>
@@ -30,16 +23,48 @@ export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant
   );
 }
 
-async function prepareAndBuild(
+/**
+ * Before anything is fetched or locked: refuses a machine of another architecture, and plans the build
+ * from the mirror alone (env lint, ISA pin, compiler), so a refused wheel.json never waits for the lock.
+ */
+export async function checkAndPlanBuild(source: SourceSpec, variant: VariantSpec, ctx: StepContext): Promise<{ available: boolean; plan: VariantBuildPlan }> {
+  const wrongHost = buildHostProblem(variant, stepHost(ctx));
+  if (wrongHost !== undefined) {
+    if (!ctx.dryRun) throw new ToolError(wrongHost);
+    ctx.log.info(`[dry-run] ${variant.name}: the real run would fail here: ${wrongHost}`);
+  }
+  const available = await sourceAvailable(source, ctx); // false only in a dry run from an empty cache
+  return { available, plan: await planVariantBuild(source, variant, ctx, available) };
+}
+
+/** What a build of the variant runs with, once its worktree, third-party checkouts and venv are ready. */
+export interface PreparedBuild {
+  sourceDir: string;
+  venv: BuildVenv;
+  /** The build's whole environment (buildEnv). */
+  env: Record<string, string | undefined>;
+  /** wheel.json `env` plus the chosen compiler's and the aarch64 level's variables. */
+  variantEnv: Record<string, string>;
+  thirdParty: PreparedThirdParty;
+  sourceDateEpoch: number;
+}
+
+/**
+ * Everything before the compile: the worktree at the locked commit (+ patches, + the ISA pin), the
+ * third-party checkouts, the build venv, and the environment the build runs in. `<variant>:dev` calls it
+ * too, so its CMake presets get exactly what the build gets.
+ */
+export async function prepareBuild(
   source: SourceSpec,
   torch: TorchSpec,
   variant: VariantSpec,
   ctx: StepContext,
   { available, plan }: { available: boolean; plan: VariantBuildPlan },
-  record: RecordBuildProcess,
-): Promise<string | undefined> {
+  /** The dev loop keeps a developer's edits of the prepared tree; a build refuses them (prepareWorktree). */
+  options: { keepEdits?: boolean } = {},
+): Promise<PreparedBuild> {
   ctx.log.step(`${variant.name}: preparing the source at ${source.config.commit.slice(0, 12)}`);
-  const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin);
+  const sourceDir = await prepareVariantSource(source, variant, ctx, plan.pin, options);
   const mirrorDir = sourceMirrorDir(source, ctx);
   const thirdParty = await variantThirdParty(source, variant, sourceDir, available ? mirrorDir : undefined, ctx);
   ctx.log.step(`${variant.name}: build environment`);
@@ -63,6 +88,19 @@ async function prepareAndBuild(
     thirdPartySources: thirdParty.env,
     cmakeDefines: thirdParty.cmakeDefines,
   });
+  return { sourceDir, venv, env, variantEnv, thirdParty, sourceDateEpoch };
+}
+
+async function prepareAndBuild(
+  source: SourceSpec,
+  torch: TorchSpec,
+  variant: VariantSpec,
+  ctx: StepContext,
+  prepared: { available: boolean; plan: VariantBuildPlan },
+  record: RecordBuildProcess,
+): Promise<string | undefined> {
+  const { plan } = prepared;
+  const { sourceDir, venv, env, variantEnv, thirdParty, sourceDateEpoch } = await prepareBuild(source, torch, variant, ctx, prepared);
   ctx.log.step(`${variant.name}: building vLLM (${variant.config.device}, isa ${variant.config.isa}, MAX_JOBS=${env.MAX_JOBS ?? 'all cores'})`);
   return buildRawWheel({
     sourceDir,

@@ -13,3 +13,5 @@ export { applyVersionPolicy } from './version';
 export type { VersionPolicy } from './version';
 export { planVariantBuild } from './build-plan';
 export type { VariantBuildPlan } from './build-plan';
+export { devVariant, devCommands } from './dev';
+export type { DevOptions, DevResult } from './dev';

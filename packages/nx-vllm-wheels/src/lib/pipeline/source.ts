@@ -4,7 +4,7 @@ import { ConfigError, SourceError } from '../errors';
 import { writeFileAtomic } from '../fs';
 import { commitState, ensureCommit, isAncestor, prepareWorktree, resolveRefWithKind, type Patch } from '../git';
 import type { SourceSpec, StepContext, UnlockedSourceSpec, VariantSpec } from './context';
-import { isaPinEdit } from '../build';
+import { isaPinEdit, USER_PRESETS_FILE } from '../build';
 import { sourceThirdParty } from './third-party';
 
 /**
@@ -142,7 +142,7 @@ export async function sourceAvailable(source: SourceSpec, ctx: StepContext): Pro
 }
 
 /** The variant's own worktree at the locked commit with the patches (and, when `pinIsa`, the ISA pin) applied; kept between builds. */
-export async function prepareVariantSource(source: SourceSpec, variant: VariantSpec, ctx: StepContext, pinIsa: boolean): Promise<string> {
+export async function prepareVariantSource(source: SourceSpec, variant: VariantSpec, ctx: StepContext, pinIsa: boolean, options: { keepEdits?: boolean } = {}): Promise<string> {
   const mirror = mirrorOptions(source, ctx);
   const mirrorDir = mirror.mirrorDir;
   // A damaged commit is not a missing one: prepareWorktree checks the mirror and clones it again.
@@ -158,6 +158,9 @@ export async function prepareVariantSource(source: SourceSpec, variant: VariantS
     commit: source.config.commit,
     patches: patchesOf(source, ctx),
     edits: pinIsa ? [isaPinEdit] : [],
+    // `<variant>:dev` writes it; not an edit of vLLM's source.
+    ownFiles: [USER_PRESETS_FILE],
+    keepEdits: options.keepEdits,
   });
   return worktreeDir;
 }
