@@ -17,6 +17,8 @@ const STEP_EXECUTORS = {
   wheel: ['build-wheel', 'normalize'],
   // The index reads the wheels; their own code is in their hashes (dependentTasksOutputFiles).
   index: ['build-index'],
+  // Made from the wheel (its bytes are in the hash through dependentTasksOutputFiles).
+  wheelhouse: ['wheelhouse'],
 } as const;
 
 export type FingerprintKind = keyof typeof STEP_EXECUTORS;

@@ -13,3 +13,4 @@ export { applyVersionPolicy } from './version';
 export type { VersionPolicy } from './version';
 export { planVariantBuild } from './build-plan';
 export type { VariantBuildPlan } from './build-plan';
+export { buildVariantWheelhouse, wheelhouseDir, pytorchRequirements, PYTORCH_DISTRIBUTIONS } from './wheelhouse';
