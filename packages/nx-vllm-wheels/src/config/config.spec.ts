@@ -66,6 +66,7 @@ function describeBadFields(file: string, schema: z.ZodType, base: object, rows: 
   });
 }
 
+const PUBLIC_URL = 'must be an http://, https:// or file:// URL (file:// for an index read from this disk, as the demo does)';
 const HTTP_URL = 'must be an http:// or https:// URL';
 const ENDPOINT = `${HTTP_URL} without a user or password (S3 credentials come from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a role)`;
 const RELATIVE = 'must be a path relative to the config file, without ".." (the file must live in the workspace so Nx can hash it)';
@@ -385,9 +386,10 @@ describe('index.json', () => {
     ['variants', [7], `variants[0]: ${VARIANT} (got 7)`],
     ['title', '', `title: ${TITLE}`],
     ['title', 5, `title: ${TITLE} (got 5)`],
-    ['publicUrl', 'wheels.example.com/vllm', `publicUrl: ${HTTP_URL}`],
-    ['publicUrl', 's3://my-wheels/vllm', `publicUrl: ${HTTP_URL}`],
-    ['publicUrl', true, `publicUrl: ${HTTP_URL} (got true)`],
+    ['publicUrl', 'wheels.example.com/vllm', `publicUrl: ${PUBLIC_URL}`],
+    ['publicUrl', 's3://my-wheels/vllm', `publicUrl: ${PUBLIC_URL}`],
+    ['publicUrl', 'file://relative/index', `publicUrl: ${PUBLIC_URL}`],
+    ['publicUrl', true, `publicUrl: ${PUBLIC_URL} (got true)`],
     ['extraWheels', 'extra/torch.whl', 'extraWheels: must be a JSON array of strings (got a string)'],
     ['extraWheels', ['extra/*.whl', '../torch.whl'], `extraWheels[1]: ${RELATIVE}`],
     ['extraWheels', ['/srv/wheels/torch.whl'], `extraWheels[0]: ${RELATIVE}`],
