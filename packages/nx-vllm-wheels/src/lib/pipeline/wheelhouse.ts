@@ -61,6 +61,8 @@ export async function buildVariantWheelhouse(variant: VariantSpec, torch: TorchS
   const manifest = await buildWheelhouse({
     python: await findPython(torch.config.python, ctx.env),
     base: { requirements: base, source: { indexUrl: torch.config.torchIndexUrl } },
+    // A dependency that needs torch when the wheel names none must not get PyPI's (CUDA) build.
+    onlyFromBase: PYTORCH_DISTRIBUTIONS,
     requirements: [wheel],
     source: { indexUrl: torch.config.indexUrl, extraIndexUrls: torch.config.extraIndexUrls },
     constraints,

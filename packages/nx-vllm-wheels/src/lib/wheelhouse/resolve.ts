@@ -26,6 +26,11 @@ export interface ResolveWheelhouseOptions {
    * and from `base.source` alone. Their dependencies are resolved with everything else, from `source`.
    */
   base: { requirements: readonly string[]; source: PackageSource };
+  /**
+   * Distributions only the base may provide (e.g. a build of torch other indexes serve differently): the
+   * resolution must not bring them in from `source`, whether or not the base installed them.
+   */
+  onlyFromBase?: readonly string[];
   /** What the wheelhouse must install (requirement specifiers or archive paths), resolved with the base installed. */
   requirements: readonly string[];
   /** Where every package but the base comes from, and where sdists' build dependencies come from. */
@@ -90,7 +95,7 @@ export async function resolveWheelhouse(options: ResolveWheelhouseOptions): Prom
 
   const base = options.base.requirements.length ? readInstallReport(baseReport) : [];
   const resolved = readInstallReport(report);
-  refuseReplacedBase(base, resolved);
+  refuseReplacedBase(base, resolved, options.onlyFromBase ?? []);
   const items: { item: ReportItem; role: WheelRole }[] = [
     ...base.map((item) => ({ item, role: 'base' as const })),
     ...resolved.map((item) => ({ item, role: item.requested ? ('requested' as const) : ('dependency' as const) })),
@@ -105,15 +110,21 @@ export async function resolveWheelhouse(options: ResolveWheelhouseOptions): Prom
   return { python: options.python.version, files: await describeWheels(options.outDir, items) };
 }
 
-/** pip planned to install another version of a base distribution: the base would be replaced. */
-function refuseReplacedBase(base: readonly ReportItem[], resolved: readonly ReportItem[]): void {
+/** pip planned to install another version of a base distribution, or one only the base may provide. */
+function refuseReplacedBase(base: readonly ReportItem[], resolved: readonly ReportItem[], onlyFromBase: readonly string[]): void {
   const byName = new Map(base.map((b) => [normalizeName(b.name), b]));
-  const clashes = resolved.filter((r) => byName.has(normalizeName(r.name)));
+  const reserved = new Set(onlyFromBase.map(normalizeName));
+  const clashes = resolved.filter((r) => byName.has(normalizeName(r.name)) || reserved.has(normalizeName(r.name)));
   if (!clashes.length) return;
-  const list = clashes.map((r) => `${r.name} ${r.version} (the base has ${byName.get(normalizeName(r.name))?.version})`).join(', ');
+  const list = clashes
+    .map((r) => {
+      const installed = byName.get(normalizeName(r.name));
+      return `${r.name} ${r.version} (${installed ? `the base has ${installed.version}` : 'only the base may provide it, and it does not'})`;
+    })
+    .join(', ');
   throw new ToolError(
-    `The requirements need ${list}: resolved with the base installed, pip would replace it from the dependencies' index. ` +
-      'Make the requirements accept the base version, or change the base.',
+    `The requirements need ${list}: resolved with the base installed, pip would take it from the dependencies' index. ` +
+      'Make the requirements accept what the base provides, or change the base.',
   );
 }
 

@@ -123,5 +123,8 @@ describe('buildWheelhouse (real pip: the fixture CPU torch index, a local sdist,
     await expect(attempt).rejects.toThrow(/need torch 2\.7\.0 \(the base has 2\.6\.0\+cpu\)/);
     expect(readFileSync(join(dir, 'manifest.json'), 'utf8')).toBe(before);
     expect(existsSync(join(dir, 'greedy-1.0-py3-none-any.whl'))).toBe(false);
+    // With no base at all, a distribution reserved to the base is refused the same way.
+    const noBase = buildWheelhouse({ ...options, base: { requirements: [], source: {} }, onlyFromBase: ['Torch'], requirements: [greedy], source: { noIndex: true, findLinks: [other] }, log: recordingLogger() });
+    await expect(noBase).rejects.toThrow(/need torch 2\.7\.0 \(only the base may provide it, and it does not\)/);
   });
 });
