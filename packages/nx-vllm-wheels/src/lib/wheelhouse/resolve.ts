@@ -71,7 +71,8 @@ function sourceUrls(source: PackageSource): string[] {
 export async function resolveWheelhouse(options: ResolveWheelhouseOptions): Promise<WheelhouseManifest | undefined> {
   const { log, dryRun } = options;
   const secrets = urlSecrets([...sourceUrls(options.base.source), ...sourceUrls(options.source)]);
-  const exec = venvCommandRunner({ cwd: options.workDir, env: options.env, timeoutMs: options.timeoutMs ?? 60 * 60_000, log, dryRun, secrets, withholdResolutionSettings: true });
+  const indexUrls = [options.base.source.indexUrl, options.source.indexUrl, ...(options.base.source.extraIndexUrls ?? []), ...(options.source.extraIndexUrls ?? [])];
+  const exec = venvCommandRunner({ cwd: options.workDir, env: options.env, timeoutMs: options.timeoutMs ?? 60 * 60_000, log, dryRun, secrets, withholdResolutionSettings: true, indexUrls });
   const venv = venvLayout(join(options.workDir, 'venv'));
   const pip = (args: string[]) => exec(venv.python, ['-m', 'pip', ...args]);
   const baseReport = join(options.workDir, 'base-report.json');
