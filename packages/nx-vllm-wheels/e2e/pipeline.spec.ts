@@ -71,7 +71,7 @@ describe('the pipeline through nx', () => {
     expect(deps('wheel-index')).toEqual(VARIANTS);
 
     const project = JSON.parse(await ws.nxOk(['show', 'project', 'vllm-cpu-avx512', '--json']));
-    expect(Object.keys(project.targets).sort()).toEqual(['build', 'publish', 'wheel']);
+    expect(Object.keys(project.targets).sort()).toEqual(['build', 'publish', 'wheel', 'wheelhouse']);
     expect(project.targets.build.outputs).toEqual(['{workspaceRoot}/dist/raw/{projectName}']);
     expect(project.targets.wheel.outputs).toEqual(['{workspaceRoot}/dist/wheels/{projectName}']);
     expect(project.targets.build.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['distribution', 'source', 'device', 'arch', 'isa', 'env', 'pinIsa'] });
