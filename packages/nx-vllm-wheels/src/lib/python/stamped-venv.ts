@@ -102,7 +102,9 @@ export interface VenvCommandOptions {
  * for every other package of every install (issue 13: eight times per build venv in the demo).
  */
 export function missingFileIndexPage(line: string, indexUrls: readonly (string | undefined)[]): boolean {
-  const m = /^WARNING: Location '(file:\/\/[^']*)' is ignored: it is neither a file nor a directory\.$/.exec(line.trim());
+  // pip colours it when the environment asks for colour (Nx sets FORCE_COLOR for its tasks).
+  const plain = line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim();
+  const m = /^WARNING: Location '(file:\/\/[^']*)' is ignored: it is neither a file nor a directory\.$/.exec(plain);
   if (!m) return false;
   const roots = indexUrls.filter((u): u is string => !!u && u.startsWith('file://')).map((u) => u.replace(/\/*$/, '/'));
   return roots.some((root) => m[1].startsWith(root) && /^[^/]+\/?$/.test(m[1].slice(root.length)));

@@ -65,6 +65,8 @@ describe('missingFileIndexPage', () => {
   it("is pip's warning that one of our file:// indexes has no page for a project (an http index answers 404 silently)", () => {
     expect(missingFileIndexPage(line(`${torch}/cmake/`), [torch])).toBe(true);
     expect(missingFileIndexPage(`  ${line(`${torch}/setuptools-scm/`)}`, ['https://pypi.org/simple', `${torch}/`])).toBe(true);
+    // Coloured, as pip prints it under Nx (FORCE_COLOR).
+    expect(missingFileIndexPage(`\x1b[33m${line(`${torch}/ninja/`)}\x1b[0m`, [torch])).toBe(true);
   });
 
   it('is not any other line, nor the warning about a location that is not a project page of one of our indexes', () => {
