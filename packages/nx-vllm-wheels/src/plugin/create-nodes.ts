@@ -8,7 +8,8 @@ import { redactUrlCredentials } from '../lib/process/redact';
 import { configLocation } from '../config/layout';
 import { CONFIG_GLOB, readWorkspaceConfigs, type Found, type WorkspaceConfigs } from './config-files';
 import { pluginFingerprint } from './fingerprint';
-import { resolutionRuntimeInput, toolchainRuntimeInput } from './toolchain';
+import { resolutionRuntimeInput } from './resolution-input';
+import { toolchainRuntimeInput } from './toolchain';
 
 const PLUGIN = 'nx-vllm-wheels';
 
