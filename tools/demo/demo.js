@@ -61,8 +61,30 @@ function createWorkspace() {
     // Outside the repository, nx and the plugin are found through a link to its node_modules.
     linkNodeModules: !insideRepo && !fs.existsSync(path.join(ws, 'node_modules')),
   });
+  // The landing page's install commands name where the index is: here, on this disk.
+  const indexFile = path.join(ws, 'packages/wheel-index/index.json');
+  const indexConfig = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
+  fs.writeFileSync(indexFile, `${JSON.stringify({ ...indexConfig, publicUrl: landingUrl('') }, null, 2)}\n`);
   fs.writeFileSync(path.join(ws, '.gitignore'), `${insideRepo ? '' : 'node_modules\n'}dist\n.nx\n.fixture\n.vllm-wheels-cache\n.venv\n`);
   fs.writeFileSync(path.join(ws, '.env'), `${Object.entries(demoEnv).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+  initGitRepository();
+}
+
+/** The index's URL (dist/index, as a file:// URL) with `file` appended. */
+function landingUrl(file) {
+  return `${fileUrl(path.join(ws, 'dist/index'))}${file ? `/${file}` : ''}`;
+}
+
+/**
+ * The demo is a git repository of its own (the repository's .gitignore leaves demo-workspace/ out), with
+ * one commit on main, so `nx affected` has a base: an edit to a variant's wheel.json makes it affected.
+ */
+function initGitRepository() {
+  if (fs.existsSync(path.join(ws, '.git'))) return;
+  const git = (...args) => execFileSync('git', ['-c', 'user.name=vllm-wheels demo', '-c', 'user.email=demo@localhost', '-c', 'commit.gpgsign=false', ...args], { cwd: ws, stdio: 'ignore' });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'The demo workspace as npm run demo made it');
 }
 
 function nx(args) {
@@ -89,10 +111,12 @@ function installAndImport(variant) {
   execFileSync(python, ['-m', 'pip', 'uninstall', '-y', '-q', ...VARIANTS], { stdio: 'ignore' });
   // From the index `wheel-index:index` built, as users install from the published one.
   const index = fileUrl(path.join(ws, 'dist/index/simple')) + '/';
-  execFileSync(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-cache-dir', '--index-url', index, '--extra-index-url', torchIndex, variant], {
-    stdio: 'inherit',
-    env: { ...process.env, PIP_FIND_LINKS: '' },
-  });
+  // As the landing page says: the variant from the index alone, then its dependencies (here only torch, from
+  // the CPU index). One command with both file:// indexes would make pip warn, for each package, that the
+  // other index has no folder for it ("Location 'file:///…' is ignored").
+  const pip = (args) => execFileSync(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-cache-dir', ...args], { stdio: 'inherit', env: { ...process.env, PIP_FIND_LINKS: '' } });
+  pip(['--no-deps', '--index-url', index, variant]);
+  pip(['--index-url', torchIndex, variant]);
   const code = [
     'import importlib.metadata as m, json, vllm, vllm._C as c',
     `print("installed:", "${variant}", m.version("${variant}"))`,
@@ -128,10 +152,11 @@ console.log(`  workspace:        ${ws}`);
 console.log(`  wheels:           ${path.join(ws, 'dist/wheels')}  (<variant>/*.whl, e.g. ${path.relative(ws, wheel)})`);
 console.log(`  raw builds:       ${path.join(ws, 'dist/raw')}`);
 console.log(`  index:            ${path.join(ws, 'dist/index')}  (simple/ for pip and uv; index.html says how to install)`);
+console.log(`  landing page:     ${landingUrl('index.html')}  (open it in a browser: how to install from this index)`);
 console.log(`  machine cache:    ${machineCache}  (git mirror, per-variant worktrees, build venvs)`);
 console.log(`  venv:             ${python}`);
 const cdTo = path.relative(process.env.INIT_CWD || process.cwd(), ws);
 console.log(`\nKeep going:\n  cd ${cdTo && !cdTo.startsWith('..') ? cdTo : ws}`);
 // The workspace's .env names the demo's cache, but a variable already in the environment wins.
 if (userCache && path.resolve(userCache) !== machineCache) console.log(`  unset VLLM_WHEELS_CACHE_DIR   # so nx here uses the demo's cache (.env), not yours`);
-console.log(`  npx nx graph\n  npx nx show project vllm-cpu-avx512\n  npx nx run vllm-cpu:wheel --dry-run\n  npx nx run-many -t wheel   # cached\n  npx nx run wheel-index:index   # cached`);
+console.log(`  npx nx graph\n  npx nx show project vllm-cpu-avx512\n  npx nx run vllm-cpu:wheel --dry-run\n  npx nx run-many -t wheel   # cached\n  npx nx run wheel-index:index   # cached\n  npx nx show projects --affected   # after editing a variant's wheel.json: the demo is a git repository of its own`);

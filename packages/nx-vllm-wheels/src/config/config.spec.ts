@@ -66,6 +66,7 @@ function describeBadFields(file: string, schema: z.ZodType, base: object, rows: 
   });
 }
 
+const PUBLIC_URL = 'must be an http://, https:// or file:// URL (file:// for an index read from this disk, as the demo does)';
 const HTTP_URL = 'must be an http:// or https:// URL';
 const ENDPOINT = `${HTTP_URL} without a user or password (S3 credentials come from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a role)`;
 const RELATIVE = 'must be a path relative to the config file, without ".." (the file must live in the workspace so Nx can hash it)';
@@ -212,7 +213,7 @@ describe('wheel.json', () => {
 
   it('rejects unknown keys with a suggestion and the allowed keys', () => {
     expect(problemsOf(WHEEL_FILE, () => parse({ ...goodWheel, pin_isa: false }))).toEqual([
-      'pin_isa: unknown field (did you mean "pinIsa"?). Allowed keys: $schema, description, distribution, source, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish.',
+      'pin_isa: unknown field (did you mean "pinIsa"?). Allowed keys: $schema, description, distribution, source, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish, wheelhouse.',
     ]);
   });
 
@@ -327,6 +328,9 @@ describe('wheel.json', () => {
     ['inflateLimits.maxInflatedGiB', 0, 'inflateLimits.maxInflatedGiB: must be a positive number of GiB'],
     ['inflateLimits.maxCompressionRatio', '200:1', 'inflateLimits.maxCompressionRatio: must be a ratio such as 200 (200:1) (got a string)'],
     ['inflateLimits.maxRatio', 500, 'inflateLimits.maxRatio: unknown field. Allowed keys: maxInflatedGiB, maxCompressionRatio.'],
+    ['wheelhouse.constraints', '../pins.txt', 'wheelhouse.constraints: must be a path relative to the config file, without ".." (the file must live in the workspace so Nx can hash it)'],
+    ['wheelhouse.constraints', '/etc/pins.txt', 'wheelhouse.constraints: must be a path relative to the config file, without ".." (the file must live in the workspace so Nx can hash it)'],
+    ['wheelhouse.lock', 'x', 'wheelhouse.lock: unknown field. Allowed keys: constraints.'],
     ['publish', 'pypi', 'publish: must be a JSON object with the fields repositoryUrl, indexUrl, maxFileSizeMiB (got a string)'],
     ['publish.repositoryUrl', 'upload.pypi.org', `publish.repositoryUrl: ${HTTP_URL}`],
     ['publish.repositoryUrl', 'file:///srv/pypi', `publish.repositoryUrl: ${HTTP_URL}`],
@@ -382,9 +386,10 @@ describe('index.json', () => {
     ['variants', [7], `variants[0]: ${VARIANT} (got 7)`],
     ['title', '', `title: ${TITLE}`],
     ['title', 5, `title: ${TITLE} (got 5)`],
-    ['publicUrl', 'wheels.example.com/vllm', `publicUrl: ${HTTP_URL}`],
-    ['publicUrl', 's3://my-wheels/vllm', `publicUrl: ${HTTP_URL}`],
-    ['publicUrl', true, `publicUrl: ${HTTP_URL} (got true)`],
+    ['publicUrl', 'wheels.example.com/vllm', `publicUrl: ${PUBLIC_URL}`],
+    ['publicUrl', 's3://my-wheels/vllm', `publicUrl: ${PUBLIC_URL}`],
+    ['publicUrl', 'file://relative/index', `publicUrl: ${PUBLIC_URL}`],
+    ['publicUrl', true, `publicUrl: ${PUBLIC_URL} (got true)`],
     ['extraWheels', 'extra/torch.whl', 'extraWheels: must be a JSON array of strings (got a string)'],
     ['extraWheels', ['extra/*.whl', '../torch.whl'], `extraWheels[1]: ${RELATIVE}`],
     ['extraWheels', ['/srv/wheels/torch.whl'], `extraWheels[0]: ${RELATIVE}`],
@@ -417,7 +422,7 @@ describe('index.json', () => {
 describe.each([
   [VLLM_FILE, vllmConfigSchema, '$schema, description, repository, ref, commit, patches, follow'],
   [TORCH_FILE, torchConfigSchema, '$schema, description, python, torchIndexUrl, indexUrl, extraIndexUrls, requirements, installer'],
-  [WHEEL_FILE, wheelConfigSchema, '$schema, description, distribution, source, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish'],
+  [WHEEL_FILE, wheelConfigSchema, '$schema, description, distribution, source, device, arch, isa, env, pinIsa, version, platformTag, metadata, systemLibraries, inflateLimits, publish, wheelhouse'],
   [INDEX_FILE, indexConfigSchema, '$schema, description, variants, title, publicUrl, extraWheels, s3, retain'],
 ] as const)('%s as a whole', (file, schema, fields) => {
   it.each([

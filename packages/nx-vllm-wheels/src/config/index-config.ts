@@ -3,6 +3,8 @@ import { relativePathSchema } from './vllm';
 
 const HTTP_URL = 'must be an http:// or https:// URL';
 const httpUrlSchema = z.string(HTTP_URL).refine((u) => /^https?:\/\/[^/\s]+/.test(u), { message: HTTP_URL });
+const PUBLIC_URL = 'must be an http://, https:// or file:// URL (file:// for an index read from this disk, as the demo does)';
+const publicUrlSchema = z.string(PUBLIC_URL).refine((u) => /^(https?:\/\/[^/\s]+|file:\/\/\/)/.test(u), { message: PUBLIC_URL });
 const BUCKET = 'must be an S3 bucket name (3-63 characters: lowercase letters, digits, "." and "-")';
 const PREFIX = 'must be a key prefix such as "vllm/cpu" (no leading "/", no "..")';
 const REGION = 'must be a region name such as "us-east-1" (R2: "auto")';
@@ -39,7 +41,7 @@ export const indexConfigSchema = z.strictObject({
     .optional()
     .describe('variants to index; all wheel.json projects when absent'),
   title: z.string(TITLE).min(1, TITLE).default('vLLM CPU wheels'),
-  publicUrl: httpUrlSchema.optional().describe('where the index root is served (the landing page shows install commands with it)'),
+  publicUrl: publicUrlSchema.optional().describe('where the index root is served (the landing page shows install commands with it)'),
   extraWheels: z.array(relativePathSchema).default([]).describe('more wheels to index (e.g. CPU torch for a self-contained index), relative to this folder'),
   s3: s3TargetSchema.optional(),
   retain: z

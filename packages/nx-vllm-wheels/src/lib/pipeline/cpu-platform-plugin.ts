@@ -7,6 +7,8 @@
  * same file). It also refuses a mixed install: every variant (and vLLM itself) ships the `vllm`
  * package, so installing a second one silently overwrites the first one's files.
  */
+import { PYTORCH_CPU_INDEX } from '../../config/torch';
+
 export interface PlatformPlugin {
   /** Archive path of the module, at the wheel's root. */
   member: string;
@@ -36,6 +38,8 @@ import sys
 DISTRIBUTION = ${JSON.stringify(distribution)}
 ISA = ${JSON.stringify(isa)}
 CPU_PLATFORM = "vllm.platforms.cpu.CpuPlatform"
+# Where the reinstall gets CPU torch: PyPI's torch is the CUDA build (a wheel's users may never have seen torch.json).
+TORCH_INDEX = ${JSON.stringify(PYTORCH_CPU_INDEX)}
 
 
 def _normalized(name):
@@ -69,7 +73,7 @@ def register():
         sys.stderr.write(
             f"ERROR: {DISTRIBUTION} is installed together with {', '.join(others)}. They all install the "
             f"\`vllm\` package, so its files are now a mix of them and no platform is selected. "
-            f"Fix: pip uninstall -y {everyone} && pip install {DISTRIBUTION}\\n"
+            f"Fix: pip uninstall -y {everyone} && pip install {DISTRIBUTION} --extra-index-url {TORCH_INDEX}\\n"
         )
         return None
     return CPU_PLATFORM

@@ -15,3 +15,4 @@ export { planVariantBuild } from './build-plan';
 export type { VariantBuildPlan } from './build-plan';
 export { devVariant, devCommands } from './dev';
 export type { DevOptions, DevResult } from './dev';
+export { buildVariantWheelhouse, wheelhouseDir, pytorchRequirements, PYTORCH_DISTRIBUTIONS } from './wheelhouse';

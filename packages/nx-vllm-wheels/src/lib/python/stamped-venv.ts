@@ -91,6 +91,23 @@ export interface VenvCommandOptions {
    * (a build venv's content must follow from torch.json and the source alone; see resolution-env.ts).
    */
   withholdResolutionSettings?: boolean;
+  /** Index URLs the commands use; pip's "no page for this project" warnings about the file:// ones are not logged (see missingFileIndexPage). */
+  indexUrls?: readonly (string | undefined)[];
+}
+
+/**
+ * pip's warning that a file:// index has no page for a project ("WARNING: Location 'file:///…/simple/cmake/'
+ * is ignored: it is neither a file nor a directory."), for an index of `indexUrls`. An http index answers
+ * 404 for such a project and pip says nothing; a local torch index holds torch alone, so pip would print it
+ * for every other package of every install (issue 13: eight times per build venv in the demo).
+ */
+export function missingFileIndexPage(line: string, indexUrls: readonly (string | undefined)[]): boolean {
+  // pip colours it when the environment asks for colour (Nx sets FORCE_COLOR for its tasks).
+  const plain = line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim();
+  const m = /^WARNING: Location '(file:\/\/[^']*)' is ignored: it is neither a file nor a directory\.$/.exec(plain);
+  if (!m) return false;
+  const roots = indexUrls.filter((u): u is string => !!u && u.startsWith('file://')).map((u) => u.replace(/\/*$/, '/'));
+  return roots.some((root) => m[1].startsWith(root) && /^[^/]+\/?$/.test(m[1].slice(root.length)));
 }
 
 /**
@@ -132,7 +149,7 @@ export function venvCommandRunner(options: VenvCommandOptions): (command: string
       timeoutMs: options.timeoutMs,
       secrets,
       onLine: (line) => {
-        if (line.trim()) options.log.info(redact(`  ${line}`, secrets));
+        if (line.trim() && !missingFileIndexPage(line, options.indexUrls ?? [])) options.log.info(redact(`  ${line}`, secrets));
       },
     });
   };

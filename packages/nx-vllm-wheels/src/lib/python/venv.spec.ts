@@ -9,6 +9,7 @@ import { run } from '../process';
 import { recordFor, writeZipWithPython, type Member } from '../wheel/test-support/python';
 import type { PythonInterpreter } from './find-python';
 import type { BuildRequirements } from './requirements';
+import { missingFileIndexPage } from './stamped-venv';
 import { ensureBuildVenv, readVenvStamp, urlSecrets, venvKey, venvPaths, type BuildVenvOptions } from './venv';
 
 const PY311: PythonInterpreter = { path: '/usr/bin/python3.11', version: '3.11.7' };
@@ -54,6 +55,25 @@ describe('urlSecrets', () => {
         'not a url',
       ]),
     ).toEqual(['s3cr3t', 's3cr3t', 'p@ss/word', 'p%40ss%2Fword', 'ghp_tokenAsUser']);
+  });
+});
+
+describe('missingFileIndexPage', () => {
+  const torch = 'file:///ws/.fixture/torch-index/simple';
+  const line = (url: string) => `WARNING: Location '${url}' is ignored: it is neither a file nor a directory.`;
+
+  it("is pip's warning that one of our file:// indexes has no page for a project (an http index answers 404 silently)", () => {
+    expect(missingFileIndexPage(line(`${torch}/cmake/`), [torch])).toBe(true);
+    expect(missingFileIndexPage(`  ${line(`${torch}/setuptools-scm/`)}`, ['https://pypi.org/simple', `${torch}/`])).toBe(true);
+    // Coloured, as pip prints it under Nx (FORCE_COLOR).
+    expect(missingFileIndexPage(`\x1b[33m${line(`${torch}/ninja/`)}\x1b[0m`, [torch])).toBe(true);
+  });
+
+  it('is not any other line, nor the warning about a location that is not a project page of one of our indexes', () => {
+    expect(missingFileIndexPage(line('file:///elsewhere/simple/cmake/'), [torch])).toBe(false);
+    expect(missingFileIndexPage(line(`${torch}/cmake/files/x.whl`), [torch])).toBe(false);
+    expect(missingFileIndexPage(line(`${torch}/cmake/`), ['https://download.pytorch.org/whl/cpu', undefined])).toBe(false);
+    expect(missingFileIndexPage('WARNING: Retrying (Retry(total=4)) after connection broken', [torch])).toBe(false);
   });
 });
 

@@ -89,7 +89,16 @@ export async function ensureBuildVenv(options: BuildVenvOptions): Promise<BuildV
       log.info(`Index options in ${options.requirements.files.join(', ')} are replaced by torch.json's indexes: ${options.requirements.droppedIndexOptions.join('; ')}`);
     }
     const secrets = urlSecrets([options.torchIndexUrl, options.indexUrl, ...options.extraIndexUrls]);
-    const exec = venvCommandRunner({ cwd: options.venvsDir, env: options.env, timeoutMs: options.timeoutMs ?? 60 * 60_000, log, dryRun: options.dryRun, secrets, withholdResolutionSettings: true });
+    const exec = venvCommandRunner({
+      cwd: options.venvsDir,
+      env: options.env,
+      timeoutMs: options.timeoutMs ?? 60 * 60_000,
+      log,
+      dryRun: options.dryRun,
+      secrets,
+      withholdResolutionSettings: true,
+      indexUrls: [options.torchIndexUrl, options.indexUrl, ...options.extraIndexUrls],
+    });
     const requirementsFile = join(paths.dir, 'build-requirements.txt');
     const indexArgs = [
       ...(options.indexUrl ? ['--index-url', options.indexUrl] : []),
