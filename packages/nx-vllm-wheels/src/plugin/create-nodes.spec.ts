@@ -103,15 +103,6 @@ describe('createNodes', () => {
   "targets": {
     "build": {
       "cache": true,
-      "dependsOn": [
-        {
-          "params": "forward",
-          "projects": [
-            "vllm",
-          ],
-          "target": "checkout",
-        },
-      ],
       "executor": "nx-vllm-wheels:build-wheel",
       "inputs": [
         {
@@ -250,7 +241,7 @@ describe('createNodes', () => {
       "cache": false,
       "executor": "nx-vllm-wheels:clone-cache",
       "metadata": {
-        "description": "Make the locked vLLM commit available in the machine-wide mirror (a no-op when it is there).",
+        "description": "Make the locked vLLM commit available in the machine-wide mirror (a no-op when it is there); each build does this itself, this target prepares a machine ahead.",
         "technologies": [
           "vllm",
           "python",
@@ -449,10 +440,12 @@ describe('createNodes', () => {
       expect(nested.targets?.build.options).toMatchObject({ config: 'packages/vllm-0.34/vllm-cpu/wheel.json', sourceConfig: 'packages/vllm-0.34/vllm.json' });
       expect(nested.targets?.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/vllm-0.34/vllm.json', fields: ['commit', 'patches'] });
       expect(nested.targets?.build.inputs).not.toContainEqual(expect.objectContaining({ json: '{workspaceRoot}/packages/vllm/vllm.json' }));
-      expect(nested.targets?.build.dependsOn).toEqual([{ projects: ['vllm-0.34'], target: 'checkout', params: 'forward' }]);
+      // No task runs before a build (it fetches its own commit); the graph edge to its source is implicit.
+      expect(nested.targets?.build.dependsOn).toBeUndefined();
       const flat = projects['vllm-cpu'];
       expect(flat.targets?.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/vllm/vllm.json', fields: ['commit', 'patches'] });
-      expect(flat.targets?.build.dependsOn).toEqual([{ projects: ['vllm'], target: 'checkout', params: 'forward' }]);
+      expect(flat.implicitDependencies).toEqual(['vllm', 'torch-cpu']);
+      expect(flat.targets?.build.dependsOn).toBeUndefined();
       expect(projects['torch-cpu'].targets?.install.options).toEqual({ config: 'packages/torch-cpu/torch.json', sourceConfigs: ['packages/vllm-0.34/vllm.json', 'packages/vllm/vllm.json'] });
       // The index over every variant holds both sources' wheels.
       expect(projects['wheel-index'].implicitDependencies).toContain('vllm-cpu@vllm-0.34');
