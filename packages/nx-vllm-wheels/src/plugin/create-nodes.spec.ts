@@ -132,7 +132,7 @@ describe('createNodes', () => {
           "json": "{workspaceRoot}/packages/torch-cpu/torch.json",
         },
         {
-          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for c in g++-15 gcc-15 g++-14 gcc-14 g++-13 gcc-13; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert \"%d.%d\" % sys.version_info[:2] == \"3.11\"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
+          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for c in g++-15 gcc-15 g++-14 gcc-14 g++-13 gcc-13; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done) && (for p in python3.11 python3; do $p -I -S -c 'import sys; assert "%d.%d" % sys.version_info[:2] == "3.11"; print(sys.implementation.name, sys.version.split()[0])' 2>/dev/null && break; done || echo no python3.11)",
         },
         {
           "externalDependencies": [],
@@ -192,7 +192,7 @@ describe('createNodes', () => {
           "json": "{workspaceRoot}/packages/torch-cpu/torch.json",
         },
         {
-          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for c in g++-15 gcc-15 g++-14 gcc-14 g++-13 gcc-13; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert \"%d.%d\" % sys.version_info[:2] == \"3.11\"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
+          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for c in g++-15 gcc-15 g++-14 gcc-14 g++-13 gcc-13; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done) && (for p in python3.11 python3; do $p -I -S -c 'import sys; assert "%d.%d" % sys.version_info[:2] == "3.11"; print(sys.implementation.name, sys.version.split()[0])' 2>/dev/null && break; done || echo no python3.11)",
         },
         {
           "externalDependencies": [],
