@@ -1,4 +1,4 @@
-import { AggregateCreateNodesError, type CreateNodes, type CreateNodesResult, type TargetConfiguration } from '@nx/devkit';
+import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
 import { z } from 'zod';
 import type { TorchConfig, VllmConfig } from '../config';
 import { INDEX_CONTENT_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS } from '../config';
@@ -198,7 +198,12 @@ export const createNodes: CreateNodes<VllmWheelsPluginOptions> = [
         results.push([file, { projects: projects[root] ? { [root]: projects[root] } : {} }]);
       }
     }
-    if (errors.length) throw new AggregateCreateNodesError(errors, results);
+    if (errors.length) {
+      // Loaded only here: @nx/devkit's entry point costs a quarter of the plugin's load time, which every
+      // nx command waits for (decision 55), and inference needs nothing else from it.
+      const { AggregateCreateNodesError } = require('@nx/devkit') as typeof import('@nx/devkit');
+      throw new AggregateCreateNodesError(errors, results);
+    }
     return results;
   },
 ];
