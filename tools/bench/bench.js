@@ -9,14 +9,16 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const fixtures = require('../fixtures/index.js');
 const { writeCompilerShim } = require('../fixtures/compiler-shim.js');
-const { layOutWorkspace, NX_BIN, REPO_ROOT, SEED_VARIANTS } = require('../fixtures/workspace.js');
+const { layOutWorkspace, NX_BIN, REPO_ROOT } = require('../fixtures/workspace.js');
 const { wheelBenchmarks } = require('./wheel-bench.js');
 const { indexBenchmarks } = require('./index-bench.js');
+const { nxBenchmarks } = require('./nx-bench.js');
+const { kernelBenchmarks } = require('./kernel-bench.js');
 
 const RUNS = Number(process.env.BENCH_RUNS || 5);
-// The pipeline rows (nx, checkout) always run; BENCH_ONLY=pipeline skips the large wheel and index
-// benchmarks, BENCH_ONLY=pipeline,wheel keeps the wheel ones (all by default).
-const GROUPS = new Set((process.env.BENCH_ONLY || 'pipeline,wheel,index').split(',').map((g) => g.trim()));
+// The pipeline rows (nx, checkout) always run; BENCH_ONLY=pipeline skips the kernel-set, large wheel and
+// index benchmarks, BENCH_ONLY=pipeline,kernels keeps the kernel set (all by default).
+const GROUPS = new Set((process.env.BENCH_ONLY || 'pipeline,kernels,wheel,index').split(',').map((g) => g.trim()));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vllm-wheels-bench-'));
 const machineCache = path.join(tmp, 'machine-cache');
 
@@ -73,41 +75,23 @@ function startCacheServer(store, token) {
   });
 }
 
-function floorWorkspace(root, projects) {
-  fs.mkdirSync(root, { recursive: true });
-  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir');
-  fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'floor', private: true }));
-  fs.writeFileSync(path.join(root, 'nx.json'), JSON.stringify({ useDaemonProcess: false }));
-  for (let i = 1; i <= projects; i++) {
-    fs.mkdirSync(path.join(root, 'packages', `p${i}`), { recursive: true });
-    fs.writeFileSync(
-      path.join(root, 'packages', `p${i}`, 'project.json'),
-      JSON.stringify({ name: `p${i}`, targets: { noop: { command: 'echo ok', cache: true } } }),
-    );
-  }
-  return root;
-}
-
 async function main() {
-  console.log(`vllm-wheels benchmarks (${RUNS} runs each, median; temp dir ${tmp})`);
+  console.log(`vllm-wheels benchmarks (${RUNS} runs each, median; temp dir ${tmp}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs)`);
   const fixtureDir = path.join(tmp, 'fixture');
   const repo = fixtures.createVllmRepo(path.join(fixtureDir, 'vllm-src'));
   const torch = fixtures.createTorchIndex(path.join(fixtureDir, 'torch-index'));
   const cpuinfo = fixtures.writeCpuinfo(path.join(fixtureDir, 'cpuinfo'), fixtures.CPU_FLAGS.avx512);
   const ws = layOutWorkspace({ root: path.join(tmp, 'ws'), repo, torchIndexUrl: torch.indexUrl, linkNodeModules: true });
   const env = nxEnv(cpuinfo, writeCompilerShim(path.join(fixtureDir, 'bin'), { version: '13.2.0' }));
-  const floor = floorWorkspace(path.join(tmp, 'floor'), SEED_VARIANTS.length);
 
   process.stdout.write('warming up (building the five variants once)… ');
   let t = performance.now();
   nx(ws, ['run-many', '-t', 'wheel'], env);
   console.log(`${((performance.now() - t) / 1000).toFixed(1)} s`);
-  nx(floor, ['run-many', '-t', 'noop'], env);
 
   const rows = [];
-  const cachedWheel = timed(() => nx(ws, ['run-many', '-t', 'wheel'], env));
-  const cachedNoop = timed(() => nx(floor, ['run-many', '-t', 'noop'], env));
-  rows.push(['no-op `run-many -t wheel` (5 variants, all cached)', cachedWheel, 'cached trivial target, 5 projects', cachedNoop]);
+  const { rows: nxRows, floor } = nxBenchmarks({ tmp, ws, env, repo, torch, runs: RUNS, median });
+  rows.push(...nxRows);
 
   // Remote hits: a second clone (its own Nx cache and machine cache) reads every variant from the
   // cache server that the first clone filled; compared with the first clone's local hits.
@@ -126,8 +110,8 @@ async function main() {
   rows.push(['remote-hit `run-many -t wheel` on a fresh clone', remoteHit, 'local-hit run on the first clone', localHit, 'goal <= 1.5x']);
 
   const checkoutNx = timed(() => nx(ws, ['run', 'vllm:checkout'], env));
-  const noopNx = timed(() => nx(floor, ['run', 'p1:noop', '--skip-nx-cache'], env));
-  rows.push(['`nx run vllm:checkout` (commit present)', checkoutNx, '`nx run p1:noop` uncached', noopNx]);
+  const noopNx = timed(() => nx(floor, ['run', 'vllm:checkout', '--skip-nx-cache'], env));
+  rows.push(['`nx run vllm:checkout` (commit present)', checkoutNx, 'the same, a trivial target, uncached', noopNx]);
 
   // The checkout step itself, without nx: the library call vs the cheapest git command there is.
   const { checkoutSource } = require(path.join(REPO_ROOT, 'packages/nx-vllm-wheels/dist/lib/pipeline'));
@@ -147,6 +131,7 @@ async function main() {
     const checkoutLib = median(samples);
     const revParse = timed(() => run('git', ['rev-parse', 'HEAD'], ctx.cache.mirror('vllm')), RUNS * 4);
     rows.push(['checkout no-op, library call', checkoutLib, '`git rev-parse HEAD` in the mirror', revParse]);
+    if (GROUPS.has('kernels')) rows.push(...(await kernelBenchmarks({ tmp, fixtures, torch, env })));
     if (GROUPS.has('wheel')) rows.push(...(await wheelBenchmarks(tmp, median)));
     if (GROUPS.has('index')) rows.push(...(await indexBenchmarks(tmp, median)));
 
@@ -158,7 +143,8 @@ async function main() {
         `${name.padEnd(w)}  ${value.toFixed(0).padStart(6)} ms   vs ${floorName.padEnd(f)} ${floorValue.toFixed(0).padStart(6)} ms   ratio ${(value / floorValue).toFixed(2)}x${note ? `   (${note})` : ''}`,
       );
     }
-    fs.rmSync(tmp, { recursive: true, force: true });
+    console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    if (!process.env.BENCH_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 

@@ -3,7 +3,7 @@
  * rebuilds, and that a cache can be shared between directories and machines.
  * The tests in this file run in order and build on each other's workspace state.
  */
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
@@ -54,13 +54,17 @@ describe('caching with real nx', () => {
     expect(report).toEqual({ version: '0.16.0', isa: { avx2: true, avx512f: true, avx512vnni: false, avx512bf16: false, amxbf16: false } });
   });
 
-  it('2. a second `nx run-many -t wheel` takes every variant from the cache: no compiler runs', async () => {
+  it('2. a second `nx run-many -t wheel` takes every variant from the cache: no task runs, no compiler, no machine cache', async () => {
     await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
     ws.takeCompilerCalls();
-    const out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
+    // The machine cache is no part of a hash: pointed at nothing, a run of cache hits must not need it
+    // (no checkout task, no mirror, no venv) and so never creates it.
+    const nowhere = join(tmp, 'no-machine-cache');
+    const out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static'], { VLLM_WHEELS_CACHE_DIR: nowhere });
     const { ran, cached } = taskOutcomes(out);
     expect(cached).toEqual(cachedTargets(SEED_VARIANTS));
-    expect(ran).toEqual(['vllm:checkout']); // uncached, a fast no-op (the build makes its venv itself)
+    expect(ran).toEqual([]);
+    expect(existsSync(nowhere)).toBe(false);
     expect(ws.takeCompilerCalls()).toEqual([]);
   });
 
@@ -83,7 +87,7 @@ describe('caching with real nx', () => {
     const original = ws.readJson<{ env: Record<string, string> }>(file);
     ws.writeJson(file, { ...original, env: { ...original.env, CMAKE_BUILD_TYPE: 'RelWithDebInfo' } });
     let out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
-    expect(taskOutcomes(out).ran).toEqual(['vllm-cpu-avx512vnni:build', 'vllm-cpu-avx512vnni:wheel', 'vllm:checkout']);
+    expect(taskOutcomes(out).ran).toEqual(['vllm-cpu-avx512vnni:build', 'vllm-cpu-avx512vnni:wheel']);
     expect(ws.takeCompilerCalls().length).toBeGreaterThan(0);
     ws.writeJson(file, original);
     out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
@@ -99,7 +103,7 @@ describe('caching with real nx', () => {
     ws.writeJson('packages/vllm/vllm.json', { ...vllm, ref: 'v0.16.1', commit: fixture.repo.tags['v0.16.1'] });
     ws.takeCompilerCalls();
     out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
-    expect(taskOutcomes(out).ran).toEqual([...cachedTargets(SEED_VARIANTS), 'vllm:checkout'].sort());
+    expect(taskOutcomes(out).ran).toEqual(cachedTargets(SEED_VARIANTS));
     // The worktrees are kept: moving to the next commit recompiles only what changed there (v0.16.1
     // edits a comment in isa_kernels.cpp). Except in vllm-cpu-avx512vnni's: its last real build was
     // test 3's RelWithDebInfo (the revert came from the Nx cache), so going back to Release rebuilds it all.
@@ -175,10 +179,9 @@ describe('caching with real nx', () => {
     mkdirSync(join(folder, 'vllm-cpu'), { recursive: true });
     ws.writeJson('packages/vllm-0.34/vllm.json', { repository: fixture.repo.url, ref: 'v0.34.0', commit: fixture.repo.tags['v0.34.0'] });
     for (const f of ['wheel.json', 'README.md']) cpSync(join(REPO_ROOT, 'packages/vllm-0.34/vllm-cpu', f), join(folder, 'vllm-cpu', f));
-    const uncached = ['vllm-0.34:checkout', 'vllm:checkout'];
 
     let out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
-    expect(taskOutcomes(out)).toEqual({ ran: [`${variant}:build`, `${variant}:wheel`, ...uncached].sort(), cached: cachedTargets(SEED_VARIANTS) });
+    expect(taskOutcomes(out)).toEqual({ ran: [`${variant}:build`, `${variant}:wheel`], cached: cachedTargets(SEED_VARIANTS) });
     expect(out).toContain(`${variant}: cmake/cpu_extension.cmake at ${fixture.repo.tags['v0.34.0'].slice(0, 12)}: unified build`);
     expect(out).toMatch(/compiler: g\+\+-13 \(GNU 13\.2\.0\)/);
     expect(out).toMatch(/oneDNN v3\.13 .* from the machine cache: FETCHCONTENT_SOURCE_DIR_ONEDNN=/);
@@ -194,13 +197,13 @@ describe('caching with real nx', () => {
     expect([kernels('avx2'), kernels('avx512'), kernels('sapphireRapids')]).toEqual(['vllm._C_AVX2', 'vllm._C_AVX512', 'vllm._C']);
 
     out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static']);
-    expect(taskOutcomes(out)).toEqual({ ran: uncached, cached: cachedTargets([...SEED_VARIANTS, variant]) });
+    expect(taskOutcomes(out)).toEqual({ ran: [], cached: cachedTargets([...SEED_VARIANTS, variant]) });
 
     // Bump the unified source to v0.17.0 (its oneDNN pin is v3.10, already in the machine cache's
     // mirror): only its variant rebuilds, and with GitHub's redirect gone nothing is downloaded.
     ws.writeJson('packages/vllm-0.34/vllm.json', { repository: fixture.repo.url, ref: 'v0.17.0', commit: fixture.repo.tags['v0.17.0'] });
     out = await ws.nxOk(['run-many', '-t', 'wheel', '--outputStyle=static'], { GIT_CONFIG_COUNT: '0' });
-    expect(taskOutcomes(out)).toEqual({ ran: [`${variant}:build`, `${variant}:wheel`, ...uncached].sort(), cached: cachedTargets(SEED_VARIANTS) });
+    expect(taskOutcomes(out)).toEqual({ ran: [`${variant}:build`, `${variant}:wheel`], cached: cachedTargets(SEED_VARIANTS) });
     expect(out).toMatch(/oneDNN v3\.10 .* from the machine cache/);
     expect(readdirSync(dir).filter((f) => f.endsWith('.whl'))).toEqual([expect.stringMatching(/^vllm_cpu-0\.17\.0-/)]);
 

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { relativePathSchema } from './vllm';
 
-const HTTP_URL = 'must be an http:// or https:// URL';
-const httpUrlSchema = z.string(HTTP_URL).refine((u) => /^https?:\/\/[^/\s]+/.test(u), { message: HTTP_URL });
 const PUBLIC_URL = 'must be an http://, https:// or file:// URL (file:// for an index read from this disk, as the demo does)';
 const publicUrlSchema = z.string(PUBLIC_URL).refine((u) => /^(https?:\/\/[^/\s]+|file:\/\/\/)/.test(u), { message: PUBLIC_URL });
 const BUCKET = 'must be an S3 bucket name (3-63 characters: lowercase letters, digits, "." and "-")';

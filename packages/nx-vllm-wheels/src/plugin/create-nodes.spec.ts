@@ -104,15 +104,6 @@ describe('createNodes', () => {
   "targets": {
     "build": {
       "cache": true,
-      "dependsOn": [
-        {
-          "params": "forward",
-          "projects": [
-            "vllm",
-          ],
-          "target": "checkout",
-        },
-      ],
       "executor": "nx-vllm-wheels:build-wheel",
       "inputs": [
         {
@@ -142,7 +133,7 @@ describe('createNodes', () => {
           "json": "{workspaceRoot}/packages/torch-cpu/torch.json",
         },
         {
-          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for c in g++-15 gcc-15 g++-14 gcc-14 g++-13 gcc-13; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert \"%d.%d\" % sys.version_info[:2] == \"3.11\"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
+          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for c in g++-15 gcc-15 g++-14 gcc-14 g++-13 gcc-13; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done) && (for p in python3.11 python3; do $p -I -S -c 'import sys; assert "%d.%d" % sys.version_info[:2] == "3.11"; print(sys.implementation.name, sys.version.split()[0])' 2>/dev/null && break; done || echo no python3.11)",
         },
         {
           "externalDependencies": [],
@@ -202,7 +193,7 @@ describe('createNodes', () => {
           "json": "{workspaceRoot}/packages/torch-cpu/torch.json",
         },
         {
-          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for c in g++-15 gcc-15 g++-14 gcc-14 g++-13 gcc-13; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done) && (for p in python3.11 python3; do $p -c 'import platform, sys; assert \"%d.%d\" % sys.version_info[:2] == \"3.11\"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python3.11)",
+          "runtime": "uname -m && (ldd --version 2>&1 | head -n 1) && (\${CC:-cc} --version 2>&1 | head -n 1) && (\${CXX:-c++} --version 2>&1 | head -n 1) && (for c in g++-15 gcc-15 g++-14 gcc-14 g++-13 gcc-13; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done) && (for p in python3.11 python3; do $p -I -S -c 'import sys; assert "%d.%d" % sys.version_info[:2] == "3.11"; print(sys.implementation.name, sys.version.split()[0])' 2>/dev/null && break; done || echo no python3.11)",
         },
         {
           "externalDependencies": [],
@@ -251,7 +242,7 @@ describe('createNodes', () => {
       "cache": false,
       "executor": "nx-vllm-wheels:clone-cache",
       "metadata": {
-        "description": "Make the locked vLLM commit available in the machine-wide mirror (a no-op when it is there).",
+        "description": "Make the locked vLLM commit available in the machine-wide mirror (a no-op when it is there); each build does this itself, this target prepares a machine ahead.",
         "technologies": [
           "vllm",
           "python",
@@ -439,10 +430,12 @@ describe('createNodes', () => {
       expect(nested.targets?.build.options).toMatchObject({ config: 'packages/vllm-0.34/vllm-cpu/wheel.json', sourceConfig: 'packages/vllm-0.34/vllm.json' });
       expect(nested.targets?.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/vllm-0.34/vllm.json', fields: ['commit', 'patches'] });
       expect(nested.targets?.build.inputs).not.toContainEqual(expect.objectContaining({ json: '{workspaceRoot}/packages/vllm/vllm.json' }));
-      expect(nested.targets?.build.dependsOn).toEqual([{ projects: ['vllm-0.34'], target: 'checkout', params: 'forward' }]);
+      // No task runs before a build (it fetches its own commit); the graph edge to its source is implicit.
+      expect(nested.targets?.build.dependsOn).toBeUndefined();
       const flat = projects['vllm-cpu'];
       expect(flat.targets?.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/vllm/vllm.json', fields: ['commit', 'patches'] });
-      expect(flat.targets?.build.dependsOn).toEqual([{ projects: ['vllm'], target: 'checkout', params: 'forward' }]);
+      expect(flat.implicitDependencies).toEqual(['vllm', 'torch-cpu']);
+      expect(flat.targets?.build.dependsOn).toBeUndefined();
       expect(projects['torch-cpu'].targets?.install.options).toEqual({ config: 'packages/torch-cpu/torch.json', sourceConfigs: ['packages/vllm-0.34/vllm.json', 'packages/vllm/vllm.json'] });
       // The index over every variant holds both sources' wheels.
       expect(projects['wheel-index'].implicitDependencies).toContain('vllm-cpu@vllm-0.34');

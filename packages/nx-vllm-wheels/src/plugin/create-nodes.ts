@@ -1,4 +1,4 @@
-import { AggregateCreateNodesError, type CreateNodes, type CreateNodesResult, type TargetConfiguration } from '@nx/devkit';
+import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
 import { z } from 'zod';
 import type { TorchConfig, VllmConfig } from '../config';
 import { INDEX_CONTENT_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, TORCH_RESOLUTION_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, WHEELHOUSE_FIELDS } from '../config';
@@ -21,7 +21,7 @@ type Input = NonNullable<TargetConfiguration['inputs']>[number];
 
 /** What every target is, as data: executor, cacheability, outputs, description. */
 const TARGETS = {
-  checkout: { executor: 'clone-cache', cache: false, description: 'Make the locked vLLM commit available in the machine-wide mirror (a no-op when it is there).' },
+  checkout: { executor: 'clone-cache', cache: false, description: 'Make the locked vLLM commit available in the machine-wide mirror (a no-op when it is there); each build does this itself, this target prepares a machine ahead.' },
   lock: { executor: 'lock', cache: false, description: 'Resolve "ref" to a commit and write it to vllm.json ("commit"), like a lockfile update.' },
   install: { executor: 'install-torch-cpu', cache: false, description: 'Create (or reuse) the build venv: CPU torch as the source pins it, plus its build tools.' },
   build: { executor: 'build-wheel', cache: true, output: 'dist/raw', description: "Build vLLM for this variant's ISA flags into a raw wheel." },
@@ -112,17 +112,16 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
       tags: ['vllm-wheels:variant', `device:${variant.config.device}`, `isa:${variant.config.isa}`, `source:${source.name}`],
       implicitDependencies: [source.name, torch.name],
       targets: {
-        build: target('build', { ...options, codeFingerprint: pluginFingerprint('build') }, {
-          inputs,
-          // `params: forward` passes --dry-run on, so a dry run previews the whole chain. The build venv
-          // is made by the build itself (torch-cpu:install would make every source's).
-          dependsOn: [{ projects: [source.name], target: 'checkout', params: 'forward' }],
-        }),
+        // No dependsOn: the build fetches its commit and makes its venv itself when it runs (checkout and
+        // install stay targets of their own), so a run whose builds are all cache hits starts no task
+        // process. The implicitDependencies above keep the edges for `nx graph` and `nx affected` (decision 55).
+        build: target('build', { ...options, codeFingerprint: pluginFingerprint('build') }, { inputs }),
         // Uncached: it writes into the machine cache's worktree, outside the workspace. No dependsOn: it
         // makes the commit available itself (vllm:checkout's call), as a forwarded --force would be refused there.
         dev: target('dev', options),
         wheel: target('wheel', { config: variant.file, codeFingerprint: pluginFingerprint('wheel') }, {
           inputs: [...inputs, { json: '{projectRoot}/wheel.json', fields: [...WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md'],
+          // `params: forward` passes --dry-run on, so a dry run previews the whole chain.
           dependsOn: [{ target: 'build', params: 'forward' }],
         }),
         wheelhouse: target('wheelhouse', { config: variant.file, torchConfig: torch.file, codeFingerprint: pluginFingerprint('wheelhouse') }, {
@@ -288,7 +287,12 @@ export const createNodes: CreateNodes<VllmWheelsPluginOptions> = [
         results.push([file, { projects: projects[root] ? { [root]: projects[root] } : {} }]);
       }
     }
-    if (errors.length) throw new AggregateCreateNodesError(errors, results);
+    if (errors.length) {
+      // Loaded only here: @nx/devkit's entry point costs a quarter of the plugin's load time, which every
+      // nx command waits for (decision 55), and inference needs nothing else from it.
+      const { AggregateCreateNodesError } = require('@nx/devkit') as typeof import('@nx/devkit');
+      throw new AggregateCreateNodesError(errors, results);
+    }
     return results;
   },
 ];

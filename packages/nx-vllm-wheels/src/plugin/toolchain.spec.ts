@@ -29,7 +29,7 @@ describe('toolchainRuntimeInput', () => {
     const out = runtimeOutput(BASE);
     expect(out).toBe(runtimeOutput(BASE));
     expect(out.split('\n')[0]).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim());
-    expect(out).toMatch(/^CPython 3\.11\.\d+$/m);
+    expect(out).toMatch(/^cpython 3\.11\.\d+$/m);
     expect(out).not.toContain('/'); // no path of any kind
   });
 

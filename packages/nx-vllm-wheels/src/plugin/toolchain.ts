@@ -18,8 +18,10 @@ export function toolchainRuntimeInput(pythonMinor: string, variantEnv: Readonly<
     compiler('CXX', 'c++'),
     // Only those that exist (`command -v` is a shell builtin): a machine without any prints nothing.
     `(for c in ${versioned}; do if command -v $c >/dev/null 2>&1; then $c --version 2>&1 | head -n 1; fi; done)`,
-    // The interpreter findPython picks: python3.X, else python3 if it is 3.X.
-    `(for p in python${pythonMinor} python3; do $p -c 'import platform, sys; assert "%d.%d" % sys.version_info[:2] == "${pythonMinor}"; print(platform.python_implementation(), platform.python_version())' 2>/dev/null && break; done || echo no python${pythonMinor})`,
+    // The interpreter findPython picks: python3.X, else python3 if it is 3.X. Isolated and without `site`
+    // or `platform`: Nx runs this on every run that hashes a build, and site-packages' .pth files and
+    // platform's imports cost more than the answer (decision 55).
+    `(for p in python${pythonMinor} python3; do $p -I -S -c 'import sys; assert "%d.%d" % sys.version_info[:2] == "${pythonMinor}"; print(sys.implementation.name, sys.version.split()[0])' 2>/dev/null && break; done || echo no python${pythonMinor})`,
   ].join(' && ');
 }
 

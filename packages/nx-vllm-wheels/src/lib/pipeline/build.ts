@@ -5,13 +5,13 @@ import { commitTime, exactTag } from '../git';
 import { rawDir, type SourceSpec, type StepContext, type TorchSpec, type VariantSpec } from './context';
 import { buildHostProblem, stepHost } from './build-host';
 import { planVariantBuild, type VariantBuildPlan } from './build-plan';
-import { prepareVariantSource, sourceAvailable, sourceMirrorDir } from './source';
+import { ensureSourceCommit, prepareVariantSource, sourceMirrorDir } from './source';
 import { variantThirdParty, type PreparedThirdParty } from './third-party';
 import { installTorch } from './torch';
 import type { BuildVenv } from '../python';
 
 /**
- * `<variant>:build`: worktree at the locked commit + patches, build venv, vLLM's CPU build -> dist/raw/<variant>.
+ * `<variant>:build`: the locked commit in the mirror, worktree at it + patches, build venv, vLLM's CPU build -> dist/raw/<variant>.
  * The variant's worktree is locked from its preparation to the end of the build (see withBuildLock).
  */
 export async function buildVariant(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext): Promise<string | undefined> {
@@ -33,7 +33,10 @@ export async function checkAndPlanBuild(source: SourceSpec, variant: VariantSpec
     if (!ctx.dryRun) throw new ToolError(wrongHost);
     ctx.log.info(`[dry-run] ${variant.name}: the real run would fail here: ${wrongHost}`);
   }
-  const available = await sourceAvailable(source, ctx); // false only in a dry run from an empty cache
+  // The build fetches its own commit (a no-op when the mirror has it): `checkout` is no task before it, so a
+  // run whose builds are all cache hits starts no process and touches no mirror (decision 55).
+  const available = await ensureSourceCommit(source, ctx); // false only in a dry run from an empty cache
+  // The env lint and the pin decision read only the mirror: a refused wheel.json never waits for the lock.
   return { available, plan: await planVariantBuild(source, variant, ctx, available) };
 }
 

@@ -6,7 +6,6 @@ import { VllmWheelsError } from '../errors';
 import { writeFileAtomic } from '../fs';
 import { which } from '../process';
 import { checkAndPlanBuild, prepareBuild } from './build';
-import { checkoutSource } from './source';
 import type { SourceSpec, StepContext, TorchSpec, VariantSpec } from './context';
 
 export interface DevOptions {
@@ -28,8 +27,7 @@ export interface DevResult {
  * `cmake --preset` / `cmake --build --preset … --target install` rebuild only what changed.
  */
 export async function devVariant(source: SourceSpec, torch: TorchSpec, variant: VariantSpec, ctx: StepContext, options: DevOptions = {}): Promise<DevResult> {
-  // What `vllm:checkout` does (a no-op when the commit is in the mirror): this target has no dependsOn.
-  await checkoutSource(source, ctx);
+  // Fetches the commit as the build does (checkAndPlanBuild): this target has no dependsOn either.
   const planned = await checkAndPlanBuild(source, variant, ctx);
   const prepareAndWrite = async () => {
     const prepared = await prepareBuild(source, torch, variant, ctx, planned, { keepEdits: true });

@@ -48,11 +48,21 @@ export function patchesOf(source: SourceSpec, ctx: StepContext): Patch[] {
  * and so are the third-party sources it pins for this machine (decision 41).
  */
 export async function checkoutSource(source: SourceSpec, ctx: StepContext): Promise<void> {
+  const available = await ensureSourceCommit(source, ctx, { sayWhenPresent: true });
+  await sourceThirdParty(source, available ? sourceMirrorDir(source, ctx) : undefined, ctx);
+}
+
+/**
+ * The locked commit in the machine's mirror (cloned once, fetched only when missing): what `checkout`
+ * does first, and what every build does itself, so that `checkout` need not run (as a process) before
+ * builds that are cache hits. True when the mirror holds the commit: always in a real run; in a dry run,
+ * false when the cache is empty (the clone is only shown).
+ */
+export async function ensureSourceCommit(source: SourceSpec, ctx: StepContext, { sayWhenPresent = false } = {}): Promise<boolean> {
   const { commit } = source.config;
   const result = await ensureCommit({ ...mirrorOptions(source, ctx), commit });
-  if (!result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${sourceMirrorDir(source, ctx)}; nothing to fetch.`);
-  const available = !ctx.dryRun || (await sourceAvailable(source, ctx));
-  await sourceThirdParty(source, available ? sourceMirrorDir(source, ctx) : undefined, ctx);
+  if (sayWhenPresent && !result.cloned && !result.fetched) ctx.log.info(`${source.name}: ${commit.slice(0, 12)} is in the mirror ${sourceMirrorDir(source, ctx)}; nothing to fetch.`);
+  return !ctx.dryRun || (await sourceAvailable(source, ctx));
 }
 
 export interface LockOptions {
@@ -147,7 +157,7 @@ export async function prepareVariantSource(source: SourceSpec, variant: VariantS
   const mirrorDir = mirror.mirrorDir;
   // A damaged commit is not a missing one: prepareWorktree checks the mirror and clones it again.
   if ((await commitState(mirrorDir, source.config.commit, ctx.env, ctx.log)) === 'absent') {
-    if (!ctx.dryRun) throw new SourceError(`Commit ${source.config.commit} is not in the mirror ${mirrorDir}. Run \`nx run ${source.name}:checkout\` first.`);
+    if (!ctx.dryRun) throw new SourceError(`Commit ${source.config.commit} is not in the mirror ${mirrorDir} (ensureSourceCommit makes it available first).`);
     ctx.log.info(`[dry-run] ${source.config.commit.slice(0, 12)} is not in the mirror yet (a real run's checkout would have fetched it).`);
   }
   const worktreeDir = ctx.cache.worktree(variant.name);
