@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
@@ -96,11 +96,17 @@ describe('the kernel developer loop: nx run <variant>:dev', () => {
 
   it('after an edit of one source, only that translation unit recompiles and the installed _C changes', () => {
     const before = sha256(installedC());
+    // CMake's install copies a file only when its time differs from the installed copy's by more than one
+    // second (cmFileTime::DifferS; the copy takes the built file's time): a rebuild within a second of the
+    // last one would be reported "Up-to-date". A developer's edit is never that quick; this test can be.
+    const builtAt = statSync(installedC()).mtimeMs;
+    while (Date.now() - builtAt < 1_500) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     appendFileSync(join(worktree, 'csrc/cpu/isa_kernels.cpp'), '\nextern "C" int vllm_dev_loop_probe(void) { return 42; }\n');
     ws.takeCompilerCalls();
     const out = shell(`${commands[0]} && ${commands[2]}`, tmp, ws.env);
     expect(compiledObjects(out)).toEqual([expect.stringMatching(/isa_kernels\.cpp\.o$/)]);
     expect(ws.takeCompilerCalls().filter((c) => / -c /.test(c))).toEqual([expect.stringMatching(/csrc\/cpu\/isa_kernels\.cpp/)]);
+    expect(out).toMatch(/^-- Installing: .*\/vllm\/_C\.abi3\.so$/m);
     expect(sha256(installedC())).not.toBe(before);
   });
 
