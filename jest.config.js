@@ -8,6 +8,7 @@ module.exports = {
     { ...preset, displayName: 'e2e', testMatch: ['<rootDir>/packages/nx-vllm-wheels/e2e/**/*.spec.ts'] },
   ],
   maxWorkers: 1,
+  globalSetup: '<rootDir>/tools/jest/global-setup.ts',
   // e2e tests build real wheels; units finish in milliseconds whatever the limit.
   testTimeout: 15 * 60 * 1000,
   reporters: ['default', '<rootDir>/tools/jest/summary-reporter.js'],

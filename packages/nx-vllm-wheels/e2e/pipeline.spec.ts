@@ -93,7 +93,7 @@ describe('the pipeline through nx', () => {
 
   it('--dry-run previews the whole chain (commands, env, cwd, files) and changes nothing', async () => {
     const machineCache = join(tmp, 'dry-run-machine-cache');
-    const ws = workspace({ machineCache });
+    const ws = workspace({ machineCache, buildVenvInstaller: 'pip' }); // uv off PATH: the plugin's fallback
     const out = await ws.nxOk(['run', 'vllm-cpu:wheel', '--dry-run', '--outputStyle=static']);
     expect(out).toContain('[dry-run] would run');
     expect(out).toMatch(/git clone --mirror -- file:\/\/\S+ \S+/);

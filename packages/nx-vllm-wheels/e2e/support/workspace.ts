@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { SharedFixture } from './fixture';
 import { NX_BIN, TEST_CACHE } from './paths';
+import { testToolsBin } from '../../src/test-support/tools';
 import { layOutWorkspace, SEED_VARIANTS } from './fixture';
 import { writeCompilerShim } from '../../../../tools/fixtures/compiler-shim.js';
 
@@ -41,6 +42,11 @@ export interface WorkspaceOptions {
    */
   cxxVersion?: string;
   ref?: string;
+  /**
+   * What makes the build venv: uv (the default when the run's tools venv is known, as on a machine with uv
+   * on PATH: seconds instead of pip's ten or more) or pip (uv kept off PATH, the plugin's fallback).
+   */
+  buildVenvInstaller?: 'uv' | 'pip';
 }
 
 /**
@@ -87,15 +93,16 @@ export function createTestWorkspace(options: WorkspaceOptions): TestWorkspace {
  * The environment nx runs with against the fixture: the compiler recorder and test double on PATH, the
  * machine cache, the git redirect to the fixture's oneDNN, a fake host CPU, and nx without daemon or cloud.
  */
-export function fixtureEnv(options: Pick<WorkspaceOptions, 'fixture' | 'root' | 'machineCache' | 'host' | 'cxxVersion'>, compilerLog: string): Record<string, string | undefined> {
+export function fixtureEnv(options: Pick<WorkspaceOptions, 'fixture' | 'root' | 'machineCache' | 'host' | 'cxxVersion' | 'buildVenvInstaller'>, compilerLog: string): Record<string, string | undefined> {
   const { root, fixture } = options;
+  const uvDir = options.buildVenvInstaller === 'pip' ? undefined : uvOnlyBin(fixture.root);
   // One per version for the whole fixture, written once (a build of another workspace may be running it).
   const shimDir = options.cxxVersion ? join(fixture.root, `compilers-${options.cxxVersion}`) : undefined;
   if (shimDir && !existsSync(shimDir)) writeCompilerShim(shimDir, { version: options.cxxVersion });
   const shim = shimDir ? { dir: shimDir } : undefined;
   return {
     ...cleanEnv(process.env),
-    PATH: [fixture.fakeBin, ...(shim ? [shim.dir] : []), process.env.PATH].join(delimiter),
+    PATH: [fixture.fakeBin, ...(shim ? [shim.dir] : []), ...(uvDir ? [uvDir] : []), process.env.PATH].join(delimiter),
     NX_DAEMON: 'false',
     NX_NO_CLOUD: 'true',
     NX_TUI: 'false',
@@ -105,6 +112,7 @@ export function fixtureEnv(options: Pick<WorkspaceOptions, 'fixture' | 'root' | 
     // GitHub is not reachable: a firewalled user's git redirect sends oneDNN's URL to the fixture's.
     ...fixture.gitRedirectEnv,
     PIP_CACHE_DIR: join(TEST_CACHE, 'pip'),
+    UV_CACHE_DIR: join(TEST_CACHE, 'uv'),
     VLLM_FIXTURE_CPUINFO: fixture.cpuinfo[options.host ?? 'avx512'],
     ...(options.cxxVersion ? { VLLM_FIXTURE_CXX_COMPILER_VERSION: options.cxxVersion } : {}),
     VLLM_WHEELS_TEST_COMPILER_LOG: compilerLog,
@@ -112,11 +120,28 @@ export function fixtureEnv(options: Pick<WorkspaceOptions, 'fixture' | 'root' | 
   };
 }
 
+/**
+ * A directory holding only the tools venv's `uv` (never its python or pip, which would shadow the
+ * machine's), or undefined when the run has no tools venv (a spec run without the global setup).
+ */
+function uvOnlyBin(fixtureRoot: string): string | undefined {
+  const tools = testToolsBin();
+  if (!tools) return undefined;
+  const dir = join(fixtureRoot, 'uv-bin');
+  if (!existsSync(join(dir, 'uv'))) {
+    mkdirSync(dir, { recursive: true });
+    const temp = join(dir, `.uv-${process.pid}`);
+    symlinkSync(join(tools, 'uv'), temp);
+    renameSync(temp, join(dir, 'uv'));
+  }
+  return dir;
+}
+
 /** The test runner's env without anything that would steer nx, git or the build from outside. */
 export function cleanEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (/^(NX_|JEST_|VLLM_|GIT_|AWS_|npm_)/.test(k) || ['NODE_OPTIONS', 'CCACHE_DIR', 'MAX_JOBS', 'CXX', 'CC'].includes(k)) continue;
+    if (/^(NX_|JEST_|VLLM_|GIT_|AWS_|UV_|npm_)/.test(k) || ['NODE_OPTIONS', 'CCACHE_DIR', 'MAX_JOBS', 'CXX', 'CC'].includes(k)) continue;
     out[k] = v;
   }
   return out;

@@ -23,3 +23,11 @@ export function testToolsVenv(log: Logger = silentLogger): Promise<ToolsVenv> {
   shared ??= ensureToolsVenv({ cacheRoot: testCacheRoot(), groups: TOOL_GROUP_NAMES, env: process.env, log, timeoutMs: 20 * 60_000 });
   return shared;
 }
+
+/**
+ * The tools venv's bin directory as the run's global setup made it (tools/jest/global-setup.ts), or
+ * undefined when a spec runs without it.
+ */
+export function testToolsBin(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.VLLM_WHEELS_TEST_TOOLS_BIN || undefined;
+}
