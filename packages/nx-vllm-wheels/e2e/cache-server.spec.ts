@@ -17,7 +17,7 @@ import { tempDir } from '../src/test-support/temp';
 import { isGone, processesMatching, waitUntil } from '../src/test-support/processes';
 import { runCli, startCliServer, type CliLauncher, type CliServer } from './support/cache-server';
 import { assertPluginBuilt, REPO_ROOT } from './support/paths';
-import { cleanEnv, runNx } from './support/workspace';
+import { cleanEnv, runNx, NX_TEST_ENV } from './support/workspace';
 
 const RW = 'e2e-read-write-token-0123456789';
 const RO = 'e2e-read-only-token-0123456789a';
@@ -375,9 +375,7 @@ function writeWorkspace(root: string): void {
 function nx(root: string, serverUrl: string, token: string): Promise<{ code: number; output: string }> {
   const env = {
     ...cleanEnv(),
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
+    ...NX_TEST_ENV,
     NX_CACHE_DIRECTORY: join(root, '.nx', 'cache'),
     NX_WORKSPACE_DATA_DIRECTORY: join(root, '.nx', 'workspace-data'),
     NX_SELF_HOSTED_REMOTE_CACHE_SERVER: serverUrl,

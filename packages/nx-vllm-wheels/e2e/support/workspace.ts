@@ -103,9 +103,7 @@ export function fixtureEnv(options: Pick<WorkspaceOptions, 'fixture' | 'root' | 
   return {
     ...cleanEnv(process.env),
     PATH: [fixture.fakeBin, ...(shim ? [shim.dir] : []), ...(uvDir ? [uvDir] : []), process.env.PATH].join(delimiter),
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
+    ...NX_TEST_ENV,
     NX_CACHE_DIRECTORY: join(root, '.nx', 'cache'),
     NX_WORKSPACE_DATA_DIRECTORY: join(root, '.nx', 'workspace-data'),
     VLLM_WHEELS_CACHE_DIR: options.machineCache,
@@ -136,6 +134,14 @@ function uvOnlyBin(fixtureRoot: string): string | undefined {
   }
   return dir;
 }
+
+/**
+ * How every test runs nx: no daemon, no cloud, no TUI, and plugins loaded in nx's own process. Nx's
+ * default isolates each plugin (its own and ours) in a worker process per command, which costs about four
+ * times the CPU of a whole `nx show projects`; the root-workspace and demo specs keep that default, so a
+ * plugin that works only in-process would still fail there.
+ */
+export const NX_TEST_ENV = { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_ISOLATE_PLUGINS: 'false' } as const;
 
 /** The test runner's env without anything that would steer nx, git or the build from outside. */
 export function cleanEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
