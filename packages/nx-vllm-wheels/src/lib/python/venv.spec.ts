@@ -163,9 +163,7 @@ describe('ensureBuildVenv', () => {
     expectNoSecretIn(options.log.lines);
 
     const log = recordingLogger();
-    const started = Date.now();
     const again = await ensureBuildVenv({ ...options, log });
-    expect(Date.now() - started).toBeLessThan(500);
     expect(again).toEqual({ ...created, reused: true });
     expect(log.lines).toEqual([`Build environment ${paths.dir} is ready (torch torch==2.6.0+cpu); reusing it.`]);
   });

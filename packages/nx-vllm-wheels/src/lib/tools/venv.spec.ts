@@ -63,9 +63,7 @@ describe('ensureToolsVenv', () => {
     expect(() => venv.bin('moto_server')).toThrow(new ToolError(`The tools venv ${dir} has no program moto_server (it has auditwheel, twine, wheel from the groups wheel).`));
 
     const log = recordingLogger();
-    const started = Date.now();
     const again = await ensureToolsVenv({ ...options, log });
-    expect(Date.now() - started).toBeLessThan(500);
     expect(again).toMatchObject({ dir, key, reused: true });
     expect(log.lines).toEqual([`Tools venv ${dir} is ready (${TOOL_GROUPS.wheel.join(' ')}); reusing it.`]);
   });
