@@ -33,6 +33,8 @@ describe('createNodes: ROCm', () => {
     expect(Object.keys(projects).sort()).toEqual(['packages/rocm', 'packages/torch-cpu', 'packages/vllm', 'packages/vllm-cpu', 'packages/vllm-rocm', 'packages/wheel-index']);
     // The CPU index does not take the ROCm variant in.
     expect(projects['packages/wheel-index'].implicitDependencies).toEqual(['vllm-cpu']);
+    // Nothing of the CPU pipeline is keyed on rocm.json: a change of the GPU archs rebuilds only the ROCm projects.
+    for (const cpu of ['packages/vllm-cpu', 'packages/torch-cpu', 'packages/vllm']) expect(JSON.stringify(projects[cpu].targets)).not.toContain('rocm');
 
     const rocm = projects['packages/rocm'];
     expect(rocm.tags).toEqual(['vllm-wheels:rocm', 'device:rocm']);
