@@ -68,6 +68,11 @@ describe('ROCm with real nx', () => {
     expect(out).toMatch(/env: .*PYTORCH_ROCM_ARCH='gfx942;gfx90a'.*/);
     expect(out).toMatch(/VLLM_TARGET_DEVICE=rocm/);
     expect(existsRaw(ws)).toBe(false);
+    // The wheel step's preview (the build's forwarded with it): auditwheel's analysis with ROCm's libraries excluded.
+    const wheel = await ws.nxOk(['run', 'vllm-rocm:wheel', '--dry-run', '--outputStyle=static'], { ROCM_PATH: join(ws.root, 'no-rocm') });
+    expect(wheel).toMatch(/--exclude '?libamdhip64\.so\*/);
+    expect(wheel).toContain(`[dry-run] would write ${join(ws.root, 'dist', 'wheels', 'vllm-rocm', 'vllm_rocm-<version>-<python tag>-<abi tag>-<platform tag>.whl')}`);
+    expect(existsRaw(ws)).toBe(false);
   });
 
   it('5. with ROCm, `nx run vllm-rocm:wheel` gives one valid wheel whose extensions record the GPU archs', async () => {
