@@ -1,11 +1,14 @@
 /**
- * The ROCm projects with real nx on the fixture (issue 14, in progress): the base wheels are inferred,
- * stripped of +git… and cached on rocm.json's build fields; the ROCm build, on a machine without ROCm,
- * fails naming what it needs, and `--dry-run` previews it. The tests run in order on one workspace.
+ * The ROCm projects with real nx on the fixture (issue 14): the base wheels are inferred, stripped of +git…
+ * and cached on rocm.json's build fields; the ROCm build, on a machine without ROCm, fails naming what it
+ * needs, and `--dry-run` previews it; with the fixture ROCm (hipcc stand-in) `<variant>:wheel` builds the
+ * fixture vLLM v0.34.0 for the configured GPU archs into one valid wheel, cached, and rebuilt when the archs
+ * change. The tests run in order on one workspace.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRocmBaseWheels } from '../../../tools/fixtures/index.js';
+import { createRocmBaseWheels, createRocmToolchain } from '../../../tools/fixtures/index.js';
+import { run } from '../src/lib/process';
 import { tempDir } from '../src/test-support/temp';
 import { createSharedFixture } from './support/fixture';
 import { assertPluginBuilt } from './support/paths';
@@ -15,13 +18,17 @@ const NORMALIZED = ['amdsmi-26.1.0-py3-none-linux_x86_64.whl', 'base-wheels.json
 
 describe('ROCm with real nx', () => {
   let ws: TestWorkspace;
-  const rocm = { device: 'rocm', rocmVersion: '7.1', gpuArchs: ['gfx942'], python: '3.12', baseWheels: { directory: 'base-wheels' } };
+  // python as the repository's torch.json (the build venv needs it on this machine).
+  const rocm = { device: 'rocm', rocmVersion: '7.1', gpuArchs: ['gfx942'], python: '3.11', baseWheels: { directory: 'base-wheels' } };
+  let rocmRoot: string;
 
   beforeAll(() => {
     assertPluginBuilt();
     const tmp = tempDir('rocm-e2e');
     const fixture = createSharedFixture(join(tmp, 'fixture'));
-    ws = createTestWorkspace({ fixture, root: join(tmp, 'ws'), machineCache: join(tmp, 'machine-cache'), variants: [] });
+    // v0.34.0: the fixture's unified family, which has vLLM's ROCm build.
+    ws = createTestWorkspace({ fixture, root: join(tmp, 'ws'), machineCache: join(tmp, 'machine-cache'), variants: [], ref: 'v0.34.0' });
+    rocmRoot = createRocmToolchain(join(tmp, 'rocm'), { rocmVersion: '7.1.0' }).root;
     createRocmBaseWheels(join(ws.root, 'packages', 'rocm', 'base-wheels'));
     ws.writeJson('packages/rocm/rocm.json', rocm);
     mkdirSync(join(ws.root, 'packages', 'vllm-rocm'));
@@ -51,7 +58,7 @@ describe('ROCm with real nx', () => {
   it('3. the ROCm build fails on a machine without ROCm, naming what it needs', async () => {
     const r = await ws.nx(['run', 'vllm-rocm:build', '--outputStyle=static'], { ROCM_PATH: join(ws.root, 'no-rocm') });
     expect(r.code).not.toBe(0);
-    expect(r.output).toContain('vllm-rocm:build (vLLM v0.16.0 for ROCm 7.1, gfx942, gfx90a) needs ROCm 7.1 with hipcc');
+    expect(r.output).toContain('vllm-rocm:build (vLLM v0.34.0 for ROCm 7.1, gfx942, gfx90a) needs ROCm 7.1 with hipcc');
     expect(r.output).toContain(`hipcc: not in ${join(ws.root, 'no-rocm', 'bin')} (ROCM_PATH) nor on PATH`);
   });
 
@@ -61,7 +68,60 @@ describe('ROCm with real nx', () => {
     expect(out).toMatch(/env: .*PYTORCH_ROCM_ARCH='gfx942;gfx90a'.*/);
     expect(out).toMatch(/VLLM_TARGET_DEVICE=rocm/);
     expect(existsRaw(ws)).toBe(false);
+    // The wheel step's preview (the build's forwarded with it): auditwheel's analysis with ROCm's libraries excluded.
+    const wheel = await ws.nxOk(['run', 'vllm-rocm:wheel', '--dry-run', '--outputStyle=static'], { ROCM_PATH: join(ws.root, 'no-rocm') });
+    expect(wheel).toMatch(/--exclude '?libamdhip64\.so\*/);
+    expect(wheel).toContain(`[dry-run] would write ${join(ws.root, 'dist', 'wheels', 'vllm-rocm', 'vllm_rocm-<version>-<python tag>-<abi tag>-<platform tag>.whl')}`);
+    expect(existsRaw(ws)).toBe(false);
   });
+
+  it('5. with ROCm, `nx run vllm-rocm:wheel` gives one valid wheel whose extensions record the GPU archs', async () => {
+    const out = await ws.nxOk(['run', 'vllm-rocm:wheel', '--outputStyle=static'], { ROCM_PATH: rocmRoot });
+    expect(taskOutcomes(out)).toEqual({ ran: ['vllm-rocm:build', 'vllm-rocm:wheel'], cached: ['rocm:base-wheels'] });
+    expect(out).toMatch(/PYTORCH_ROCM_ARCH='gfx942;gfx90a'/);
+    // The raw build is vLLM's: +rocm710 from the ROCm installation; the wheel strips it and gets an honest tag.
+    expect(readdirSync(join(ws.root, 'dist', 'raw', 'vllm-rocm')).sort()).toEqual(['build-info.json', 'vllm-0.34.0+rocm710-cp38-abi3-linux_x86_64.whl']);
+    const wheels = readdirSync(join(ws.root, 'dist', 'wheels', 'vllm-rocm'));
+    expect(wheels).toEqual([expect.stringMatching(/^vllm_rocm-0\.34\.0-cp38-abi3-manylinux_2_\d+_x86_64(\.manylinux\w+)?\.whl$/)]);
+    expect(out).toContain('libamdhip64.so.7: excluded');
+    const wheel = join(ws.root, 'dist', 'wheels', 'vllm-rocm', wheels[0]);
+    expect(await offloadArchs(wheel)).toEqual({ 'vllm/_C.abi3.so': 'gfx942;gfx90a', 'vllm/_rocm_C.abi3.so': 'gfx942;gfx90a' });
+    // Valid: it installs beside the stripped base wheels from files alone, and its kernels load and run.
+    expect(await installAndRun(wheel)).toBe('gfx942;gfx90a 70125424 20.0');
+  });
+
+  it('6. a second run is a cache hit; new GPU archs rebuild the ROCm projects', async () => {
+    const again = await ws.nxOk(['run', 'vllm-rocm:wheel', '--outputStyle=static'], { ROCM_PATH: rocmRoot });
+    expect(taskOutcomes(again)).toEqual({ ran: [], cached: ['rocm:base-wheels', 'vllm-rocm:build', 'vllm-rocm:wheel'] });
+    // Archs no earlier run used (test 2's base wheels had gfx942 alone: that entry would be a cache hit).
+    ws.writeJson('packages/rocm/rocm.json', { ...rocm, gpuArchs: ['gfx90a'] });
+    const rebuilt = await ws.nxOk(['run-many', '-t', 'wheel', '--projects=tag:device:rocm', '--outputStyle=static'], { ROCM_PATH: rocmRoot });
+    expect(taskOutcomes(rebuilt)).toEqual({ ran: ['rocm:base-wheels', 'vllm-rocm:build', 'vllm-rocm:wheel'], cached: [] });
+    const [wheel] = readdirSync(join(ws.root, 'dist', 'wheels', 'vllm-rocm'));
+    expect(await offloadArchs(join(ws.root, 'dist', 'wheels', 'vllm-rocm', wheel))).toEqual({ 'vllm/_C.abi3.so': 'gfx90a', 'vllm/_rocm_C.abi3.so': 'gfx90a' });
+  });
+
+  /** The `--offload-arch` list hipcc compiled into each extension of the wheel (the stand-in's marker string). */
+  async function offloadArchs(wheel: string): Promise<Record<string, string>> {
+    const code = [
+      'import json, re, sys, zipfile',
+      'z = zipfile.ZipFile(sys.argv[1])',
+      "print(json.dumps({n: re.search(rb'hip-fixture-offload-arch:([\\w;]*)', z.read(n)).group(1).decode() for n in z.namelist() if n.endswith('.so')}))",
+    ].join('\n');
+    return JSON.parse((await run('python3', ['-c', code, wheel], { cwd: ws.root, env: ws.env, timeoutMs: 60_000 })).stdout);
+  }
+
+  /** Installs the wheel with the base wheels (files only, no index) into a fresh venv and calls its kernels. */
+  async function installAndRun(wheel: string): Promise<string> {
+    const venv = join(ws.root, '.venv-check');
+    const sh = (command: string, args: string[], env: Record<string, string | undefined> = {}) => run(command, args, { cwd: ws.root, env: { ...ws.env, ...env }, timeoutMs: 300_000 });
+    await sh('python3.11', ['-m', 'venv', venv]);
+    const base = join(ws.root, 'dist', 'base-wheels', 'rocm');
+    await sh(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '--no-index', '--find-links', base, '--no-deps', 'torch', 'triton', wheel]);
+    const code = 'import vllm._C as c, vllm._rocm_C; print(c.offload_archs(), c.hip_runtime_version(), c.run_kernel())';
+    // The HIP runtime comes from the ROCm installation, as on a ROCm machine.
+    return (await sh(join(venv, 'bin', 'python'), ['-c', code], { LD_LIBRARY_PATH: join(rocmRoot, 'lib') })).stdout.trim();
+  }
 });
 
 function existsRaw(ws: TestWorkspace): boolean {

@@ -109,6 +109,9 @@ export type RocmWheelConfig = z.output<typeof rocmWheelConfigSchema>;
 
 export const ROCM_WHEEL_BUILD_FIELDS = ['distribution', 'source', 'device', 'arch', 'env'] as const satisfies readonly (keyof RocmWheelConfig)[];
 
+/** Fields of a ROCm wheel.json the `wheel` step reads besides the build's (as the CPU wheel's WHEEL_NORMALIZE_FIELDS). */
+export const ROCM_WHEEL_NORMALIZE_FIELDS = ['version', 'platformTag', 'metadata', 'systemLibraries', 'inflateLimits'] as const satisfies readonly (keyof RocmWheelConfig)[];
+
 /** Whether a wheel.json's text asks for the ROCm schema (`"device": "rocm"`); invalid JSON is the CPU schema's to report. */
 export function isRocmWheelConfigText(text: string): boolean {
   try {

@@ -33,6 +33,8 @@ describe('createNodes: ROCm', () => {
     expect(Object.keys(projects).sort()).toEqual(['packages/rocm', 'packages/torch-cpu', 'packages/vllm', 'packages/vllm-cpu', 'packages/vllm-rocm', 'packages/wheel-index']);
     // The CPU index does not take the ROCm variant in.
     expect(projects['packages/wheel-index'].implicitDependencies).toEqual(['vllm-cpu']);
+    // Nothing of the CPU pipeline is keyed on rocm.json: a change of the GPU archs rebuilds only the ROCm projects.
+    for (const cpu of ['packages/vllm-cpu', 'packages/torch-cpu', 'packages/vllm']) expect(JSON.stringify(projects[cpu].targets)).not.toContain('rocm');
 
     const rocm = projects['packages/rocm'];
     expect(rocm.tags).toEqual(['vllm-wheels:rocm', 'device:rocm']);
@@ -63,12 +65,22 @@ describe('createNodes: ROCm', () => {
         cache: true,
         outputs: ['{workspaceRoot}/dist/raw/{projectName}'],
         options: { config: 'packages/vllm-rocm/wheel.json', sourceConfig: 'packages/vllm/vllm.json', rocmConfig: 'packages/rocm/rocm.json', codeFingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) },
-        dependsOn: [
-          { projects: ['vllm'], target: 'checkout', params: 'forward' },
-          { projects: ['rocm'], target: 'base-wheels', params: 'forward' },
-        ],
+        // No `checkout` before it: the build makes its commit available itself (decision 55).
+        dependsOn: [{ projects: ['rocm'], target: 'base-wheels', params: 'forward' }],
       }),
     );
+    // The wheel step: after the build, keyed on the build's inputs and its own fields, with the README.
+    expect(variant.targets!.wheel).toEqual(
+      expect.objectContaining({
+        executor: 'nx-vllm-wheels:normalize-rocm',
+        cache: true,
+        outputs: ['{workspaceRoot}/dist/wheels/{projectName}'],
+        dependsOn: [{ target: 'build', params: 'forward' }],
+      }),
+    );
+    expect(variant.targets!.wheel.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['version', 'platformTag', 'metadata', 'systemLibraries', 'inflateLimits'] });
+    expect(variant.targets!.wheel.inputs).toContainEqual({ json: '{workspaceRoot}/packages/rocm/rocm.json', fields: ['device', 'rocmVersion', 'gpuArchs', 'python'] });
+    expect(variant.targets!.wheel.inputs).toContain('{projectRoot}/README.md');
     // The GPU archs and the ROCm version key the build (rocm.json's build fields), as the base wheels do.
     expect(variant.targets!.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/rocm/rocm.json', fields: ['device', 'rocmVersion', 'gpuArchs', 'python'] });
     expect(variant.targets!.build.inputs).toContainEqual({ dependentTasksOutputFiles: '**/*.whl' });

@@ -1,7 +1,7 @@
 import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
 import { z } from 'zod';
 import type { TorchConfig, VllmConfig } from '../config';
-import { INDEX_CONTENT_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, TORCH_RESOLUTION_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, WHEELHOUSE_FIELDS } from '../config';
+import { INDEX_CONTENT_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, ROCM_WHEEL_NORMALIZE_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, TORCH_RESOLUTION_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, WHEELHOUSE_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
 import { ConfigError } from '../lib/errors';
 import { redactUrlCredentials } from '../lib/process/redact';
@@ -47,6 +47,12 @@ const TARGETS = {
     description: "The ROCm base wheels (torch, triton, torchvision, amdsmi) from rocm.json's command, directory or URL, their +git local versions stripped.",
   },
   'build-rocm': { executor: 'build-rocm', cache: true, output: 'dist/raw', description: 'Build vLLM for ROCm (VLLM_TARGET_DEVICE=rocm, PYTORCH_ROCM_ARCH) into a raw wheel; needs ROCm and hipcc.' },
+  'wheel-rocm': {
+    executor: 'normalize-rocm',
+    cache: true,
+    output: 'dist/wheels',
+    description: "Turn the raw ROCm wheel into this variant's distribution: renamed, local version stripped, honest manylinux tag (ROCm's and torch's libraries excluded).",
+  },
   verify: { executor: 'verify-index', cache: false, description: 'Install every variant from the published index with pip and with uv in fresh venvs, and import it.' },
 } as const;
 
@@ -209,25 +215,27 @@ function rocmProjects(configs: WorkspaceConfigs): NonNullable<CreateNodesResult[
   for (const variant of configs.rocmVariants) {
     const source = sources.find((s) => s.name === variant.source);
     if (!source) continue;
+    const buildInputs: Input[] = [
+      { json: '{projectRoot}/wheel.json', fields: [...ROCM_WHEEL_BUILD_FIELDS] },
+      { json: `{workspaceRoot}/${source.file}`, fields: [...VLLM_BUILD_FIELDS] },
+      ...source.config.patches.map((p) => `{workspaceRoot}/${source.root}/${p}`),
+      rocmInput,
+      { runtime: rocmRuntimeInput(rocm.config.python, variant.config.env) },
+      { externalDependencies: [] },
+    ];
     projects[variant.root] = {
       name: variant.name,
       tags: ['vllm-wheels:variant', 'device:rocm', `source:${source.name}`],
       implicitDependencies: [source.name, rocm.name],
       targets: {
         build: target('build-rocm', { config: variant.file, sourceConfig: source.file, rocmConfig: rocm.file, codeFingerprint: pluginFingerprint('rocm-build') }, {
-          inputs: [
-            { json: '{projectRoot}/wheel.json', fields: [...ROCM_WHEEL_BUILD_FIELDS] },
-            { json: `{workspaceRoot}/${source.file}`, fields: [...VLLM_BUILD_FIELDS] },
-            ...source.config.patches.map((p) => `{workspaceRoot}/${source.root}/${p}`),
-            rocmInput,
-            { runtime: rocmRuntimeInput(rocm.config.python, variant.config.env) },
-            { dependentTasksOutputFiles: '**/*.whl' },
-            { externalDependencies: [] },
-          ],
-          dependsOn: [
-            { projects: [source.name], target: 'checkout', params: 'forward' },
-            { projects: [rocm.name], target: 'base-wheels', params: 'forward' },
-          ],
+          // The base wheels' bytes; the build makes its commit available itself (no `checkout` before it, decision 55).
+          inputs: [...buildInputs, { dependentTasksOutputFiles: '**/*.whl' }],
+          dependsOn: [{ projects: [rocm.name], target: 'base-wheels', params: 'forward' }],
+        }),
+        wheel: target('wheel-rocm', { config: variant.file, codeFingerprint: pluginFingerprint('rocm-wheel') }, {
+          inputs: [...buildInputs, { json: '{projectRoot}/wheel.json', fields: [...ROCM_WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md', { dependentTasksOutputFiles: '**/*.whl' }],
+          dependsOn: [{ target: 'build', params: 'forward' }],
         }),
       },
       metadata: { description: `${variant.config.distribution}: vLLM ${source.config.ref} (${source.name}) for ROCm ${rocm.config.rocmVersion} (${rocm.config.gpuArchs.join(', ')})` },

@@ -19,6 +19,7 @@ const STEP_EXECUTORS = {
   index: ['build-index'],
   'rocm-base-wheels': ['rocm-base-wheels'],
   'rocm-build': ['build-rocm'],
+  'rocm-wheel': ['build-rocm', 'normalize-rocm'],
   // Made from the wheel (its bytes are in the hash through dependentTasksOutputFiles).
   wheelhouse: ['wheelhouse'],
 } as const;

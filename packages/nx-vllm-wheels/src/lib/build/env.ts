@@ -58,7 +58,7 @@ export interface BuildEnvInput {
   base: Record<string, string | undefined>;
   /** wheel.json "env". */
   variantEnv: Record<string, string>;
-  device: 'cpu';
+  device: 'cpu' | 'rocm';
   venvPython: string;
   sourceDir: string;
   sourceDateEpoch: number;

@@ -72,10 +72,7 @@ export async function prepareBuild(
   const thirdParty = await variantThirdParty(source, variant, sourceDir, available ? mirrorDir : undefined, ctx);
   ctx.log.step(`${variant.name}: build environment`);
   const venv = await installTorch(source, torch, ctx);
-  const sourceDateEpoch = available ? await commitTime(mirrorDir, source.config.commit, ctx.env, ctx.log) : 0;
-  // Patches and the ISA pin leave the tree dirty, which setuptools-scm would turn into a .dev version.
-  const edited = source.config.patches.length > 0 || plan.pin;
-  const tag = available && edited ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
+  const { sourceDateEpoch, pretendVersion } = await sourceVersionInputs(source, ctx, available, plan.pin);
   // The compiler chosen for the commit's GNU requirement and the aarch64 level's switches, set the way a user would set them.
   const variantEnv = { ...variant.config.env, ...plan.compiler?.env, ...plan.levelEnv };
   const env = buildEnv({
@@ -86,12 +83,25 @@ export async function prepareBuild(
     sourceDir,
     sourceDateEpoch,
     ccacheDir: ctx.cache.ccache,
-    pretendVersion: tag && /^v?\d/.test(tag) ? tag.replace(/^v/, '') : undefined,
+    pretendVersion,
     pinnedCpuFlags: plan.pin ? PINNED_CPU_FLAGS[variant.config.isa] : undefined,
     thirdPartySources: thirdParty.env,
     cmakeDefines: thirdParty.cmakeDefines,
   });
   return { sourceDir, venv, env, variantEnv, thirdParty, sourceDateEpoch };
+}
+
+/**
+ * The build's timestamp (the commit's time, SOURCE_DATE_EPOCH) and, when patches or other edits leave the
+ * tree dirty (which setuptools-scm would turn into a .dev version), the release tag's version to pretend.
+ * 0 and none in a dry run from an empty cache.
+ */
+export async function sourceVersionInputs(source: SourceSpec, ctx: StepContext, available: boolean, otherEdits = false): Promise<{ sourceDateEpoch: number; pretendVersion?: string }> {
+  const mirrorDir = sourceMirrorDir(source, ctx);
+  const sourceDateEpoch = available ? await commitTime(mirrorDir, source.config.commit, ctx.env, ctx.log) : 0;
+  const edited = source.config.patches.length > 0 || otherEdits;
+  const tag = available && edited ? await exactTag(mirrorDir, source.config.commit, ctx.env, ctx.log) : undefined;
+  return { sourceDateEpoch, ...(tag && /^v?\d/.test(tag) ? { pretendVersion: tag.replace(/^v/, '') } : {}) };
 }
 
 async function prepareAndBuild(

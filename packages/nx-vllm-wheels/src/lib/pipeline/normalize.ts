@@ -23,7 +23,7 @@ import { rawDir, wheelsDir, wheelsIn, type StepContext, type VariantSpec } from 
 import { auditRules, BUILD_INFO_FILE, readRawBuildInfo, type RawBuildInfo } from './raw-build-info';
 import { applyVersionPolicy, type VersionInputs } from './version';
 
-function findRawWheel(dir: string, variant: string): string {
+export function findRawWheel(dir: string, variant: string): string {
   const files = wheelsIn(dir) ?? [];
   if (files.length !== 1) {
     throw new VllmWheelsError(`Expected exactly one raw wheel in ${dir}, found ${files.length}. Run \`nx run ${variant}:build\` first.`);
@@ -32,7 +32,7 @@ function findRawWheel(dir: string, variant: string): string {
 }
 
 /** The build's record of the commit time (SOURCE_DATE_EPOCH = the committer time): a nightly's version is made from it. */
-function versionInputs(info: RawBuildInfo, dir: string): VersionInputs {
+export function versionInputs(info: Pick<RawBuildInfo, 'sourceDateEpoch'>, dir: string): VersionInputs {
   return { commitTime: info.sourceDateEpoch, commitTimeSource: join(dir, BUILD_INFO_FILE) };
 }
 
@@ -117,7 +117,7 @@ async function platformTag(variant: VariantSpec, input: string, ctx: StepContext
 }
 
 /** wheel.json's zip-bomb bounds, named in the refusal so that a genuine wheel can get through. */
-function inflateLimits(variant: VariantSpec): InflateLimits {
+export function inflateLimits(variant: { configFile: string; config: Pick<VariantSpec['config'], 'inflateLimits'> }): InflateLimits {
   const { maxInflatedGiB, maxCompressionRatio } = variant.config.inflateLimits;
   return { maxTotalBytes: Math.floor(maxInflatedGiB * 1024 ** 3), maxRatio: maxCompressionRatio, raiseWith: `${variant.configFile} "inflateLimits" (maxInflatedGiB, maxCompressionRatio)` };
 }
@@ -177,7 +177,7 @@ function plannedObjdump(file: string, arch: VariantSpec['config']['arch'], host:
   return { command, args };
 }
 
-function metadataHeaders(variant: VariantSpec): Record<string, string | string[]> {
+export function metadataHeaders(variant: { config: Pick<VariantSpec['config'], 'metadata'> }): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   const { summary, keywords, urls } = variant.config.metadata;
   if (summary) headers.Summary = summary;
@@ -187,7 +187,7 @@ function metadataHeaders(variant: VariantSpec): Record<string, string | string[]
 }
 
 /** The variant's README.md (beside wheel.json) is its long description on PyPI. */
-function readme(ctx: StepContext, variant: VariantSpec): string {
+export function readme(ctx: StepContext, variant: Pick<VariantSpec, 'configFile'>): string {
   const file = resolve(ctx.workspaceRoot, dirname(variant.configFile), 'README.md');
   try {
     return readFileSync(file, 'utf8');

@@ -152,7 +152,7 @@ export async function sourceAvailable(source: SourceSpec, ctx: StepContext): Pro
 }
 
 /** The variant's own worktree at the locked commit with the patches (and, when `pinIsa`, the ISA pin) applied; kept between builds. */
-export async function prepareVariantSource(source: SourceSpec, variant: VariantSpec, ctx: StepContext, pinIsa: boolean, options: { keepEdits?: boolean } = {}): Promise<string> {
+export async function prepareVariantSource(source: SourceSpec, variant: Pick<VariantSpec, 'name'>, ctx: StepContext, pinIsa: boolean, options: { keepEdits?: boolean } = {}): Promise<string> {
   const mirror = mirrorOptions(source, ctx);
   const mirrorDir = mirror.mirrorDir;
   // A damaged commit is not a missing one: prepareWorktree checks the mirror and clones it again.

@@ -9,8 +9,11 @@ import type { BuildRequirements } from './requirements';
 import { createStampedVenv, isVenvComplete, readStamp, venvCommandRunner, venvLayout, type VenvLayout } from './stamped-venv';
 
 export interface IndexSettings {
-  /** The index torch comes from (the PyTorch CPU index by default); searched before the others. */
-  torchIndexUrl: string;
+  /**
+   * The index torch comes from (the PyTorch CPU index by default); searched before the others. Absent for
+   * a ROCm build, whose torch is one of its base wheels, named in the requirements as a file.
+   */
+  torchIndexUrl?: string;
   /** Replaces PyPI as the main index when set. */
   indexUrl?: string;
   extraIndexUrls: readonly string[];
@@ -102,8 +105,7 @@ export async function ensureBuildVenv(options: BuildVenvOptions): Promise<BuildV
     const requirementsFile = join(paths.dir, 'build-requirements.txt');
     const indexArgs = [
       ...(options.indexUrl ? ['--index-url', options.indexUrl] : []),
-      '--extra-index-url',
-      options.torchIndexUrl,
+      ...(options.torchIndexUrl ? ['--extra-index-url', options.torchIndexUrl] : []),
       ...options.extraIndexUrls.flatMap((u) => ['--extra-index-url', u]),
     ];
     if (installer === 'uv') {

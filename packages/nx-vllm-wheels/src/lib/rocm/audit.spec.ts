@@ -29,9 +29,9 @@ let rocmLib: string;
 beforeAll(async () => {
   const root = tempDir('rocm-audit');
   const toolchain = createRocmToolchain(join(root, 'rocm'));
+  // The toolchain has the HIP runtime and HSA (ROCM_RUNTIME_SONAMES); libtorch_hip is torch's, stubbed beside them.
   rocmLib = join(root, 'rocm', 'lib');
-  mkdirSync(rocmLib);
-  for (const soname of ['libamdhip64.so.7', 'libhsa-runtime64.so.1', 'libtorch_hip.so']) await stubLibrary(rocmLib, soname);
+  await stubLibrary(rocmLib, 'libtorch_hip.so');
   const build = join(root, 'build');
   mkdirSync(build);
   await sh(toolchain.hipcc, ['--offload-arch=gfx942', '-O2', '-fPIC', '-shared', '-o', '_C.abi3.so', join(ROCM_FIXTURE_DIR, 'hip-src', 'kernels.hip'), `-L${rocmLib}`, '-Wl,--no-as-needed', '-lamdhip64', '-lhsa-runtime64', '-ltorch_hip', `-Wl,-rpath,${rocmLib}`], build);

@@ -9,3 +9,6 @@ export { rocmBuildEnv, baseWheelsCommandEnv } from './build-env';
 export { buildRocmVariant } from './build';
 export type { RocmVariantSpec } from './build';
 export { ROCM_LIBRARY_EXCLUDES, rocmAnalysisExcludes } from './audit';
+export { ensureRocmBuildVenv, ROCM_BUILD_REQUIREMENTS } from './build-venv';
+export { readBaseWheelsManifest, baseWheelRequirements } from './base-wheels-manifest';
+export { normalizeRocmVariant } from './wheel';

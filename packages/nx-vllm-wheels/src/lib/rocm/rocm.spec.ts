@@ -147,18 +147,28 @@ describe('buildRocmVariant', () => {
 
   it('previews the build in a dry run even without ROCm: VLLM_TARGET_DEVICE=rocm, PYTORCH_ROCM_ARCH from gpuArchs', async () => {
     const root = tempDir('ws-dry');
-    const ctx = context(root, { ROCM_PATH: tempDir('no-rocm-dry'), PATH: '' }, true);
-    await buildRocmVariant(source, rocmSpec({ directory: 'x' }), variant, ctx);
+    // A machine cache of its own: the build asks the mirror for its commit.
+    const ctx = { ...context(root, { ROCM_PATH: tempDir('no-rocm-dry'), PATH: process.env.PATH }, true), cache: machineCache({ VLLM_WHEELS_CACHE_DIR: tempDir('rocm-dry-cache') }) };
+    // The build venv's python is the repository's torch.json one (3.11), which this machine has.
+    const rocm = rocmSpec({ directory: 'x' });
+    await buildRocmVariant(source, { ...rocm, config: { ...rocm.config, python: '3.11' } }, variant, ctx);
     const text = ctx.log.lines.join('\n');
     expect(text).toContain('[dry-run] vllm-rocm: the real run would fail here, this machine lacks ROCm:');
+    // The base wheels go in first, as files (dist/base-wheels/rocm is not written yet: a placeholder).
+    expect(text).toContain(`has no base wheels yet (\`nx run rocm:base-wheels\` writes them)`);
+    expect(text).toContain(`setup.py bdist_wheel`);
     expect(text).toMatch(/env: .*PYTORCH_ROCM_ARCH='gfx942;gfx90a'/);
     expect(text).toMatch(/VLLM_TARGET_DEVICE=rocm/);
     expect(text).toMatch(/VLLM_ROCM_USE_AITER=1/);
     expect(readdirSync(root)).toEqual([]);
   });
 
-  it('with the fixture ROCm it gets past the toolchain check (the build itself is not written yet)', async () => {
-    const e = await buildRocmVariant(source, rocmSpec({ directory: 'x' }), variant, context(tempDir('ws'), { ROCM_PATH: createRocmToolchain(tempDir('rocm-root-build')).root, PATH: '' })).catch((x: Error) => x);
-    expect((e as Error).message).toContain('ROCm 7.1.0-fixture and hipcc were found');
+  it('with the fixture ROCm it gets past the toolchain check, to the source', async () => {
+    const missing = join(tempDir('no-repo'), 'vllm');
+    const local = { ...source, config: { ...source.config, repository: missing } };
+    const ctx = { ...context(tempDir('ws'), { ROCM_PATH: createRocmToolchain(tempDir('rocm-root-build')).root, PATH: process.env.PATH, HOME: process.env.HOME }), cache: machineCache({ VLLM_WHEELS_CACHE_DIR: tempDir('rocm-build-cache') }) };
+    const e = await buildRocmVariant(local, rocmSpec({ directory: 'x' }), variant, ctx).catch((x: Error) => x);
+    expect(e).not.toBeInstanceOf(ToolError);
+    expect((e as Error).message).toContain(missing);
   });
 });
