@@ -1,5 +1,5 @@
 import { createProjectGraphAsync, logger, readProjectsConfigurationFromProjectGraph, type ProjectConfiguration, type Tree } from '@nx/devkit';
-import { parseConfigText, torchConfigSchema } from '../../config';
+import { parseConfigText, rocmConfigSchema, torchConfigSchema } from '../../config';
 import { ciOptionsSchema, renderNightlyWorkflow, renderWorkflow, VARIANT_TAG, workflowOrigin, type CiOptions, type CiOptionsInput, type CiWorkspace } from '../../lib/ci';
 import { ConfigError, VllmWheelsError } from '../../lib/errors';
 
@@ -52,6 +52,11 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
       }
     })
     .map((v) => v.name);
+  // The ROCm variants build on the self-hosted ROCm runners, with rocm.json's python.
+  const rocm = variants.filter((v) => projects[v.name].tags?.includes('device:rocm')).map((v) => v.name);
+  const [rocmEnv] = tagged(projects, 'vllm-wheels:rocm', 'base-wheels');
+  const rocmFile = rocmEnv && `${rocmEnv.root}/rocm.json`;
+  const rocmPython = rocm.length && rocmFile && tree.exists(rocmFile) ? parseConfigText(rocmConfigSchema, rocmFile, tree.read(rocmFile, 'utf8') ?? '').python : undefined;
   return {
     variants: variants.map((v) => v.name),
     indexes,
@@ -60,6 +65,8 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
     npmLockfile: tree.exists('package-lock.json'),
     ...(followed.length ? { followed, indexMembers: Object.fromEntries(indexes.map((i) => [i, members(i) ?? variants.map((v) => v.name)])) } : {}),
     ...(aarch64.length ? { aarch64 } : {}),
+    ...(rocm.length ? { rocm } : {}),
+    ...(rocmPython && rocmPython !== python ? { rocmPython } : {}),
   };
 }
 
