@@ -23,6 +23,7 @@ describe('rocm.json', () => {
     expect(parseConfigText(rocmConfigSchema, ROCM_FILE, JSON.stringify(goodRocm))).toEqual({
       ...goodRocm,
       baseWheels: { directory: 'base-wheels', timeoutMinutes: 360, distributions: [...DEFAULT_BASE_WHEELS] },
+      extraIndexUrls: [],
     });
     expect(DEFAULT_BASE_WHEELS).toEqual(['torch', 'triton', 'torchvision', 'amdsmi']);
   });

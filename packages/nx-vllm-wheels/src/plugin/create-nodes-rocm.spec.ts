@@ -76,6 +76,31 @@ describe('createNodes: ROCm', () => {
     expect(variant.targets!.build.inputs).toContainEqual({ runtime: expect.stringContaining('.info/version') });
   });
 
+  it('gives the ROCm variant a wheelhouse keyed on its wheel and the base wheels, their indexes and its constraints', async () => {
+    const files = { ...FILES, 'packages/vllm-rocm/wheel.json': { ...FILES['packages/vllm-rocm/wheel.json'], wheelhouse: { constraints: 'constraints.txt' } } };
+    const wheelhouse = projectsOf(await infer(workspace(files)))['packages/vllm-rocm'].targets!.wheelhouse;
+    expect(wheelhouse).toEqual(
+      expect.objectContaining({
+        executor: 'nx-vllm-wheels:rocm-wheelhouse',
+        cache: true,
+        outputs: ['{workspaceRoot}/dist/wheelhouse/{projectName}'],
+        options: { config: 'packages/vllm-rocm/wheel.json', rocmConfig: 'packages/rocm/rocm.json', codeFingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) },
+        dependsOn: [
+          { target: 'wheel', params: 'forward' },
+          { projects: ['rocm'], target: 'base-wheels', params: 'forward' },
+        ],
+      }),
+    );
+    expect(wheelhouse.inputs).toEqual(
+      expect.arrayContaining([
+        { json: '{projectRoot}/wheel.json', fields: ['wheelhouse'] },
+        '{projectRoot}/constraints.txt',
+        { json: '{workspaceRoot}/packages/rocm/rocm.json', fields: ['python', 'indexUrl', 'extraIndexUrls'] },
+        { dependentTasksOutputFiles: '**/*.whl' },
+      ]),
+    );
+  });
+
   it("a command's base wheels are keyed on the project folder (its scripts)", async () => {
     const projects = projectsOf(await infer(workspace({ ...FILES, 'packages/rocm/rocm.json': { ...FILES['packages/rocm/rocm.json'], baseWheels: { command: ['bash', 'build.sh'] } } })));
     expect(projects['packages/rocm'].targets!['base-wheels'].inputs).toContain('{projectRoot}/**/*');

@@ -1,7 +1,7 @@
 import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
 import { z } from 'zod';
 import type { TorchConfig, VllmConfig } from '../config';
-import { INDEX_CONTENT_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, TORCH_RESOLUTION_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, WHEELHOUSE_FIELDS } from '../config';
+import { INDEX_CONTENT_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_BUILD_FIELDS, ROCM_RESOLUTION_FIELDS, ROCM_WHEEL_BUILD_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, TORCH_RESOLUTION_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, WHEELHOUSE_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
 import { ConfigError } from '../lib/errors';
 import { redactUrlCredentials } from '../lib/process/redact';
@@ -47,6 +47,12 @@ const TARGETS = {
     description: "The ROCm base wheels (torch, triton, torchvision, amdsmi) from rocm.json's command, directory or URL, their +git local versions stripped.",
   },
   'build-rocm': { executor: 'build-rocm', cache: true, output: 'dist/raw', description: 'Build vLLM for ROCm (VLLM_TARGET_DEVICE=rocm, PYTORCH_ROCM_ARCH) into a raw wheel; needs ROCm and hipcc.' },
+  'rocm-wheelhouse': {
+    executor: 'rocm-wheelhouse',
+    cache: true,
+    output: 'dist/wheelhouse',
+    description: 'The wheel, the ROCm base wheels (installed first, never fetched from an index) and the closure of its requirements as wheels, with a manifest of their sha256s and a Dockerfile.',
+  },
   verify: { executor: 'verify-index', cache: false, description: 'Install every variant from the published index with pip and with uv in fresh venvs, and import it.' },
 } as const;
 
@@ -226,6 +232,21 @@ function rocmProjects(configs: WorkspaceConfigs): NonNullable<CreateNodesResult[
           ],
           dependsOn: [
             { projects: [source.name], target: 'checkout', params: 'forward' },
+            { projects: [rocm.name], target: 'base-wheels', params: 'forward' },
+          ],
+        }),
+        // Keyed on the wheel's bytes (its Requires-Dist) and the base wheels' (decision 60).
+        wheelhouse: target('rocm-wheelhouse', { config: variant.file, rocmConfig: rocm.file, codeFingerprint: pluginFingerprint('rocm-wheelhouse') }, {
+          inputs: [
+            { json: '{projectRoot}/wheel.json', fields: [...WHEELHOUSE_FIELDS] },
+            ...(variant.config.wheelhouse.constraints ? [`{projectRoot}/${variant.config.wheelhouse.constraints}`] : []),
+            { json: `{workspaceRoot}/${rocm.file}`, fields: [...ROCM_RESOLUTION_FIELDS] },
+            { runtime: resolutionRuntimeInput(rocm.config.python) },
+            { dependentTasksOutputFiles: '**/*.whl' },
+            { externalDependencies: [] },
+          ],
+          dependsOn: [
+            { target: 'wheel', params: 'forward' },
             { projects: [rocm.name], target: 'base-wheels', params: 'forward' },
           ],
         }),

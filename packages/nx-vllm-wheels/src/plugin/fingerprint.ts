@@ -21,6 +21,7 @@ const STEP_EXECUTORS = {
   'rocm-build': ['build-rocm'],
   // Made from the wheel (its bytes are in the hash through dependentTasksOutputFiles).
   wheelhouse: ['wheelhouse'],
+  'rocm-wheelhouse': ['rocm-wheelhouse'],
 } as const;
 
 export type FingerprintKind = keyof typeof STEP_EXECUTORS;

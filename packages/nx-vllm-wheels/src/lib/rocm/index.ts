@@ -9,3 +9,4 @@ export { rocmBuildEnv, baseWheelsCommandEnv } from './build-env';
 export { buildRocmVariant } from './build';
 export type { RocmVariantSpec } from './build';
 export { ROCM_LIBRARY_EXCLUDES, rocmAnalysisExcludes } from './audit';
+export { buildRocmWheelhouse, readBaseWheels } from './wheelhouse';
