@@ -10,3 +10,4 @@ export { buildRocmVariant } from './build';
 export type { RocmVariantSpec } from './build';
 export { ROCM_LIBRARY_EXCLUDES, rocmAnalysisExcludes } from './audit';
 export { buildRocmWheelhouse, readBaseWheels } from './wheelhouse';
+export { buildRocmIndex, rocmIndexDir, rocmIndexPageOptions } from './index-build';

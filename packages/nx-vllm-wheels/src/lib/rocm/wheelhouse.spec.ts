@@ -1,6 +1,7 @@
 /**
  * The ROCm wheelhouse with real pip: the fixture's normalized base wheels installed first, a vLLM-ROCm-shaped
- * wheel pinning them, six from PyPI and a local sdist built into a wheel.
+ * wheel pinning them, six from PyPI and a local sdist built into a wheel; then the ROCm index over it,
+ * served over HTTP, installed from alone with pip and uv. The tests run in order on one workspace.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
@@ -16,7 +17,12 @@ import { recordingLogger } from '../log';
 import type { StepContext } from '../pipeline/context';
 import { run } from '../process';
 import { readManifest } from '../wheelhouse';
-import { buildRocmWheelhouse, collectBaseWheels, type RocmSpec, type RocmVariantSpec } from '.';
+import { indexConfigSchema } from '../../config';
+import { serveDirectory } from '../../test-support/static-server';
+import type { IndexSpec } from '../pipeline/build-index';
+import { verifyWheelIndex } from '../pipeline/verify';
+import { ensureToolsVenv } from '../tools';
+import { buildRocmIndex, buildRocmWheelhouse, collectBaseWheels, type RocmSpec, type RocmVariantSpec } from '.';
 
 const ENV = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', PIP_CACHE_DIR: join(testCacheRoot(), 'pip') };
 /** Any network access fails: what is installed from the wheelhouse must be in it. */
@@ -71,6 +77,63 @@ describe('buildRocmWheelhouse (real pip: the normalized base installed first, si
     await sh(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '--no-index', '--find-links', dir, 'vllm'], root, OFFLINE);
     const out = await sh(join(venv, 'bin', 'python'), ['-c', 'import importlib.metadata as md, torch, tinydep, vllm; print(md.version("torch"), torch.version.git_version, torch.version.hip is not None, tinydep.VALUE)'], root, OFFLINE);
     expect(out).toBe('2.9.0 1c57644d True 42');
+  });
+
+  describe('the ROCm index over the wheelhouse', () => {
+    const indexRoot = () => join(root, 'dist', 'rocm-index', 'rocm-index');
+    const indexSpec = (publicUrl?: string): IndexSpec => ({
+      name: 'rocm-index',
+      configFile: 'packages/rocm-index/index.json',
+      config: indexConfigSchema.parse({ variants: ['vllm-rocm'], ...(publicUrl ? { publicUrl } : {}) }),
+      variants: ['vllm-rocm'],
+    });
+
+    it('holds base + dependencies + vLLM, and its landing page gives the one command', async () => {
+      const state = await buildRocmIndex(indexSpec('https://wheels.example/rocm'), [variant], ctx);
+      expect([...new Set(state!.files.map((f) => f.project))].sort()).toEqual(['amdsmi', 'six', 'tinydep', 'torch', 'torchvision', 'triton', 'vllm']);
+      const manifest = readManifest(join(dir, 'manifest.json'));
+      for (const f of manifest.files) expect(state!.files.find((s) => s.filename === f.file)?.sha256).toBe(f.sha256);
+      const landing = readFileSync(join(indexRoot(), 'index.html'), 'utf8');
+      expect(landing).toContain('<title>vLLM ROCm wheels</title>');
+      expect(landing).toContain('<pre><code>pip install vllm --index-url https://wheels.example/rocm/simple/</code></pre>');
+      expect(landing).not.toMatch(/--pre|--extra-index-url|--no-deps/);
+      expect(landing).toContain('Also here, as their dependencies: ');
+    });
+
+    it('wheel-index:verify installs vllm from it alone over HTTP (no other index, no network) with pip and uv, and imports it', async () => {
+      // uv comes from the tools venv, made with the network before the offline installs.
+      await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['uv'], env: ENV, log: recordingLogger(), dryRun: false });
+      const server = await serveDirectory(indexRoot());
+      try {
+        const env = { ...OFFLINE, NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' };
+        const results = await verifyWheelIndex(
+          { configFile: 'packages/rocm-index/index.json', config: indexSpec().config, variants: [variant], rocm, indexUrl: `${server.url}/simple/`, installers: ['pip', 'uv'] },
+          { ...ctx, env, log: recordingLogger() },
+        );
+        expect(results.map((r) => [r.installer, r.ok, r.summary])).toEqual([
+          ['pip', true, 'vllm 0.11.0, torch 2.9.0 (imported)'],
+          ['uv', true, 'vllm 0.11.0, torch 2.9.0 (imported)'],
+        ]);
+        expect(server.requests).toContain('/simple/torch/');
+      } finally {
+        await server.close();
+      }
+    }, 600_000);
+
+    it('fails the verify when the index lacks a dependency (the check can fail)', async () => {
+      rmSync(join(indexRoot(), 'simple', 'six'), { recursive: true });
+      const server = await serveDirectory(indexRoot());
+      try {
+        const env = { ...OFFLINE, NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' };
+        const attempt = verifyWheelIndex(
+          { configFile: 'packages/rocm-index/index.json', config: indexSpec().config, variants: [variant], rocm, indexUrl: `${server.url}/simple/`, installers: ['pip'] },
+          { ...ctx, env, log: recordingLogger() },
+        );
+        await expect(attempt).rejects.toThrow(/1 of 1 installs from http:\/\/127\.0\.0\.1:\d+\/simple\/ failed/);
+      } finally {
+        await server.close();
+      }
+    }, 600_000);
   });
 
   it('refuses a wheel that asks for another torch than the base (pip would take it from the index), keeping the previous wheelhouse', async () => {
