@@ -156,6 +156,11 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
   Object.assign(projects, rocmProjects(configs));
   for (const index of configs.indexes) {
     const members = indexMembers(index, configs);
+    const rocmIndex = rocmIndexProject(index, members, configs, projects);
+    if (rocmIndex) {
+      projects[index.root] = rocmIndex;
+      continue;
+    }
     // An index over a variant that is not inferred would depend on a project that does not exist.
     if (!members.every((m) => configs.variants.some((v) => v.name === m && projects[v.root]))) continue;
     projects[index.root] = {
@@ -255,6 +260,46 @@ function rocmProjects(configs: WorkspaceConfigs): NonNullable<CreateNodesResult[
     };
   }
   return projects;
+}
+
+/**
+ * An index.json whose variants are all ROCm variants is the ROCm index: made from their wheelhouses
+ * (base wheels, dependencies, vLLM) into dist/rocm-index/<project>, self-contained (decision 60).
+ */
+function rocmIndexProject(
+  index: WorkspaceConfigs['indexes'][number],
+  members: readonly string[],
+  configs: WorkspaceConfigs,
+  projects: NonNullable<CreateNodesResult['projects']>,
+): NonNullable<CreateNodesResult['projects']>[string] | undefined {
+  const { rocm } = configs;
+  if (!rocm || !members.length || !members.every((m) => configs.rocmVariants.some((v) => v.name === m && projects[v.root]))) return undefined;
+  const options = { config: index.file, variants: [...members], rocmConfig: rocm.file };
+  return {
+    name: index.name,
+    tags: ['vllm-wheels:index', 'device:rocm'],
+    implicitDependencies: [...members],
+    targets: {
+      index: target(
+        'index',
+        { ...options, codeFingerprint: pluginFingerprint('index') },
+        {
+          inputs: [
+            { json: `{projectRoot}/index.json`, fields: [...INDEX_CONTENT_FIELDS] },
+            ...index.config.extraWheels.map((p) => `{projectRoot}/${p}`),
+            // Every wheelhouse's wheels: base, dependencies and vLLM.
+            { dependentTasksOutputFiles: '**/*.whl' },
+            { externalDependencies: [] },
+          ],
+          outputs: ['{workspaceRoot}/dist/rocm-index/{projectName}'],
+          dependsOn: [{ projects: [...members], target: 'wheelhouse', params: 'forward' }],
+        },
+      ),
+      publish: target('publish-index', options),
+      verify: target('verify', options),
+    },
+    metadata: { description: `Self-contained PEP 503 index over ${members.join(', ')}: vLLM for ROCm, its base wheels and dependencies` },
+  };
 }
 
 function indexMembers(index: WorkspaceConfigs['indexes'][number], configs: WorkspaceConfigs): string[] {
