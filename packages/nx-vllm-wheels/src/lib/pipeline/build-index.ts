@@ -73,6 +73,8 @@ export interface WriteWheelIndexOptions {
   pages: PageOptions;
   /** Inputs that may be hard-linked (outputs of our targets, replaced only by rename). */
   linkable: readonly string[];
+  /** The local version an input was built as before it was stripped (recorded in the index state). */
+  localVersion?: (wheel: string) => string | undefined;
   ctx: StepContext;
 }
 
@@ -80,7 +82,7 @@ export interface WriteWheelIndexOptions {
  * The index over `inputs` in `outDir`, built beside it and swapped in (a failed run leaves the previous
  * one): the CPU index over the variants' wheels and the ROCm index over their wheelhouses.
  */
-export async function writeWheelIndex({ index, inputs: given, pending, outDir, pages, linkable, ctx }: WriteWheelIndexOptions): Promise<IndexState | undefined> {
+export async function writeWheelIndex({ index, inputs: given, pending, outDir, pages, linkable, localVersion, ctx }: WriteWheelIndexOptions): Promise<IndexState | undefined> {
   const rel = (p: string) => relative(ctx.workspaceRoot, p) || '.';
   const inputs = uniqueFileNames(given, rel);
   const count = inputs.length + pending.length;
@@ -100,6 +102,7 @@ export async function writeWheelIndex({ index, inputs: given, pending, outDir, p
       ...pages,
       onFile: (f) => ctx.log.info(`  ${f.filename}: ${(f.size / 2 ** 20).toFixed(1)} MiB, sha256 ${f.sha256}`),
       hardLink: (wheel) => linkable.includes(wheel),
+      ...(localVersion && { localVersion }),
     });
   });
   ctx.log.info(`Index: ${rel(outDir)} (${state!.files.length} files, ${new Set(state!.files.map((f) => f.project)).size} projects)`);

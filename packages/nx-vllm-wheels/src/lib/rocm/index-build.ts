@@ -7,7 +7,9 @@ import { resolveExtraWheels, writeWheelIndex, type IndexInput, type IndexSpec } 
 import { wheelhouseDir, type StepContext } from '../pipeline/context';
 import { normalizeName } from '../wheel/names';
 import { MANIFEST_FILE, readManifest } from '../wheelhouse';
+import type { RocmSpec } from './base-wheels';
 import type { RocmVariantSpec } from './build';
+import { readBaseWheelsManifest } from './wheelhouse';
 
 /** index.json's default title is the CPU index's; a ROCm index says what it is unless it was given one. */
 const CPU_DEFAULT_TITLE = 'vLLM CPU wheels';
@@ -33,7 +35,7 @@ export function rocmIndexPageOptions(config: IndexConfig, variants: readonly Roc
  * <index>/simple/` installs everything. The same file in two wheelhouses (the base wheels) counts once;
  * one file name with other bytes is refused.
  */
-export async function buildRocmIndex(index: IndexSpec, variants: readonly RocmVariantSpec[], ctx: StepContext): Promise<IndexState | undefined> {
+export async function buildRocmIndex(index: IndexSpec, variants: readonly RocmVariantSpec[], rocm: RocmSpec, ctx: StepContext): Promise<IndexState | undefined> {
   const rel = (p: string) => relative(ctx.workspaceRoot, p);
   const byName = new Map<string, IndexInput & { sha256: string }>();
   const clashes: string[] = [];
@@ -58,6 +60,15 @@ export async function buildRocmIndex(index: IndexSpec, variants: readonly RocmVa
     throw new IndexError(`The wheelhouses of ${index.name}'s variants hold different files of one name (an index holds each name once):\n  ${clashes.join('\n  ')}`);
   }
   const found = [...byName.values()].map(({ path, from }) => ({ path, from }));
+  // Each base wheel's original local version goes into the index state, so a publish refuses a second
+  // build of a published version under other tags (decision 60). The same file (name and sha256) only.
+  const built = new Map<string, string>();
+  if (!ctx.dryRun) {
+    for (const w of readBaseWheelsManifest(rocm, ctx).wheels) {
+      const input = byName.get(w.file);
+      if (input && input.sha256 === w.sha256) built.set(input.path, w.localVersion);
+    }
+  }
   return writeWheelIndex({
     index,
     inputs: [...found, ...resolveExtraWheels(ctx, index)],
@@ -66,6 +77,7 @@ export async function buildRocmIndex(index: IndexSpec, variants: readonly RocmVa
     pages: rocmIndexPageOptions(index.config, variants),
     // The wheelhouse is replaced by rename (ours) or remove + copy (Nx's restore): its files may be linked.
     linkable: found.map((f) => f.path),
+    localVersion: (wheel) => built.get(wheel),
     ctx,
   });
 }

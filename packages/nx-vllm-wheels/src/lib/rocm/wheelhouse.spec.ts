@@ -89,10 +89,17 @@ describe('buildRocmWheelhouse (real pip: the normalized base installed first, si
     });
 
     it('holds base + dependencies + vLLM, and its landing page gives the one command', async () => {
-      const state = await buildRocmIndex(indexSpec('https://wheels.example/rocm'), [variant], ctx);
+      const state = await buildRocmIndex(indexSpec('https://wheels.example/rocm'), [variant], rocm, ctx);
       expect([...new Set(state!.files.map((f) => f.project))].sort()).toEqual(['amdsmi', 'six', 'tinydep', 'torch', 'torchvision', 'triton', 'vllm']);
       const manifest = readManifest(join(dir, 'manifest.json'));
       for (const f of manifest.files) expect(state!.files.find((s) => s.filename === f.file)?.sha256).toBe(f.sha256);
+      // Each base wheel records the build it comes from (a later publish refuses another build of 2.9.0).
+      expect(Object.fromEntries(state!.files.filter((f) => f.localVersion).map((f) => [f.project, f.localVersion]))).toEqual({
+        amdsmi: '26.1.0+5f0a6e2',
+        torch: '2.9.0+git1c57644d',
+        torchvision: '0.24.0+git98f8b37',
+        triton: '3.5.0+gitb0e26b6e',
+      });
       const landing = readFileSync(join(indexRoot(), 'index.html'), 'utf8');
       expect(landing).toContain('<title>vLLM ROCm wheels</title>');
       expect(landing).toContain('<pre><code>pip install vllm --index-url https://wheels.example/rocm/simple/</code></pre>');

@@ -12,18 +12,25 @@ const baseWheelsManifestSchema = z.object({
   wheels: z.array(z.object({ distribution: z.string(), version: z.string(), localVersion: z.string(), file: z.string(), sha256: z.string() })),
 });
 
-/** The normalized base wheels `<rocm>:base-wheels` wrote, each checked against the sha256 base-wheels.json gives it. */
-export async function readBaseWheels(rocm: RocmSpec, ctx: Pick<StepContext, 'workspaceRoot'>): Promise<{ file: string; path: string; distribution: string; localVersion: string }[]> {
-  const dir = baseWheelsDir(ctx, rocm);
-  const manifestPath = join(dir, BASE_WHEELS_MANIFEST);
+export type BaseWheelsManifest = z.output<typeof baseWheelsManifestSchema>;
+
+/** base-wheels.json as `<rocm>:base-wheels` wrote it (each wheel's file, sha256 and original local version). */
+export function readBaseWheelsManifest(rocm: RocmSpec, ctx: Pick<StepContext, 'workspaceRoot'>): BaseWheelsManifest {
+  const manifestPath = join(baseWheelsDir(ctx, rocm), BASE_WHEELS_MANIFEST);
   const rel = relative(ctx.workspaceRoot, manifestPath);
   if (!existsSync(manifestPath)) throw new ToolError(`${rel} does not exist: the ROCm base wheels come from \`nx run ${rocm.name}:base-wheels\`.`);
-  let manifest: z.output<typeof baseWheelsManifestSchema>;
   try {
-    manifest = baseWheelsManifestSchema.parse(JSON.parse(readFileSync(manifestPath, 'utf8')));
+    return baseWheelsManifestSchema.parse(JSON.parse(readFileSync(manifestPath, 'utf8')));
   } catch (e) {
     throw new ToolError(`${rel} is not a base-wheels manifest (re-run \`nx run ${rocm.name}:base-wheels\`): ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** The normalized base wheels `<rocm>:base-wheels` wrote, each checked against the sha256 base-wheels.json gives it. */
+export async function readBaseWheels(rocm: RocmSpec, ctx: Pick<StepContext, 'workspaceRoot'>): Promise<{ file: string; path: string; distribution: string; localVersion: string }[]> {
+  const dir = baseWheelsDir(ctx, rocm);
+  const rel = relative(ctx.workspaceRoot, join(dir, BASE_WHEELS_MANIFEST));
+  const manifest = readBaseWheelsManifest(rocm, ctx);
   const wheels = [];
   for (const w of manifest.wheels) {
     const path = join(dir, w.file);
