@@ -3,10 +3,12 @@
  * stripped of +git… and cached on rocm.json's build fields; the ROCm build, on a machine without ROCm,
  * fails naming what it needs, and `--dry-run` previews it. The tests run in order on one workspace.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRocmBaseWheels } from '../../../tools/fixtures/index.js';
 import { tempDir } from '../src/test-support/temp';
+import { testCacheRoot } from '../src/test-support/tools';
+import { writeRequiringWheel } from '../src/test-support/wheelhouse-fixtures';
 import { createSharedFixture } from './support/fixture';
 import { assertPluginBuilt } from './support/paths';
 import { createTestWorkspace, taskOutcomes, type TestWorkspace } from './support/workspace';
@@ -61,6 +63,28 @@ describe('ROCm with real nx', () => {
     expect(out).toMatch(/env: .*PYTORCH_ROCM_ARCH='gfx942;gfx90a'.*/);
     expect(out).toMatch(/VLLM_TARGET_DEVICE=rocm/);
     expect(existsRaw(ws)).toBe(false);
+  });
+
+  // Until the ROCm `wheel` step lands, a vLLM-ROCm-shaped test wheel stands for its output (it is then not
+  // in the wheelhouse's hash: that is the wheel target's output files).
+  it('5. the wheelhouse (base installed first, six from PyPI) and the ROCm index over it; a second run is cached', async () => {
+    ws.writeJson('packages/rocm/rocm.json', { ...rocm, python: '3.11', gpuArchs: ['gfx942', 'gfx90a'] });
+    await writeRequiringWheel(join(ws.root, 'dist', 'wheels', 'vllm-rocm'), 'vllm-rocm', '0.16.0', ['torch==2.9.0', 'torchvision==0.24.0', 'six']);
+    mkdirSync(join(ws.root, 'packages', 'rocm-index'));
+    ws.writeJson('packages/rocm-index/index.json', { variants: ['vllm-rocm'], publicUrl: 'https://wheels.example/rocm' });
+    const env = { PIP_CACHE_DIR: join(testCacheRoot(), 'pip') };
+    const first = await ws.nxOk(['run', 'rocm-index:index', '--outputStyle=static'], env);
+    expect(taskOutcomes(first).ran.sort()).toEqual(['rocm-index:index', 'rocm:base-wheels', 'vllm-rocm:wheelhouse']);
+    const manifest = JSON.parse(readFileSync(join(ws.root, 'dist', 'wheelhouse', 'vllm-rocm', 'manifest.json'), 'utf8')) as { files: { name: string; role: string }[] };
+    expect(manifest.files.map((f) => `${f.role} ${f.name}`)).toEqual(['base amdsmi', 'base torch', 'base torchvision', 'base triton', 'requested vllm-rocm', 'dependency six']);
+    const index = join(ws.root, 'dist', 'rocm-index', 'rocm-index');
+    expect(readdirSync(join(index, 'simple')).sort()).toEqual(['amdsmi', 'index.html', 'index.json', 'six', 'torch', 'torchvision', 'triton', 'vllm-rocm']);
+    expect(readFileSync(join(index, 'index.html'), 'utf8')).toContain('pip install vllm-rocm --index-url https://wheels.example/rocm/simple/');
+    // The CPU index's folder is not the ROCm one's.
+    expect(existsSync(join(ws.root, 'dist', 'index'))).toBe(false);
+    const second = await ws.nxOk(['run', 'rocm-index:index', '--outputStyle=static'], env);
+    expect(taskOutcomes(second).ran).toEqual([]);
+    expect(taskOutcomes(second).cached.sort()).toEqual(['rocm-index:index', 'rocm:base-wheels', 'vllm-rocm:wheelhouse']);
   });
 });
 
