@@ -72,9 +72,11 @@ describe('the ci generator', () => {
       ...projects(['vllm-cpu']),
       rocm: project('packages/rocm', ['vllm-wheels:rocm', 'device:rocm'], ['base-wheels']),
       'vllm-rocm': project('packages/vllm-rocm', ['vllm-wheels:variant', 'device:rocm', 'source:vllm'], ['build', 'wheel']),
+      'rocm-index': project('packages/rocm-index', ['vllm-wheels:index', 'device:rocm'], ['index', 'publish', 'verify']),
     };
     const ws = ciWorkspaceFromProjects(tree, all);
-    expect(ws).toMatchObject({ variants: ['vllm-cpu', 'vllm-rocm'], rocm: ['vllm-rocm'], rocmPython: '3.11' });
+    // The ROCm index needs the wheelhouses, which the publish job does not have: not published by CI (yet).
+    expect(ws).toMatchObject({ variants: ['vllm-cpu', 'vllm-rocm'], indexes: ['wheel-index'], rocm: ['vllm-rocm'], rocmPython: '3.11' });
     writeCiWorkflow(tree, { rocmRunsOn: 'self-hosted,mi300' }, ws);
     const wheel = parse(tree.read(PATH, 'utf8')!).jobs.wheel;
     expect(wheel['runs-on']).toBe(`\${{ contains(fromJSON('["vllm-rocm"]'), matrix.variant) && fromJSON('["self-hosted","mi300"]') || 'ubuntu-latest' }}`);

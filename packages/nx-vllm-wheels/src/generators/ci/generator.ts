@@ -27,7 +27,10 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
   const torchFile = torch && `${torch.root}/torch.json`;
   const python = torchFile && tree.exists(torchFile) ? parseConfigText(torchConfigSchema, torchFile, tree.read(torchFile, 'utf8') ?? '').python : undefined;
   if (!python) throw new ConfigError('No torch.json found (the project tagged "vllm-wheels:torch"): its "python" is the version CI sets up; pass --python to choose one.');
-  const indexes = tagged(projects, 'vllm-wheels:index', 'publish').map((i) => i.name);
+  // The ROCm index is made from the wheelhouses, which the publish job does not have (decision 59): not published by CI yet.
+  const indexes = tagged(projects, 'vllm-wheels:index', 'publish')
+    .filter((i) => !projects[i.name].tags?.includes('device:rocm'))
+    .map((i) => i.name);
   // A source follows its branch when its vllm.json says so (the plugin validated the file to infer the
   // project; the nightly lock job reads "follow" the same way); its variants carry the tag source:<name>.
   const follows = (file: string) => {
