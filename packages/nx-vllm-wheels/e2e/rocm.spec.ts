@@ -3,13 +3,15 @@
  * and cached on rocm.json's build fields; the ROCm build, on a machine without ROCm, fails naming what it
  * needs, and `--dry-run` previews it; with the fixture ROCm (hipcc stand-in) `<variant>:wheel` builds the
  * fixture vLLM v0.34.0 for the configured GPU archs into one valid wheel, cached, and rebuilt when the archs
- * change. The tests run in order on one workspace.
+ * change; its wheelhouse (base installed first) and the ROCm index over it build and are cached. The tests
+ * run in order on one workspace.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRocmBaseWheels, createRocmToolchain } from '../../../tools/fixtures/index.js';
 import { run } from '../src/lib/process';
 import { tempDir } from '../src/test-support/temp';
+import { testCacheRoot } from '../src/test-support/tools';
 import { createSharedFixture } from './support/fixture';
 import { assertPluginBuilt } from './support/paths';
 import { createTestWorkspace, taskOutcomes, type TestWorkspace } from './support/workspace';
@@ -99,6 +101,24 @@ describe('ROCm with real nx', () => {
     expect(taskOutcomes(rebuilt)).toEqual({ ran: ['rocm:base-wheels', 'vllm-rocm:build', 'vllm-rocm:wheel'], cached: [] });
     const [wheel] = readdirSync(join(ws.root, 'dist', 'wheels', 'vllm-rocm'));
     expect(await offloadArchs(join(ws.root, 'dist', 'wheels', 'vllm-rocm', wheel))).toEqual({ 'vllm/_C.abi3.so': 'gfx90a', 'vllm/_rocm_C.abi3.so': 'gfx90a' });
+  });
+
+
+  it("7. the wheelhouse (the base installed first, the wheel's requirements from PyPI) and the ROCm index over it; a second run is cached", async () => {
+    mkdirSync(join(ws.root, 'packages', 'rocm-index'));
+    ws.writeJson('packages/rocm-index/index.json', { variants: ['vllm-rocm'], publicUrl: 'https://wheels.example/rocm' });
+    const env = { ROCM_PATH: rocmRoot, PIP_CACHE_DIR: join(testCacheRoot(), 'pip') };
+    const first = await ws.nxOk(['run', 'rocm-index:index', '--outputStyle=static'], env);
+    expect(taskOutcomes(first)).toEqual({ ran: ['rocm-index:index', 'vllm-rocm:wheelhouse'], cached: ['rocm:base-wheels', 'vllm-rocm:build', 'vllm-rocm:wheel'] });
+    const manifest = JSON.parse(readFileSync(join(ws.root, 'dist', 'wheelhouse', 'vllm-rocm', 'manifest.json'), 'utf8')) as { files: { name: string; role: string }[] };
+    expect(manifest.files.map((f) => `${f.role} ${f.name}`)).toEqual(['base amdsmi', 'base torch', 'base torchvision', 'base triton', 'requested vllm-rocm', 'dependency packaging']);
+    const index = join(ws.root, 'dist', 'rocm-index', 'rocm-index');
+    expect(readdirSync(join(index, 'simple')).sort()).toEqual(['amdsmi', 'index.html', 'index.json', 'packaging', 'torch', 'torchvision', 'triton', 'vllm-rocm']);
+    expect(readFileSync(join(index, 'index.html'), 'utf8')).toContain('pip install vllm-rocm --index-url https://wheels.example/rocm/simple/');
+    // The CPU index's folder is not the ROCm one's.
+    expect(existsSync(join(ws.root, 'dist', 'index'))).toBe(false);
+    const second = await ws.nxOk(['run', 'rocm-index:index', '--outputStyle=static'], env);
+    expect(taskOutcomes(second)).toEqual({ ran: [], cached: ['rocm-index:index', 'rocm:base-wheels', 'vllm-rocm:build', 'vllm-rocm:wheel', 'vllm-rocm:wheelhouse'] });
   });
 
   /** The `--offload-arch` list hipcc compiled into each extension of the wheel (the stand-in's marker string). */

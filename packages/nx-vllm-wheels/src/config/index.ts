@@ -7,5 +7,5 @@ export { wheelConfigSchema, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, WHEELHOU
 export type { WheelConfig, CpuIsa, PublishConfig } from './wheel';
 export { indexConfigSchema, s3TargetSchema, INDEX_CONTENT_FIELDS } from './index-config';
 export type { IndexConfig, S3Target } from './index-config';
-export { rocmConfigSchema, rocmWheelConfigSchema, ROCM_BUILD_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_WHEEL_BUILD_FIELDS, ROCM_WHEEL_NORMALIZE_FIELDS, DEFAULT_BASE_WHEELS, isRocmWheelConfigText } from './rocm';
+export { rocmConfigSchema, rocmWheelConfigSchema, ROCM_BUILD_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_WHEEL_BUILD_FIELDS, ROCM_WHEEL_NORMALIZE_FIELDS, DEFAULT_BASE_WHEELS, isRocmWheelConfigText, ROCM_RESOLUTION_FIELDS } from './rocm';
 export type { RocmConfig, RocmWheelConfig } from './rocm';

@@ -23,6 +23,7 @@ describe('rocm.json', () => {
     expect(parseConfigText(rocmConfigSchema, ROCM_FILE, JSON.stringify(goodRocm))).toEqual({
       ...goodRocm,
       baseWheels: { directory: 'base-wheels', timeoutMinutes: 360, distributions: [...DEFAULT_BASE_WHEELS] },
+      extraIndexUrls: [],
     });
     expect(DEFAULT_BASE_WHEELS).toEqual(['torch', 'triton', 'torchvision', 'amdsmi']);
   });
@@ -70,7 +71,7 @@ describe('wheel.json with "device": "rocm"', () => {
       'env.VLLM_TARGET_DEVICE: is not allowed here: it is set from "device"',
       'env.VLLM_ROCM_USE_AITER: must be a string (got 1): the build compares the exact text, e.g. "true" or "1"',
       'platformTag: must be "auto", "linux_x86_64" or "manylinux_X_Y_x86_64"',
-      'isa: unknown field. Allowed keys: $schema, description, distribution, source, device, arch, env, version, platformTag, metadata, systemLibraries, inflateLimits, publish.',
+      'isa: unknown field. Allowed keys: $schema, description, distribution, source, device, arch, env, version, platformTag, metadata, systemLibraries, inflateLimits, publish, wheelhouse.',
     ]);
   });
 });

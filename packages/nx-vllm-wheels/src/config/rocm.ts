@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { indexUrlSchema } from './torch';
 import { relativePathSchema } from './vllm';
 import {
   DEFAULT_MAX_COMPRESSION_RATIO,
@@ -14,6 +15,7 @@ import {
   SOURCE,
   SYSTEM_LIBRARY,
   versionSchema,
+  wheelhouseSchema,
 } from './wheel';
 
 /** The wheels a ROCm base-wheel build gives, which vLLM for ROCm is built and installed against. */
@@ -66,12 +68,18 @@ export const rocmConfigSchema = z.strictObject({
     .refine((archs) => new Set(archs).size === archs.length, 'must not list an architecture twice'),
   python: z.string(PYTHON).regex(/^3\.\d{1,2}$/, PYTHON),
   baseWheels: baseWheelsSchema,
+  /** Where the ROCm variants' dependencies come from (PyPI by default); the base wheels are never taken from them. */
+  indexUrl: indexUrlSchema.optional(),
+  extraIndexUrls: z.array(indexUrlSchema).default([]),
 });
 
 export type RocmConfig = z.output<typeof rocmConfigSchema>;
 
 /** Fields of rocm.json that decide every ROCm build (the GPU archs and the ROCm version are build inputs). */
 export const ROCM_BUILD_FIELDS = ['device', 'rocmVersion', 'gpuArchs', 'python'] as const satisfies readonly (keyof RocmConfig)[];
+
+/** Fields of rocm.json that decide a ROCm variant's wheelhouse (with the base wheels' files): its interpreter and where dependencies come from. */
+export const ROCM_RESOLUTION_FIELDS = ['python', 'indexUrl', 'extraIndexUrls'] as const satisfies readonly (keyof RocmConfig)[];
 
 /** What decides the base wheels: the environment and where they come from (Nx's dotted fields); not the command's timeout. */
 export const ROCM_BASE_WHEELS_FIELDS = [...ROCM_BUILD_FIELDS, 'baseWheels.command', 'baseWheels.directory', 'baseWheels.url', 'baseWheels.distributions'] as const;
@@ -103,6 +111,7 @@ export const rocmWheelConfigSchema = z.strictObject({
   systemLibraries: z.array(z.string(SYSTEM_LIBRARY).regex(SONAME, SYSTEM_LIBRARY)).default([]),
   inflateLimits: inflateLimitsSchema.default({ maxInflatedGiB: DEFAULT_MAX_INFLATED_GIB, maxCompressionRatio: DEFAULT_MAX_COMPRESSION_RATIO }),
   publish: publishSchema.default({ repositoryUrl: PYPI_UPLOAD_URL, maxFileSizeMiB: PYPI_DEFAULT_MAX_FILE_SIZE_MIB }),
+  wheelhouse: wheelhouseSchema.default({}),
 });
 
 export type RocmWheelConfig = z.output<typeof rocmWheelConfigSchema>;

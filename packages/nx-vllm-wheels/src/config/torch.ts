@@ -5,7 +5,7 @@ export const PYTORCH_CPU_INDEX = 'https://download.pytorch.org/whl/cpu';
 export const DEFAULT_REQUIREMENTS = ['requirements/cpu-build.txt', 'requirements/build/cpu.txt'];
 
 const INDEX_URL = 'must be an http(s):// or file:// URL of a PEP 503 simple index';
-const urlSchema = z.string(INDEX_URL).refine((u) => /^(https?|file):\/\//.test(u), { message: INDEX_URL });
+export const indexUrlSchema = z.string(INDEX_URL).refine((u) => /^(https?|file):\/\//.test(u), { message: INDEX_URL });
 const PYTHON = 'must be a Python minor version as a string, such as "3.11"';
 
 /** `packages/torch-cpu/torch.json`: the CPU torch build environment. */
@@ -13,9 +13,9 @@ export const torchConfigSchema = z.strictObject({
   $schema: z.string().optional(),
   description: z.string().optional(),
   python: z.string(PYTHON).regex(/^3\.\d{1,2}$/, PYTHON),
-  torchIndexUrl: urlSchema.default(PYTORCH_CPU_INDEX),
-  indexUrl: urlSchema.optional(),
-  extraIndexUrls: z.array(urlSchema).default([]),
+  torchIndexUrl: indexUrlSchema.default(PYTORCH_CPU_INDEX),
+  indexUrl: indexUrlSchema.optional(),
+  extraIndexUrls: z.array(indexUrlSchema).default([]),
   requirements: z.array(relativePathSchema).min(1, 'must list at least one requirements file').default(DEFAULT_REQUIREMENTS),
   installer: z.enum(['auto', 'uv', 'pip'], 'must be "auto", "uv" or "pip"').default('auto'),
 });

@@ -153,7 +153,7 @@ export const inflateLimitsSchema = z.strictObject({
  * `<variant>:wheelhouse`: the closure resolved from the indexes changes as they publish; a pip constraints
  * file (relative to the variant's folder, e.g. the constraints.txt a previous wheelhouse wrote) pins it.
  */
-const wheelhouseSchema = z.strictObject({
+export const wheelhouseSchema = z.strictObject({
   constraints: relativePathSchema
     .optional()
     .describe("a pip constraints file, relative to the variant's folder, that pins the dependencies the wheelhouse resolves"),

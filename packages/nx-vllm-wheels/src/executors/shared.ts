@@ -53,6 +53,15 @@ export function loadRocmVariant(context: ExecutorContext, file: string): RocmVar
   return { name: configLocation(file).name, configFile: file, config: parseConfigFile(rocmWheelConfigSchema, resolve(context.root, file), file) };
 }
 
+/** The ROCm variants named (project names), each from its project's wheel.json. */
+export function loadRocmVariants(context: ExecutorContext, names: readonly string[]): RocmVariantSpec[] {
+  return names.map((name) => {
+    const root = context.projectsConfigurations?.projects[name]?.root;
+    if (!root) throw new ConfigError(`Variant ${name} is not a project of this workspace.`);
+    return loadRocmVariant(context, `${root}/wheel.json`);
+  });
+}
+
 /** index.json and its member variants (inference passes them: index.json's `variants`, or every variant). */
 export function loadIndex(context: ExecutorContext, file: string, variants: readonly string[]): IndexSpec {
   return { name: configLocation(file).name, configFile: file, config: parseConfigFile(indexConfigSchema, resolve(context.root, file), file), variants };

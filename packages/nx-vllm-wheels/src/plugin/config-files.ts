@@ -118,15 +118,21 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
   if (kinds('rocm').length > 1) {
     for (const f of kinds('rocm')) report(f, `Only one rocm.json may exist in a workspace for now; found ${kinds('rocm').join(', ')}.`);
   } else [out.rocm] = rocms;
-  if (kinds('index').length > 1) {
-    for (const f of kinds('index')) {
+  // An index over ROCm variants only is a ROCm index, built into dist/rocm-index/<project>: the one-index
+  // rule is the CPU index's (dist/index).
+  const rocmNames = parsedRocmVariants.map((v) => v.name);
+  const isRocmIndex = (i: WorkspaceConfigs['indexes'][number]) => !!i.config.variants?.length && i.config.variants.every((v) => rocmNames.includes(v));
+  // One naming a ROCm variant among CPU ones is refused below, for what it is.
+  const cpuIndexes = out.indexes.filter((i) => !i.config.variants?.some((v) => rocmNames.includes(v))).map((i) => i.file);
+  if (cpuIndexes.length > 1) {
+    for (const f of cpuIndexes) {
       report(
         f,
-        `Only one index.json may exist in a workspace (its index is built into dist/index); found ${kinds('index').join(', ')}. ` +
+        `Only one index.json of CPU variants may exist in a workspace (its index is built into dist/index); found ${cpuIndexes.join(', ')}. ` +
           'Keep one, and list the variants it indexes in its "variants" field.',
       );
     }
-    out.indexes = [];
+    out.indexes = out.indexes.filter((i) => !cpuIndexes.includes(i.file));
   }
   const sourceNames = sourceFiles.map((s) => s.name).sort();
   for (const variant of parsedVariants) {
@@ -142,9 +148,12 @@ export function readWorkspaceConfigs(files: readonly string[], workspaceRoot: st
     if (!kinds('rocm').length) report(variant.file, `${variant.file} is a ROCm variant ("device": "rocm") and needs a ROCm build environment: add packages/rocm/rocm.json.`);
   }
   for (const index of out.indexes) {
+    if (isRocmIndex(index)) continue;
     for (const v of index.config.variants ?? []) {
-      if (!out.variantNames.includes(v)) {
-        report(index.file, `${index.file} is invalid:\n  - variants: "${v}" is not a variant (known: ${out.variantNames.join(', ') || 'none'})`);
+      if (rocmNames.includes(v)) {
+        report(index.file, `${index.file} is invalid:\n  - variants: "${v}" is a ROCm variant; an index holds CPU variants or ROCm variants (a ROCm index is self-contained, with its own torch), not both`);
+      } else if (!out.variantNames.includes(v)) {
+        report(index.file, `${index.file} is invalid:\n  - variants: "${v}" is not a variant (known: ${[...out.variantNames, ...rocmNames].join(', ') || 'none'})`);
       }
     }
   }

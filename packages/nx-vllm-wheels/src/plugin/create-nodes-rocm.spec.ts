@@ -88,6 +88,63 @@ describe('createNodes: ROCm', () => {
     expect(variant.targets!.build.inputs).toContainEqual({ runtime: expect.stringContaining('.info/version') });
   });
 
+  it('gives the ROCm variant a wheelhouse keyed on its wheel and the base wheels, their indexes and its constraints', async () => {
+    const files = { ...FILES, 'packages/vllm-rocm/wheel.json': { ...FILES['packages/vllm-rocm/wheel.json'], wheelhouse: { constraints: 'constraints.txt' } } };
+    const wheelhouse = projectsOf(await infer(workspace(files)))['packages/vllm-rocm'].targets!.wheelhouse;
+    expect(wheelhouse).toEqual(
+      expect.objectContaining({
+        executor: 'nx-vllm-wheels:rocm-wheelhouse',
+        cache: true,
+        outputs: ['{workspaceRoot}/dist/wheelhouse/{projectName}'],
+        options: { config: 'packages/vllm-rocm/wheel.json', rocmConfig: 'packages/rocm/rocm.json', codeFingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) },
+        dependsOn: [
+          { target: 'wheel', params: 'forward' },
+          { projects: ['rocm'], target: 'base-wheels', params: 'forward' },
+        ],
+      }),
+    );
+    expect(wheelhouse.inputs).toEqual(
+      expect.arrayContaining([
+        { json: '{projectRoot}/wheel.json', fields: ['wheelhouse'] },
+        '{projectRoot}/constraints.txt',
+        { json: '{workspaceRoot}/packages/rocm/rocm.json', fields: ['python', 'indexUrl', 'extraIndexUrls'] },
+        { dependentTasksOutputFiles: '**/*.whl' },
+      ]),
+    );
+  });
+
+  it('an index.json over ROCm variants is the ROCm index: from their wheelhouses into dist/rocm-index, with publish and verify', async () => {
+    const projects = projectsOf(await infer(workspace({ ...FILES, 'packages/rocm-index/index.json': { variants: ['vllm-rocm'], title: 'vLLM for ROCm' } })));
+    const index = projects['packages/rocm-index'];
+    expect(index.tags).toEqual(['vllm-wheels:index', 'device:rocm']);
+    expect(index.implicitDependencies).toEqual(['vllm-rocm']);
+    const options = { config: 'packages/rocm-index/index.json', variants: ['vllm-rocm'], rocmConfig: 'packages/rocm/rocm.json' };
+    expect(index.targets!.index).toEqual(
+      expect.objectContaining({
+        executor: 'nx-vllm-wheels:build-index',
+        cache: true,
+        options: { ...options, codeFingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) },
+        outputs: ['{workspaceRoot}/dist/rocm-index/{projectName}'],
+        dependsOn: [{ projects: ['vllm-rocm'], target: 'wheelhouse', params: 'forward' }],
+      }),
+    );
+    expect(index.targets!.index.inputs).toContainEqual({ dependentTasksOutputFiles: '**/*.whl' });
+    expect(index.targets!.publish).toEqual(expect.objectContaining({ executor: 'nx-vllm-wheels:publish-s3', cache: false, options }));
+    expect(index.targets!.verify).toEqual(expect.objectContaining({ executor: 'nx-vllm-wheels:verify-index', cache: false, options }));
+    // The CPU index is unchanged.
+    expect(projects['packages/wheel-index'].implicitDependencies).toEqual(['vllm-cpu']);
+    expect(projects['packages/wheel-index'].targets!.index.outputs).toEqual(['{workspaceRoot}/dist/index']);
+  });
+
+  it('refuses an index of CPU and ROCm variants together, naming the field', async () => {
+    const e = await rejection((async () => infer(workspace({ ...FILES, 'packages/rocm-index/index.json': { variants: ['vllm-rocm', 'vllm-cpu'] } })))());
+    const { errors } = e as AggregateCreateNodesError;
+    expect(errors.map(([file, error]) => [file, error.message])).toContainEqual([
+      'packages/rocm-index/index.json',
+      expect.stringContaining('variants: "vllm-rocm" is a ROCm variant; an index holds CPU variants or ROCm variants (a ROCm index is self-contained, with its own torch), not both'),
+    ]);
+  });
+
   it("a command's base wheels are keyed on the project folder (its scripts)", async () => {
     const projects = projectsOf(await infer(workspace({ ...FILES, 'packages/rocm/rocm.json': { ...FILES['packages/rocm/rocm.json'], baseWheels: { command: ['bash', 'build.sh'] } } })));
     expect(projects['packages/rocm'].targets!['base-wheels'].inputs).toContain('{projectRoot}/**/*');

@@ -551,7 +551,7 @@ describe('createNodes', () => {
     mkdirSync(join(root, 'packages/other-index'));
     writeFileSync(join(root, 'packages/other-index/index.json'), JSON.stringify({ variants: ['vllm-cpu'] }));
     const { errors, projects } = await failedInference(root, [...configFiles, 'packages/other-index/index.json']);
-    const message = 'Only one index.json may exist in a workspace (its index is built into dist/index); found packages/other-index/index.json, packages/wheel-index/index.json.';
+    const message = 'Only one index.json of CPU variants may exist in a workspace (its index is built into dist/index); found packages/other-index/index.json, packages/wheel-index/index.json.';
     expect(errors['packages/other-index/index.json']).toContain(message);
     expect(errors['packages/wheel-index/index.json']).toContain(message);
     expect(projects).not.toContain('wheel-index');

@@ -1,7 +1,7 @@
 import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
 import { z } from 'zod';
 import type { TorchConfig, VllmConfig } from '../config';
-import { INDEX_CONTENT_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, ROCM_WHEEL_NORMALIZE_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, TORCH_RESOLUTION_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, WHEELHOUSE_FIELDS } from '../config';
+import { INDEX_CONTENT_FIELDS, ROCM_BASE_WHEELS_FIELDS, ROCM_BUILD_FIELDS, ROCM_WHEEL_BUILD_FIELDS, ROCM_WHEEL_NORMALIZE_FIELDS, TORCH_BUILD_FIELDS, TORCH_INDEX_FIELDS, TORCH_RESOLUTION_FIELDS, VLLM_BUILD_FIELDS, WHEEL_BUILD_FIELDS, WHEEL_NORMALIZE_FIELDS, WHEELHOUSE_FIELDS, ROCM_RESOLUTION_FIELDS } from '../config';
 import { parseConfigText } from '../config/parse';
 import { ConfigError } from '../lib/errors';
 import { redactUrlCredentials } from '../lib/process/redact';
@@ -52,6 +52,12 @@ const TARGETS = {
     cache: true,
     output: 'dist/wheels',
     description: "Turn the raw ROCm wheel into this variant's distribution: renamed, local version stripped, honest manylinux tag (ROCm's and torch's libraries excluded).",
+  },
+  'rocm-wheelhouse': {
+    executor: 'rocm-wheelhouse',
+    cache: true,
+    output: 'dist/wheelhouse',
+    description: 'The wheel, the ROCm base wheels (installed first, never fetched from an index) and the closure of its requirements as wheels, with a manifest of their sha256s and a Dockerfile.',
   },
   verify: { executor: 'verify-index', cache: false, description: 'Install every variant from the published index with pip and with uv in fresh venvs, and import it.' },
 } as const;
@@ -156,6 +162,11 @@ function projectsFor(configs: WorkspaceConfigs): CreateNodesResult['projects'] {
   Object.assign(projects, rocmProjects(configs));
   for (const index of configs.indexes) {
     const members = indexMembers(index, configs);
+    const rocmIndex = rocmIndexProject(index, members, configs, projects);
+    if (rocmIndex) {
+      projects[index.root] = rocmIndex;
+      continue;
+    }
     // An index over a variant that is not inferred would depend on a project that does not exist.
     if (!members.every((m) => configs.variants.some((v) => v.name === m && projects[v.root]))) continue;
     projects[index.root] = {
@@ -237,11 +248,66 @@ function rocmProjects(configs: WorkspaceConfigs): NonNullable<CreateNodesResult[
           inputs: [...buildInputs, { json: '{projectRoot}/wheel.json', fields: [...ROCM_WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md', { dependentTasksOutputFiles: '**/*.whl' }],
           dependsOn: [{ target: 'build', params: 'forward' }],
         }),
+        // Keyed on the wheel's bytes (its Requires-Dist) and the base wheels' (decision 60).
+        wheelhouse: target('rocm-wheelhouse', { config: variant.file, rocmConfig: rocm.file, codeFingerprint: pluginFingerprint('rocm-wheelhouse') }, {
+          inputs: [
+            { json: '{projectRoot}/wheel.json', fields: [...WHEELHOUSE_FIELDS] },
+            ...(variant.config.wheelhouse.constraints ? [`{projectRoot}/${variant.config.wheelhouse.constraints}`] : []),
+            { json: `{workspaceRoot}/${rocm.file}`, fields: [...ROCM_RESOLUTION_FIELDS] },
+            { runtime: resolutionRuntimeInput(rocm.config.python) },
+            { dependentTasksOutputFiles: '**/*.whl' },
+            { externalDependencies: [] },
+          ],
+          dependsOn: [
+            { target: 'wheel', params: 'forward' },
+            { projects: [rocm.name], target: 'base-wheels', params: 'forward' },
+          ],
+        }),
       },
       metadata: { description: `${variant.config.distribution}: vLLM ${source.config.ref} (${source.name}) for ROCm ${rocm.config.rocmVersion} (${rocm.config.gpuArchs.join(', ')})` },
     };
   }
   return projects;
+}
+
+/**
+ * An index.json whose variants are all ROCm variants is the ROCm index: made from their wheelhouses
+ * (base wheels, dependencies, vLLM) into dist/rocm-index/<project>, self-contained (decision 60).
+ */
+function rocmIndexProject(
+  index: WorkspaceConfigs['indexes'][number],
+  members: readonly string[],
+  configs: WorkspaceConfigs,
+  projects: NonNullable<CreateNodesResult['projects']>,
+): NonNullable<CreateNodesResult['projects']>[string] | undefined {
+  const { rocm } = configs;
+  if (!rocm || !members.length || !members.every((m) => configs.rocmVariants.some((v) => v.name === m && projects[v.root]))) return undefined;
+  const options = { config: index.file, variants: [...members], rocmConfig: rocm.file };
+  return {
+    name: index.name,
+    tags: ['vllm-wheels:index', 'device:rocm'],
+    implicitDependencies: [...members],
+    targets: {
+      index: target(
+        'index',
+        { ...options, codeFingerprint: pluginFingerprint('index') },
+        {
+          inputs: [
+            { json: `{projectRoot}/index.json`, fields: [...INDEX_CONTENT_FIELDS] },
+            ...index.config.extraWheels.map((p) => `{projectRoot}/${p}`),
+            // Every wheelhouse's wheels: base, dependencies and vLLM.
+            { dependentTasksOutputFiles: '**/*.whl' },
+            { externalDependencies: [] },
+          ],
+          outputs: ['{workspaceRoot}/dist/rocm-index/{projectName}'],
+          dependsOn: [{ projects: [...members], target: 'wheelhouse', params: 'forward' }],
+        },
+      ),
+      publish: target('publish-index', options),
+      verify: target('verify', options),
+    },
+    metadata: { description: `Self-contained PEP 503 index over ${members.join(', ')}: vLLM for ROCm, its base wheels and dependencies` },
+  };
 }
 
 function indexMembers(index: WorkspaceConfigs['indexes'][number], configs: WorkspaceConfigs): string[] {

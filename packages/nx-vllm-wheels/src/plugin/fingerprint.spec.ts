@@ -4,7 +4,7 @@ import { tempDir } from '../test-support/temp';
 import { computeFingerprints, FINGERPRINTS_FILE, relativeImports, type CodeLayout, type FingerprintKind } from './fingerprint';
 
 const PACKAGE_ROOT = resolve(__dirname, '..', '..');
-const KINDS: FingerprintKind[] = ['build', 'wheel', 'index', 'wheelhouse'];
+const KINDS: FingerprintKind[] = ['build', 'wheel', 'index', 'wheelhouse', 'rocm-wheelhouse'];
 const SOURCES: CodeLayout = { codeRoot: join(PACKAGE_ROOT, 'src'), ext: '.ts', packageRoot: PACKAGE_ROOT };
 
 /** Every file of the plugin that could be code or an asset (no specs, no test support). */
@@ -43,7 +43,8 @@ describe('code fingerprints', () => {
     expect(real.index.files).toEqual(expect.arrayContaining(['lib/index/build.ts', 'lib/index/render.ts', 'lib/pipeline/build-index.ts', 'config/index-config.ts']));
     expect(real.index.files.filter((f) => f.startsWith('lib/build/'))).toEqual([]);
     expect(real.wheelhouse.files).toEqual(expect.arrayContaining(['executors/wheelhouse/executor.ts', 'executors/wheelhouse/schema.json', 'lib/pipeline/wheelhouse.ts', 'lib/wheelhouse/resolve.ts', 'lib/wheelhouse/dockerfile.ts']));
-    expect(new Set(KINDS.map((k) => real[k].hash)).size).toBe(4);
+    expect(real['rocm-wheelhouse'].files).toEqual(expect.arrayContaining(['executors/rocm-wheelhouse/executor.ts', 'lib/rocm/wheelhouse.ts', 'lib/wheelhouse/resolve.ts']));
+    expect(new Set(KINDS.map((k) => real[k].hash)).size).toBe(KINDS.length);
   });
 
   it("change when any file in a step's closure changes, and only then", () => {

@@ -22,6 +22,7 @@ const STEP_EXECUTORS = {
   'rocm-wheel': ['build-rocm', 'normalize-rocm'],
   // Made from the wheel (its bytes are in the hash through dependentTasksOutputFiles).
   wheelhouse: ['wheelhouse'],
+  'rocm-wheelhouse': ['rocm-wheelhouse'],
 } as const;
 
 export type FingerprintKind = keyof typeof STEP_EXECUTORS;

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, type RunResult } from '../lib/process';
+import { tempDir } from './temp';
 import { testCacheRoot } from './tools';
 
 /**
@@ -43,8 +44,12 @@ async function ensureActionlint(): Promise<string> {
 /**
  * actionlint on one workflow file, shellcheck and pyflakes off (whether they are installed must not
  * change the verdict). Resolves with the exit code and output; 0 means no problem found.
+ * `selfHostedLabels`: the custom labels of self-hosted runners, declared as a repository does in
+ * .github/actionlint.yaml (actionlint refuses a label it does not know).
  */
-export async function actionlint(file: string): Promise<RunResult> {
+export async function actionlint(file: string, selfHostedLabels: readonly string[] = []): Promise<RunResult> {
   const bin = await testActionlint();
-  return run(bin, ['-no-color', '-shellcheck=', '-pyflakes=', file], { cwd: '/', env: { PATH: process.env.PATH }, timeoutMs: 60_000, allowFailure: true });
+  const config = join(tempDir('actionlint-config'), 'actionlint.yaml');
+  writeFileSync(config, `self-hosted-runner:\n  labels: ${JSON.stringify(selfHostedLabels)}\n`);
+  return run(bin, ['-no-color', '-shellcheck=', '-pyflakes=', '-config-file', config, file], { cwd: '/', env: { PATH: process.env.PATH }, timeoutMs: 60_000, allowFailure: true });
 }

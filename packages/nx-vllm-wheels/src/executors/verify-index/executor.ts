@@ -2,13 +2,15 @@ import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 import { ConfigError } from '../../lib/errors';
 import { verifyWheelIndex } from '../../lib/pipeline/verify';
-import { loadIndex, loadTorch, loadVariant, runStep, type CommonOptions } from '../shared';
+import { loadIndex, loadRocm, loadRocmVariants, loadTorch, loadVariant, runStep, type CommonOptions } from '../shared';
 
 export interface VerifyIndexOptions extends CommonOptions {
   config: string;
   /** Set by inference: index.json's variants, or every variant. */
   variants?: string[] | string;
   torchConfig?: string;
+  /** Set by inference for a ROCm index: self-contained, installed from alone. */
+  rocmConfig?: string;
   indexUrl?: string;
   torchIndexUrl?: string;
   dependenciesIndexUrl?: string;
@@ -31,8 +33,8 @@ export default async function verifyIndex(options: VerifyIndexOptions, context: 
       {
         configFile: index.configFile,
         config: index.config,
-        variants: index.variants.map((v) => loadVariant(context, variantConfigFile(context, v))),
-        ...(options.torchConfig ? { torch: loadTorch(context, options.torchConfig) } : {}),
+        variants: options.rocmConfig ? loadRocmVariants(context, index.variants) : index.variants.map((v) => loadVariant(context, variantConfigFile(context, v))),
+        ...(options.rocmConfig ? { rocm: loadRocm(context, options.rocmConfig) } : options.torchConfig ? { torch: loadTorch(context, options.torchConfig) } : {}),
         indexUrl: options.indexUrl,
         torchIndexUrl: options.torchIndexUrl,
         dependenciesIndexUrl: options.dependenciesIndexUrl,

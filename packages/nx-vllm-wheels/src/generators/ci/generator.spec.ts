@@ -66,6 +66,27 @@ describe('the ci generator', () => {
     expect(workspace(['vllm-cpu']).aarch64).toBeUndefined();
   });
 
+  it('lists the ROCm variants (tagged device:rocm) and rocm.json\'s python; their builds go to the ROCm runners', () => {
+    tree.write('packages/rocm/rocm.json', JSON.stringify({ device: 'rocm', rocmVersion: '7.0', gpuArchs: ['gfx942'], python: '3.11', baseWheels: { directory: 'wheels' } }));
+    const all = {
+      ...projects(['vllm-cpu']),
+      rocm: project('packages/rocm', ['vllm-wheels:rocm', 'device:rocm'], ['base-wheels']),
+      'vllm-rocm': project('packages/vllm-rocm', ['vllm-wheels:variant', 'device:rocm', 'source:vllm'], ['build', 'wheel']),
+      'rocm-index': project('packages/rocm-index', ['vllm-wheels:index', 'device:rocm'], ['index', 'publish', 'verify']),
+    };
+    const ws = ciWorkspaceFromProjects(tree, all);
+    // The ROCm index needs the wheelhouses, which the publish job does not have: not published by CI (yet).
+    expect(ws).toMatchObject({ variants: ['vllm-cpu', 'vllm-rocm'], indexes: ['wheel-index'], rocm: ['vllm-rocm'], rocmPython: '3.11' });
+    writeCiWorkflow(tree, { rocmRunsOn: 'self-hosted,mi300' }, ws);
+    const wheel = parse(tree.read(PATH, 'utf8')!).jobs.wheel;
+    expect(wheel['runs-on']).toBe(`\${{ contains(fromJSON('["vllm-rocm"]'), matrix.variant) && fromJSON('["self-hosted","mi300"]') || 'ubuntu-latest' }}`);
+    expect(wheel.steps.find((s: { uses?: string }) => s.uses === 'actions/setup-python@v5').with['python-version']).toBe('3.11\n3.12\n');
+    // A ROCm project without a wheel target is not built by CI; no ROCm variant, no ROCm runner.
+    delete all['vllm-rocm'].targets!.wheel;
+    expect(ciWorkspaceFromProjects(tree, all)).not.toHaveProperty('rocm');
+    expect(ciWorkspaceFromProjects(tree, all)).not.toHaveProperty('rocmPython');
+  });
+
   it('refuses a workspace without variants, saying where they come from', () => {
     expect(() => ciWorkspaceFromProjects(tree, projects([]))).toThrow(ConfigError);
     expect(() => ciWorkspaceFromProjects(tree, projects([]))).toThrow(/No variant project to build: no project is tagged "vllm-wheels:variant" with a "wheel" target/);

@@ -1,5 +1,5 @@
 import { createProjectGraphAsync, logger, readProjectsConfigurationFromProjectGraph, type ProjectConfiguration, type Tree } from '@nx/devkit';
-import { parseConfigText, torchConfigSchema } from '../../config';
+import { parseConfigText, rocmConfigSchema, torchConfigSchema } from '../../config';
 import { ciOptionsSchema, renderNightlyWorkflow, renderWorkflow, VARIANT_TAG, workflowOrigin, type CiOptions, type CiOptionsInput, type CiWorkspace } from '../../lib/ci';
 import { ConfigError, VllmWheelsError } from '../../lib/errors';
 
@@ -27,7 +27,10 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
   const torchFile = torch && `${torch.root}/torch.json`;
   const python = torchFile && tree.exists(torchFile) ? parseConfigText(torchConfigSchema, torchFile, tree.read(torchFile, 'utf8') ?? '').python : undefined;
   if (!python) throw new ConfigError('No torch.json found (the project tagged "vllm-wheels:torch"): its "python" is the version CI sets up; pass --python to choose one.');
-  const indexes = tagged(projects, 'vllm-wheels:index', 'publish').map((i) => i.name);
+  // The ROCm index is made from the wheelhouses, which the publish job does not have (decision 59): not published by CI yet.
+  const indexes = tagged(projects, 'vllm-wheels:index', 'publish')
+    .filter((i) => !projects[i.name].tags?.includes('device:rocm'))
+    .map((i) => i.name);
   // A source follows its branch when its vllm.json says so (the plugin validated the file to infer the
   // project; the nightly lock job reads "follow" the same way); its variants carry the tag source:<name>.
   const follows = (file: string) => {
@@ -52,6 +55,11 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
       }
     })
     .map((v) => v.name);
+  // The ROCm variants build on the self-hosted ROCm runners, with rocm.json's python.
+  const rocm = variants.filter((v) => projects[v.name].tags?.includes('device:rocm')).map((v) => v.name);
+  const [rocmEnv] = tagged(projects, 'vllm-wheels:rocm', 'base-wheels');
+  const rocmFile = rocmEnv && `${rocmEnv.root}/rocm.json`;
+  const rocmPython = rocm.length && rocmFile && tree.exists(rocmFile) ? parseConfigText(rocmConfigSchema, rocmFile, tree.read(rocmFile, 'utf8') ?? '').python : undefined;
   return {
     variants: variants.map((v) => v.name),
     indexes,
@@ -60,6 +68,8 @@ export function ciWorkspaceFromProjects(tree: Tree, projects: Record<string, Pro
     npmLockfile: tree.exists('package-lock.json'),
     ...(followed.length ? { followed, indexMembers: Object.fromEntries(indexes.map((i) => [i, members(i) ?? variants.map((v) => v.name)])) } : {}),
     ...(aarch64.length ? { aarch64 } : {}),
+    ...(rocm.length ? { rocm } : {}),
+    ...(rocmPython && rocmPython !== python ? { rocmPython } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   setupSteps,
   stamped,
   variantRunner,
+  cpuSystemLibrariesStep,
   type CiWorkspace,
 } from './workflow';
 import { commented, spaced, toYaml, type YamlMap, type YamlValue } from './yaml';
@@ -102,7 +103,7 @@ function wheelJob(workspace: CiWorkspace, options: CiOptions): YamlMap {
     strategy: { 'fail-fast': false, matrix: { include } },
     steps: [
       ...setupSteps(workspace, options),
-      { name: "System libraries vLLM's CPU build links", run: 'sudo apt-get update && sudo apt-get install -y --no-install-recommends libnuma-dev' },
+      cpuSystemLibrariesStep(workspace, nightlyVariants(workspace)),
       { name: 'Machine cache location', run: `echo "VLLM_WHEELS_CACHE_DIR=$HOME/.cache/vllm-wheels" >> "$GITHUB_ENV"` },
       commented('The vLLM mirror and ccache, per variant and commit: a new commit of the branch compiles only what changed.', {
         name: 'Machine cache',

@@ -25,6 +25,12 @@ export const ciOptionsSchema = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a runner label such as "ubuntu-24.04-arm"')
       .default('ubuntu-24.04-arm')
       .describe('the runner of the aarch64 variants\' builds (vLLM builds for the machine it runs on); every other job runs on runsOn'),
+    rocmRunsOn: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(,[A-Za-z0-9][A-Za-z0-9._-]*)*$/, 'must be runner labels separated by commas, such as "self-hosted,linux,rocm"')
+      .default('self-hosted,linux,rocm')
+      .transform((labels) => labels.split(','))
+      .describe("the labels of the ROCm variants' builds (a self-hosted runner with ROCm); every other job runs on runsOn"),
     nodeVersion: z.string().regex(/^\d+(\.\d+){0,2}$/, 'must be a Node.js version such as "20"').default('20'),
     python: z.string().regex(/^3\.\d+$/, 'must be a Python minor version such as "3.11"').optional().describe("default: torch.json's python"),
     installCommand: z.string().min(1).default('npm ci'),

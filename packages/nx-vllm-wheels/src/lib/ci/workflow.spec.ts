@@ -193,6 +193,33 @@ describe('renderWorkflow', () => {
     expect(() => parseConfigText(ciOptionsSchema, 'options', JSON.stringify({ runsOnAarch64: 'arm runner' }))).toThrow('runsOnAarch64: must be a runner label such as "ubuntu-24.04-arm"');
   });
 
+  it('sends the ROCm variants to the self-hosted ROCm runners (rocmRunsOn labels), without the apt step; every other job to runsOn', () => {
+    const rocm = { ...WORKSPACE, variants: [...WORKSPACE.variants, 'vllm-rocm', 'vllm-cpu-aarch64'], aarch64: ['vllm-cpu-aarch64'], rocm: ['vllm-rocm'], rocmPython: '3.12' };
+    const runner = (text: string, variant: string) => evaluateTemplate(read(text).jobs.wheel['runs-on' as keyof Job] as string, { matrix: { variant } });
+    for (const affected of [true, false]) {
+      const text = render({ affected }, rocm);
+      expect(runner(text, 'vllm-rocm')).toEqual(['self-hosted', 'linux', 'rocm']);
+      expect(runner(text, 'vllm-cpu-aarch64')).toBe('ubuntu-24.04-arm');
+      expect(runner(text, 'vllm-cpu')).toBe('ubuntu-latest');
+      for (const [name, job] of Object.entries(read(text).jobs)) if (name !== 'wheel') expect([name, (job as unknown as Record<string, unknown>)['runs-on']]).toEqual([name, 'ubuntu-latest']);
+      // The apt step runs on the GitHub-hosted runners only.
+      const apt = step(read(text).jobs.wheel, "System libraries vLLM's CPU build links") as Step & { if: string };
+      expect(evaluateTemplate(`\${{ ${apt.if} }}`, { matrix: { variant: 'vllm-rocm' } })).toBe(false);
+      expect(evaluateTemplate(`\${{ ${apt.if} }}`, { matrix: { variant: 'vllm-cpu' } })).toBe(true);
+      // rocm.json's python beside torch.json's (the last is the default python).
+      expect(step(read(text).jobs.wheel, 'Install dependencies')).toBeDefined();
+      expect(read(text).jobs.wheel.steps.find((s) => s.uses === 'actions/setup-python@v5')?.with).toEqual({ 'python-version': '3.12\n3.11\n' });
+    }
+    expect(render({}, rocm)).toContain('# vllm-rocm (ROCm) build on self-hosted runners labelled [self-hosted, linux, rocm]: they need ROCm and hipcc.\n');
+    expect(runner(render({ rocmRunsOn: 'self-hosted,mi300' }, rocm), 'vllm-rocm')).toEqual(['self-hosted', 'mi300']);
+    // Only ROCm variants: the labels themselves, no expression.
+    const only = render({ affected: false }, { ...WORKSPACE, variants: ['vllm-rocm'], rocm: ['vllm-rocm'] });
+    expect(read(only).jobs.wheel['runs-on' as keyof Job]).toEqual(['self-hosted', 'linux', 'rocm']);
+    // No ROCm variant: no mention of the ROCm runners, no condition on the apt step.
+    expect(render()).not.toMatch(/rocm|self-hosted, linux/);
+    expect(() => parseConfigText(ciOptionsSchema, 'options', JSON.stringify({ rocmRunsOn: 'self-hosted, rocm' }))).toThrow('rocmRunsOn: must be runner labels separated by commas, such as "self-hosted,linux,rocm"');
+  });
+
   it('refuses invalid options, naming the option and what is allowed', () => {
     const parseOptions = (o: unknown) => parseConfigText(ciOptionsSchema, 'options', JSON.stringify(o));
     expect(() => parseOptions({ name: '../evil.yml' })).toThrow(ConfigError);
@@ -208,10 +235,10 @@ describe('actionlint', () => {
   beforeAll(() => {
     dir = tempDir('actionlint');
   });
-  const lint = async (name: string, text: string) => {
+  const lint = async (name: string, text: string, selfHostedLabels: string[] = []) => {
     const file = join(dir, name);
     writeFileSync(file, text);
-    return actionlint(file);
+    return actionlint(file, selfHostedLabels);
   };
 
   // Every row has three values: jest takes a test function with more parameters than its row for a `done` callback.
@@ -220,10 +247,19 @@ describe('actionlint', () => {
     ['static matrix, Nx Cloud', { affected: false, remoteCache: 'nx-cloud' }, WORKSPACE],
     ['no remote cache, no publishing', { remoteCache: 'none', publish: false }, WORKSPACE],
     ['aarch64 variants on their own runner', {}, { ...WORKSPACE, variants: [...WORKSPACE.variants, 'vllm-cpu-aarch64'], aarch64: ['vllm-cpu-aarch64'] }],
+    ['ROCm and aarch64 variants on their own runners', { rocmRunsOn: 'self-hosted,linux,rocm,gfx942' }, { ...WORKSPACE, variants: [...WORKSPACE.variants, 'vllm-cpu-aarch64', 'vllm-rocm'], aarch64: ['vllm-cpu-aarch64'], rocm: ['vllm-rocm'], rocmPython: '3.12' }],
+    ['only ROCm variants, static matrix', { affected: false }, { ...WORKSPACE, variants: ['vllm-rocm'], rocm: ['vllm-rocm'] }],
   ])('accepts the generated workflow (%s)', async (_, options, workspace) => {
-    const result = await lint('ok.yml', render(options, workspace));
+    // The ROCm runners' own labels, declared as a repository linting its workflows declares them.
+    const result = await lint('ok.yml', render(options, workspace), ['rocm', 'gfx942']);
     expect(result.stdout + result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
+  });
+
+  it('refuses a self-hosted label nobody declared, so the ROCm rows above check the labels', async () => {
+    const result = await lint('labels.yml', render({ affected: false }, { ...WORKSPACE, variants: ['vllm-rocm'], rocm: ['vllm-rocm'] }));
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain('label "rocm" is unknown');
   });
 
   it('fails a broken workflow, so the check above can fail', async () => {

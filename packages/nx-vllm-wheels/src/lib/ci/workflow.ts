@@ -47,16 +47,43 @@ export interface CiWorkspace {
   indexMembers?: Readonly<Record<string, readonly string[]>>;
   /** The variants whose wheel.json says "arch": "aarch64": their builds run on the aarch64 runner. */
   aarch64?: readonly string[];
+  /** The ROCm variants (tagged device:rocm): their builds run on the self-hosted ROCm runners. */
+  rocm?: readonly string[];
+  /** rocm.json's python, when it is not `python`: set up beside it (the ROCm build's venv uses it). */
+  rocmPython?: string;
 }
 
 /**
- * The runner of a job per matrix variant: `runsOn`, or `runsOnAarch64` for the aarch64 variants among
- * `variants` (vLLM's CPU build compiles for the machine it runs on). Just `runsOn` when there are none.
+ * The runner of a job per matrix variant: `runsOn`, `runsOnAarch64` for the aarch64 variants and the
+ * `rocmRunsOn` labels for the ROCm variants among `variants` (vLLM's CPU build compiles for the machine it
+ * runs on; a ROCm build needs ROCm, hipcc and the GPU toolchain of a self-hosted runner). A plain value when
+ * every variant has the same runner.
  */
-export function variantRunner(workspace: CiWorkspace, options: CiOptions, variants: readonly string[]): string {
-  const arm = (workspace.aarch64 ?? []).filter((v) => variants.includes(v)).sort();
-  if (!arm.length) return options.runsOn;
-  return expr(`contains(fromJSON('${JSON.stringify(arm)}'), matrix.variant) && '${options.runsOnAarch64}' || '${options.runsOn}'`);
+export function variantRunner(workspace: CiWorkspace, options: CiOptions, variants: readonly string[]): YamlValue {
+  const among = (list: readonly string[] | undefined) => (list ?? []).filter((v) => variants.includes(v)).sort();
+  const arm = among(workspace.aarch64);
+  const rocm = among(workspace.rocm);
+  if (rocm.length && rocm.length === variants.length) return [...options.rocmRunsOn];
+  let runner = `'${options.runsOn}'`;
+  if (arm.length) runner = `${inMatrix(arm)} && '${options.runsOnAarch64}' || ${runner}`;
+  // fromJSON of a list is truthy: `a && [labels] || b` picks the labels.
+  if (rocm.length) runner = `${inMatrix(rocm)} && fromJSON('${JSON.stringify(options.rocmRunsOn)}') || ${arm.length ? `(${runner})` : runner}`;
+  return arm.length || rocm.length ? expr(runner) : options.runsOn;
+}
+
+const inMatrix = (variants: readonly string[]) => `contains(fromJSON('${JSON.stringify(variants)}'), matrix.variant)`;
+
+/**
+ * The step that installs the CPU build's system libraries with apt: not on the ROCm runners (self-hosted,
+ * provisioned with ROCm; sudo and apt are not theirs to assume).
+ */
+export function cpuSystemLibrariesStep(workspace: CiWorkspace, variants: readonly string[]): YamlMap {
+  const rocm = (workspace.rocm ?? []).filter((v) => variants.includes(v)).sort();
+  return {
+    name: "System libraries vLLM's CPU build links",
+    ...(rocm.length ? { if: `!${inMatrix(rocm)}` } : {}),
+    run: 'sudo apt-get update && sudo apt-get install -y --no-install-recommends libnuma-dev',
+  };
 }
 
 /** The variants of the followed sources, sorted. */
@@ -125,9 +152,15 @@ export function setupSteps(workspace: CiWorkspace, options: CiOptions, { python 
   return [
     { uses: ACTIONS.checkout, ...(Object.keys(checkout).length ? { with: checkout } : {}) },
     { uses: ACTIONS.setupNode, with: { 'node-version': options.nodeVersion, ...(workspace.npmLockfile && options.installCommand.startsWith('npm ') ? { cache: 'npm' } : {}) } },
-    ...(python ? [{ uses: ACTIONS.setupPython, with: { 'python-version': options.python ?? workspace.python } }] : []),
+    ...(python ? [{ uses: ACTIONS.setupPython, with: { 'python-version': pythonVersions(workspace, options) } }] : []),
     { name: 'Install dependencies', run: options.installCommand },
   ];
+}
+
+/** setup-python's versions: the build environment's, and rocm.json's beside it (the last one listed is the default `python`). */
+function pythonVersions(workspace: CiWorkspace, options: CiOptions): string {
+  const python = options.python ?? workspace.python;
+  return workspace.rocm?.length && workspace.rocmPython && workspace.rocmPython !== python ? `${workspace.rocmPython}\n${python}\n` : python;
 }
 
 /** The script of the job that decides the matrix; tests run it as it is written here. */
@@ -192,7 +225,7 @@ function wheelJob(workspace: CiWorkspace, options: CiOptions): YamlMap {
     },
     steps: [
       ...setupSteps(workspace, options),
-      { name: "System libraries vLLM's CPU build links", run: 'sudo apt-get update && sudo apt-get install -y --no-install-recommends libnuma-dev' },
+      cpuSystemLibrariesStep(workspace, workspace.variants),
       { name: 'Machine cache location', run: `echo "VLLM_WHEELS_CACHE_DIR=$HOME/.cache/vllm-wheels" >> "$GITHUB_ENV"` },
       commented('The vLLM mirror and ccache, per variant: a cache miss rebuilds only what changed.', {
         name: 'Machine cache',
@@ -288,9 +321,11 @@ export function secretsRead(workspace: CiWorkspace, options: CiOptions, publishi
 function header(workspace: CiWorkspace, options: CiOptions): string {
   const nightly = nightlyVariants(workspace);
   const arm = (workspace.aarch64 ?? []).filter((v) => workspace.variants.includes(v)).sort();
+  const rocm = (workspace.rocm ?? []).filter((v) => workspace.variants.includes(v)).sort();
   return [
     'Builds every vLLM wheel variant of this workspace, one runner per variant.',
     ...(arm.length ? [`${arm.join(', ')} (aarch64) build on ${options.runsOnAarch64}: vLLM's CPU build compiles for the machine it runs on.`] : []),
+    ...(rocm.length ? [`${rocm.join(', ')} (ROCm) build on self-hosted runners labelled [${options.rocmRunsOn.join(', ')}]: they need ROCm and hipcc.`] : []),
     ...(nightly.length && options.publish ? [`${nightly.join(', ')} (followed sources) are published by ${options.nightlyName} only.`] : []),
     'Generated by `nx g nx-vllm-wheels:ci`: re-run it after adding or removing a variant. It refuses to',
     'overwrite this file once edited by hand (unless --force), so edits stay yours.',

@@ -32,6 +32,8 @@ export interface BuildIndexOptions {
    * and is always copied, so a later edit can never change a file the index has published.
    */
   readonly hardLink?: (wheel: string) => boolean;
+  /** The local version a wheel was built as before it was stripped (recorded in the state, see IndexedFile). */
+  readonly localVersion?: (wheel: string) => string | undefined;
 }
 
 interface Input {
@@ -76,6 +78,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<IndexState
       size: copied.value[i].size,
       ...(input.requiresPython !== undefined && { requiresPython: input.requiresPython }),
       metadataSha256: createHash('sha256').update(input.metadata).digest('hex'),
+      ...localVersionOf(options, input.path),
       url: fileUrl(input.project, input.filename),
     }));
     state = mergeState(options.existing, added);
@@ -90,6 +93,11 @@ export async function buildIndex(options: BuildIndexOptions): Promise<IndexState
   }
   writePages(outDir, state, options);
   return state;
+}
+
+function localVersionOf(options: BuildIndexOptions, wheel: string): { localVersion?: string } {
+  const localVersion = options.localVersion?.(wheel);
+  return localVersion === undefined ? {} : { localVersion };
 }
 
 /**

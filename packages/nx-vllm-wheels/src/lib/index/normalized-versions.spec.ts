@@ -5,7 +5,8 @@
 import { createRocmBaseWheels } from '../../../../../tools/fixtures/index.js';
 import { tempDir } from '../../test-support/temp';
 import { stripLocalVersions } from '../wheel';
-import { buildIndex } from './index';
+import { createHash } from 'node:crypto';
+import { buildIndex, mergeState, parseIndexState, type IndexedFile } from './index';
 
 it('refuses a second build of the same normalized versions, accepts the same build again', async () => {
   const normalized = async (build: 'a' | 'b') => {
@@ -24,4 +25,34 @@ it('refuses a second build of the same normalized versions, accepts the same bui
   expect(error).toBeInstanceOf(Error);
   expect((error as Error).message).toContain('Refusing to change published files');
   for (const name of ['torch-2.9.0', 'triton-3.5.0', 'torchvision-0.24.0', 'amdsmi-26.1.0']) expect((error as Error).message).toContain(`${name}-py3-none-linux_x86_64.whl is already published with sha256`);
+});
+
+describe('a second build under other tags', () => {
+  const file = (filename: string, localVersion?: string): IndexedFile => ({
+    project: 'torch',
+    filename,
+    sha256: createHash('sha256').update(filename + (localVersion ?? '')).digest('hex'),
+    size: 1,
+    url: `files/torch/${filename}`,
+    ...(localVersion !== undefined && { localVersion }),
+  });
+  const published = mergeState(undefined, [file('torch-2.9.0-cp312-cp312-linux_x86_64.whl', '2.9.0+gitaaaa')]);
+
+  it('is refused: one published version is one build, whatever the file name', () => {
+    expect(() => mergeState(published, [file('torch-2.9.0-cp311-cp311-linux_x86_64.whl', '2.9.0+gitbbbb')])).toThrow(
+      'Refusing a second build of a published version (one version is one build, whatever its tags):\n  torch 2.9.0: torch-2.9.0-cp311-cp311-linux_x86_64.whl was built as 2.9.0+gitbbbb, torch-2.9.0-cp312-cp312-linux_x86_64.whl as 2.9.0+gitaaaa',
+    );
+  });
+
+  it('is accepted from the same build (more tags of it), for another version, or when a file records no build', () => {
+    expect(mergeState(published, [file('torch-2.9.0-cp311-cp311-linux_x86_64.whl', '2.9.0+gitaaaa')]).files).toHaveLength(2);
+    expect(mergeState(published, [file('torch-2.9.1-cp311-cp311-linux_x86_64.whl', '2.9.1+gitbbbb')]).files).toHaveLength(2);
+    expect(mergeState(published, [file('torch-2.9.0-cp311-cp311-linux_x86_64.whl')]).files).toHaveLength(2);
+  });
+
+  it('survives index-state.json: the local version is read back', () => {
+    const text = JSON.parse(JSON.stringify(published));
+    expect(parseIndexState(text, 'index-state.json').files[0].localVersion).toBe('2.9.0+gitaaaa');
+    expect(() => mergeState(parseIndexState(text, 'index-state.json'), [file('torch-2.9.0-cp311-cp311-linux_x86_64.whl', '2.9.0+gitbbbb')])).toThrow('Refusing a second build');
+  });
 });

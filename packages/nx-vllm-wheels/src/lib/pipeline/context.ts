@@ -49,6 +49,11 @@ export function wheelsDir(ctx: StepContext, variant: string): string {
   return resolve(ctx.workspaceRoot, 'dist', 'wheels', variant);
 }
 
+/** `<variant>:wheelhouse`'s output folder (the CPU and the ROCm one). */
+export function wheelhouseDir(ctx: Pick<StepContext, 'workspaceRoot'>, variant: string): string {
+  return resolve(ctx.workspaceRoot, 'dist', 'wheelhouse', variant);
+}
+
 /** The `.whl` files in a target's output folder, sorted; undefined when the folder does not exist. */
 export function wheelsIn(dir: string): string[] | undefined {
   try {

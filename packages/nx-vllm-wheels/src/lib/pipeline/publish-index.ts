@@ -1,12 +1,16 @@
 import type { IndexConfig } from '../../config';
 import { ConfigError } from '../errors';
 import { publishIndexToS3, type PublishIndexResult } from '../upload';
+import type { PageOptions } from '../index';
 import { indexDir, indexPageOptions } from './build-index';
 import type { StepContext, TorchSpec } from './context';
 
 export interface PublishIndexStepOptions {
   /** Delete objects under the prefix that the merged index does not hold. */
   prune?: boolean;
+  /** The built index (default dist/index) and its landing page (default the CPU index's), for the ROCm index. */
+  dir?: string;
+  pages?: PageOptions;
 }
 
 /**
@@ -28,9 +32,9 @@ export async function publishWheelIndex(
     );
   }
   return publishIndexToS3({
-    indexDir: indexDir(ctx),
+    indexDir: options.dir ?? indexDir(ctx),
     location: { bucket: s3.bucket, prefix: s3.prefix, region: s3.region, forcePathStyle: s3.forcePathStyle, ...(s3.endpoint !== undefined && { endpoint: s3.endpoint }) },
-    pages: indexPageOptions(index.config, torch),
+    pages: options.pages ?? indexPageOptions(index.config, torch),
     dryRun: ctx.dryRun,
     prune: options.prune === true,
     retain: index.config.retain,

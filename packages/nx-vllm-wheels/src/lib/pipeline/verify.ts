@@ -11,13 +11,17 @@ import { stepHost } from './build-host';
 
 const PYPI_SIMPLE = 'https://pypi.org/simple/';
 import type { StepContext, TorchSpec, VariantSpec } from './context';
+import type { RocmSpec } from '../rocm/base-wheels';
+import type { RocmVariantSpec } from '../rocm/build';
 
 export interface VerifyIndexInput {
   /** index.json (relative to the workspace) and its config: `publicUrl` is the default index. */
   readonly configFile: string;
   readonly config: IndexConfig;
-  readonly variants: readonly VariantSpec[];
+  readonly variants: readonly (VariantSpec | RocmVariantSpec)[];
   readonly torch?: TorchSpec;
+  /** A ROCm index: self-contained, each variant installed from it alone with rocm.json's python. */
+  readonly rocm?: RocmSpec;
   /** The simple index to install from (overrides publicUrl + "/simple/"). */
   readonly indexUrl?: string;
   /** The CPU torch index (overrides torch.json's torchIndexUrl). */
@@ -44,7 +48,7 @@ function installersOf(list: readonly string[] | undefined): Installer[] {
 }
 
 /** Pin each variant to the version built here when its wheel is in dist/wheels, else the newest published. */
-function packagesOf(variants: readonly VariantSpec[], ctx: StepContext): VerifyPackage[] {
+function packagesOf(variants: readonly (VariantSpec | RocmVariantSpec)[], ctx: StepContext): VerifyPackage[] {
   return variants.map((v) => {
     let version: string | undefined;
     try {
@@ -78,14 +82,20 @@ export async function verifyWheelIndex(input: VerifyIndexInput, ctx: StepContext
   const describe = packages.map((p) => `${p.distribution}${p.version ? `==${p.version}` : ''}`).join(', ');
   // A private index's password stays out of the log.
   const [shownIndex, shownTorch, shownDependencies] = [indexUrl, torchIndexUrl, dependenciesIndexUrl].map(redactUrlCredentials);
+  const selfContained = input.rocm !== undefined;
+  const from = selfContained ? `${shownIndex} alone` : `${shownIndex} (torch from ${shownTorch}, other dependencies from ${shownDependencies})`;
   if (ctx.dryRun) {
-    ctx.log.info(`[dry-run] would install ${describe} with ${installers.join(' and ')} from ${shownIndex} (torch from ${shownTorch}, other dependencies from ${shownDependencies}) into fresh venvs and import vllm`);
+    ctx.log.info(`[dry-run] would install ${describe} with ${installers.join(' and ')} from ${from} into fresh venvs and import vllm`);
   }
-  const python = input.torch ? (await findPython(input.torch.config.python, ctx.env)).path : 'python3';
+  const python = input.rocm
+    ? (await findPython(input.rocm.config.python, ctx.env, input.rocm.configFile)).path
+    : input.torch
+      ? (await findPython(input.torch.config.python, ctx.env)).path
+      : 'python3';
   const tools = await ensureToolsVenv({ cacheRoot: ctx.cache.root, groups: ['uv'], env: ctx.env, log: ctx.log, dryRun: ctx.dryRun });
   // Network settings (cert, proxy) of the user's pip config, carried over: the installs load no pip config.
   const pipConfig = { command: tools.python, args: ['-m', 'pip', 'config', 'list'], cwd: ctx.workspaceRoot };
-  const options = { indexUrl, torchIndexUrl, dependenciesIndexUrl, packages, installers, python, uv: tools.bin('uv'), env: ctx.env, log: ctx.log };
+  const options = { indexUrl, torchIndexUrl, dependenciesIndexUrl, packages, installers, python, uv: tools.bin('uv'), env: ctx.env, log: ctx.log, mode: selfContained ? ('self-contained' as const) : ('cpu' as const) };
   if (ctx.dryRun) {
     ctx.log.info(formatPlannedCommand({ ...pipConfig, env: {} }));
     ctx.log.info('[dry-run] the network settings it lists (cert, proxy, trusted-host…) would be set as PIP_* variables for the installs below');
@@ -95,7 +105,7 @@ export async function verifyWheelIndex(input: VerifyIndexInput, ctx: StepContext
   const configList = await run(pipConfig.command, pipConfig.args, { cwd: pipConfig.cwd, env: ctx.env, timeoutMs: 60_000, allowFailure: true });
   const results = await verifyInstalls({ ...options, pipNetwork: pipNetworkSettings(configList.stdout) });
   const table = formatVerifyTable(results);
-  ctx.log.step(`Verified ${shownIndex} (torch from ${shownTorch})`);
+  ctx.log.step(`Verified ${selfContained ? from : `${shownIndex} (torch from ${shownTorch})`}`);
   ctx.log.info(table);
   const failed = results.filter((r) => !r.ok);
   if (failed.length) {

@@ -6,14 +6,12 @@ import { getHeaders, validateWheel } from '../wheel';
 import { normalizeName } from '../wheel/names';
 import { buildWheelhouse, type WheelhouseManifest } from '../wheelhouse';
 import { stepHost } from './build-host';
-import { wheelsDir, wheelsIn, type StepContext, type TorchSpec, type VariantSpec } from './context';
+import { wheelhouseDir, wheelsDir, wheelsIn, type StepContext, type TorchSpec, type VariantSpec } from './context';
 
 /** The distributions PyTorch publishes on its CPU index, which PyPI serves only as CUDA builds. */
 export const PYTORCH_DISTRIBUTIONS = ['torch', 'torchvision', 'torchaudio'];
 
-export function wheelhouseDir(ctx: StepContext, variant: string): string {
-  return resolve(ctx.workspaceRoot, 'dist', 'wheelhouse', variant);
-}
+export { wheelhouseDir };
 
 /** The wheel's Requires-Dist entries on PyTorch's distributions (markers kept: pip evaluates them). */
 export function pytorchRequirements(requiresDist: readonly string[]): string[] {

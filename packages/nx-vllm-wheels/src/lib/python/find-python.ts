@@ -35,7 +35,7 @@ export async function describePython(command: string, env: Record<string, string
 }
 
 /** Finds a Python interpreter of the wanted minor version ("3.11"): python3.11 first, then python3. */
-export async function findPython(minor: string, env: Record<string, string | undefined>): Promise<PythonInterpreter> {
+export async function findPython(minor: string, env: Record<string, string | undefined>, configFile = 'torch.json'): Promise<PythonInterpreter> {
   const tried: string[] = [];
   for (const name of [`python${minor}`, 'python3']) {
     const path = which(name, env);
@@ -48,6 +48,6 @@ export async function findPython(minor: string, env: Record<string, string | und
     tried.push(`${name} (${version ?? 'does not run'})`);
   }
   throw new ToolError(
-    `Python ${minor} is required (torch.json "python") but was not found on PATH: tried ${tried.join(', ')}. Install python${minor} or change "python" in torch.json.`,
+    `Python ${minor} is required (${configFile} "python") but was not found on PATH: tried ${tried.join(', ')}. Install python${minor} or change "python" in ${configFile}.`,
   );
 }

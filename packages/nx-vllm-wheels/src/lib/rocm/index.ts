@@ -12,3 +12,5 @@ export { ROCM_LIBRARY_EXCLUDES, rocmAnalysisExcludes } from './audit';
 export { ensureRocmBuildVenv, ROCM_BUILD_REQUIREMENTS } from './build-venv';
 export { readBaseWheelsManifest, baseWheelRequirements } from './base-wheels-manifest';
 export { normalizeRocmVariant } from './wheel';
+export { buildRocmWheelhouse, readBaseWheels } from './wheelhouse';
+export { buildRocmIndex, rocmIndexDir, rocmIndexPageOptions } from './index-build';

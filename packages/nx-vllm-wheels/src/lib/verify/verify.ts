@@ -28,6 +28,12 @@ export interface VerifyOptions {
   /** Where the variant's other dependencies come from (PyPI, or torch.json's indexUrl). */
   readonly dependenciesIndexUrl: string;
   readonly packages: readonly VerifyPackage[];
+  /**
+   * `self-contained` (the ROCm index): the index holds the variant and everything it needs, so each
+   * installer installs from it alone (torchIndexUrl and dependenciesIndexUrl are not used) and the check
+   * imports vllm and torch without asking for a platform (no GPU here). Default `cpu`.
+   */
+  readonly mode?: 'cpu' | 'self-contained';
   readonly installers: readonly Installer[];
   /** The interpreter the fresh venvs are made from. */
   readonly python: string;
@@ -68,6 +74,13 @@ print(json.dumps({
     "platform": type(current_platform).__name__,
     "device_type": DeviceConfig().device_type,
 }))
+`;
+
+/** The self-contained index's check: vllm and torch import (the platform needs a GPU, which a verifying machine may not have). */
+export const IMPORT_ONLY_CHECK = `
+import importlib.metadata as md, json, sys
+import vllm, torch
+print(json.dumps({"distribution": md.version(sys.argv[1]), "torch": md.version("torch")}))
 `;
 
 /**
@@ -130,7 +143,24 @@ function verifySteps(pkg: VerifyPackage, installer: Installer, options: Omit<Ver
   const venv = join(root, 'venv');
   const python = join(venv, 'bin', 'python');
   const requirement = pkg.version ? `${pkg.distribution}==${pkg.version}` : pkg.distribution;
-  const importCheck = { what: 'import check', command: python, args: ['-c', IMPORT_CHECK, pkg.distribution], cwd: root };
+  const selfContained = options.mode === 'self-contained';
+  const importCheck = { what: 'import check', command: python, args: ['-c', selfContained ? IMPORT_ONLY_CHECK : IMPORT_CHECK, pkg.distribution], cwd: root };
+  if (selfContained) {
+    // From the index alone, as its landing page says: no other index, so nothing can come from elsewhere.
+    if (installer === 'pip') {
+      return [
+        { what: 'venv', command: options.python, args: ['-m', 'venv', venv], cwd: root },
+        { what: 'pip install', command: python, args: ['-m', 'pip', 'install', requirement, '--index-url', options.indexUrl], cwd: root },
+        importCheck,
+      ];
+    }
+    if (!options.uv) throw new VerifyError('uv is needed to verify with uv (the tools venv provides it).');
+    return [
+      { what: 'uv venv', command: options.uv, args: ['venv', '--python', options.python, venv], cwd: root },
+      { what: 'uv pip install', command: options.uv, args: ['pip', 'install', '--python', python, requirement, '--index-url', options.indexUrl], cwd: root },
+      importCheck,
+    ];
+  }
   if (installer === 'pip') {
     return [
       { what: 'venv', command: options.python, args: ['-m', 'venv', venv], cwd: root },
@@ -175,7 +205,7 @@ async function verifyOne(pkg: VerifyPackage, installer: Installer, options: Veri
         return { variant: pkg.variant, installer, ok: false, summary: `${step.what} failed: ${reason(tail)}`, details: indent(tail) };
       }
     }
-    return importResult(pkg, installer, last?.stdout ?? '');
+    return importResult(pkg, installer, last?.stdout ?? '', options.mode === 'self-contained');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -200,20 +230,25 @@ export function planVerifyInstalls(options: VerifyOptions): void {
           continue;
         }
         // The import check's script is long; it is IMPORT_CHECK in src/lib/verify/verify.ts.
-        const args = step.args.map((a) => (a === IMPORT_CHECK ? '<import check: import vllm, pick the CPU platform>' : a));
+        const args = step.args.map((a) => (a === IMPORT_CHECK ? '<import check: import vllm, pick the CPU platform>' : a === IMPORT_ONLY_CHECK ? '<import check: import vllm and torch>' : a));
         options.log.info(formatPlannedCommand({ command: step.command, args, cwd: step.cwd, env, secrets }));
       }
     }
   }
 }
 
-function importResult(pkg: VerifyPackage, installer: Installer, stdout: string): VerifyResult {
+function importResult(pkg: VerifyPackage, installer: Installer, stdout: string, importOnly = false): VerifyResult {
   const last = stdout.trim().split('\n').pop() ?? '';
   let report: { distribution?: string; torch?: string; platform?: string; device_type?: string };
   try {
     report = JSON.parse(last);
   } catch {
     return { variant: pkg.variant, installer, ok: false, summary: `import check printed no report: ${last.slice(0, 200)}` };
+  }
+  if (importOnly) {
+    const summary = `${pkg.distribution} ${report.distribution}, torch ${report.torch} (imported)`;
+    if (pkg.version && report.distribution !== pkg.version) return { variant: pkg.variant, installer, ok: false, summary: `installed ${report.distribution}, not ${pkg.version}` };
+    return { variant: pkg.variant, installer, ok: true, summary };
   }
   const summary = `${pkg.distribution} ${report.distribution}, torch ${report.torch}, platform ${report.platform} (device ${report.device_type})`;
   if (report.device_type !== 'cpu') return { variant: pkg.variant, installer, ok: false, summary: `vLLM did not pick the CPU platform: ${summary}` };

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTorchIndex } from '../../../../../tools/fixtures/index.js';
 import { runDockerfileInVenv } from '../../test-support/dockerfile-in-venv';
 import { tempDir } from '../../test-support/temp';
 import { testCacheRoot } from '../../test-support/tools';
 import { writeTestWheel } from '../../test-support/test-wheel';
+import { writeRequiringWheel, writeTinydepSdist } from '../../test-support/wheelhouse-fixtures';
 import { ToolError } from '../errors';
 import { recordingLogger } from '../log';
 import { run } from '../process';
@@ -21,24 +22,6 @@ const OFFLINE = { ...ENV, HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http:/
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const sh = async (command: string, args: string[], cwd: string, env: Record<string, string | undefined> = ENV) => (await run(command, args, { cwd, env, timeoutMs: 10 * 60_000 })).stdout.trim();
 
-/** A wheel of `name` whose METADATA requires `requires`. */
-function writeRequiringWheel(dir: string, name: string, version: string, requires: readonly string[]): Promise<string> {
-  const metadata = ['Metadata-Version: 2.1', `Name: ${name}`, `Version: ${version}`, ...requires.map((r) => `Requires-Dist: ${r}`), ''].join('\n');
-  return writeTestWheel(dir, name, version, { metadata });
-}
-
-/** An sdist (setuptools, no wheel anywhere) of `tinydep` 1.0, which needs `six` from PyPI. */
-async function writeSdist(dir: string): Promise<string> {
-  const root = join(dir, 'src', 'tinydep-1.0');
-  mkdirSync(join(root, 'tinydep'), { recursive: true });
-  writeFileSync(join(root, 'pyproject.toml'), '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n[project]\nname = "tinydep"\nversion = "1.0"\ndependencies = ["six"]\n');
-  writeFileSync(join(root, 'PKG-INFO'), 'Metadata-Version: 2.1\nName: tinydep\nVersion: 1.0\n');
-  writeFileSync(join(root, 'tinydep', '__init__.py'), 'import six\nVALUE = 42\n');
-  mkdirSync(join(dir, 'links'), { recursive: true });
-  await sh('tar', ['-czf', join(dir, 'links', 'tinydep-1.0.tar.gz'), '-C', join(dir, 'src'), 'tinydep-1.0'], dir);
-  return join(dir, 'links');
-}
-
 describe('buildWheelhouse (real pip: the fixture CPU torch index, a local sdist, six from PyPI)', () => {
   const work = tempDir('wheelhouse');
   const torch = createTorchIndex(join(work, 'torch-index'));
@@ -48,7 +31,7 @@ describe('buildWheelhouse (real pip: the fixture CPU torch index, a local sdist,
   const log = recordingLogger();
 
   beforeAll(async () => {
-    const links = await writeSdist(work);
+    const { links } = await writeTinydepSdist(work);
     appWheel = await writeRequiringWheel(join(work, 'wheels'), 'app', '1.0', [TORCH, 'tinydep']);
     options = {
       python: await describePython('python3.11', ENV),
