@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { checkoutSource } from '../../lib/pipeline/source';
-import { loadSource, loadUnlockedSource, runStep, type CommonOptions } from '../shared';
+import { checkoutSource, lockedOrWarn } from '../../lib/pipeline/source';
+import { loadUnlockedSource, runStep, type CommonOptions } from '../shared';
 
 export interface CloneCacheOptions extends CommonOptions {
   config: string;
@@ -9,11 +9,7 @@ export interface CloneCacheOptions extends CommonOptions {
 export default async function cloneCache(options: CloneCacheOptions, context: ExecutorContext) {
   return runStep(context, options, async (ctx) => {
     // Nothing to check out yet; a target that needs the commit (build, install) says how to lock it.
-    const unlocked = loadUnlockedSource(context, options.config);
-    if (unlocked.config.commit === undefined) {
-      ctx.log.warn(`${options.config} is not locked: nothing to check out until \`nx run ${unlocked.name}:lock\` pins "ref" (${unlocked.config.ref}).`);
-      return;
-    }
-    await checkoutSource(loadSource(context, options.config), ctx);
+    const source = lockedOrWarn(loadUnlockedSource(context, options.config), 'nothing to check out', ctx);
+    if (source) await checkoutSource(source, ctx);
   });
 }

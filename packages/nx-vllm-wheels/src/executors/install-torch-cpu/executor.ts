@@ -1,6 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
+import { lockedOrWarn } from '../../lib/pipeline/source';
 import { installTorch } from '../../lib/pipeline/torch';
-import { loadSource, loadTorch, loadUnlockedSource, runStep, type CommonOptions } from '../shared';
+import { loadTorch, loadUnlockedSource, runStep, type CommonOptions } from '../shared';
 
 export interface InstallTorchOptions extends CommonOptions {
   config: string;
@@ -13,12 +14,8 @@ export default async function installTorchCpu(options: InstallTorchOptions, cont
     const torch = loadTorch(context, options.config);
     for (const file of options.sourceConfigs) {
       // An unlocked source has no commit to read its requirements from: its builds refuse it anyway.
-      const unlocked = loadUnlockedSource(context, file);
-      if (unlocked.config.commit === undefined) {
-        ctx.log.warn(`${file} is not locked: no build environment for it until \`nx run ${unlocked.name}:lock\` pins "ref" (${unlocked.config.ref}).`);
-        continue;
-      }
-      await installTorch(loadSource(context, file), torch, ctx);
+      const source = lockedOrWarn(loadUnlockedSource(context, file), 'no build environment for it', ctx);
+      if (source) await installTorch(source, torch, ctx);
     }
   });
 }

@@ -12,7 +12,7 @@ import { recordingLogger } from '../log';
 import { run } from '../process';
 import { compareVersions } from '../wheel';
 import type { StepContext, UnlockedSourceSpec } from './context';
-import { lockSource, sourceMirrorDir } from './source';
+import { lockedOrWarn, lockSource, sourceMirrorDir } from './source';
 import { applyVersionPolicy } from './version';
 
 const ENV = {
@@ -153,5 +153,22 @@ describe('lock of a source that follows a branch ("follow": true)', () => {
     expect(ws.ctx.log.lines).toContain(`[dry-run] would write ${CONFIG} with "commit": "${head}" (was not locked)`);
     const tag = workspace({ ref: 'v0.34.0', follow: true }, true);
     await expect(tag.lock()).rejects.toThrow('"v0.34.0" is a tag of');
+  });
+});
+
+describe('lockedOrWarn', () => {
+  const unlocked: UnlockedSourceSpec = { name: 'vllm-main', configFile: 'packages/vllm-main/vllm.json', config: vllmConfigSchema.parse({ repository: 'https://github.com/vllm-project/vllm.git', ref: 'main' }) };
+
+  it('warns how to lock an unlocked source and gives nothing to work on', () => {
+    const log = recordingLogger();
+    expect(lockedOrWarn(unlocked, 'nothing to check out', { log })).toBeUndefined();
+    expect(log.lines).toEqual(['WARNING: packages/vllm-main/vllm.json is not locked: nothing to check out until `nx run vllm-main:lock` pins "ref" (main).']);
+  });
+
+  it('gives a locked source as it is, silently', () => {
+    const log = recordingLogger();
+    const commit = 'a'.repeat(40);
+    expect(lockedOrWarn({ ...unlocked, config: { ...unlocked.config, commit } }, 'nothing to check out', { log })?.config.commit).toBe(commit);
+    expect(log.lines).toEqual([]);
   });
 });

@@ -38,6 +38,19 @@ export function repositoryUrl(source: UnlockedSourceSpec, ctx: StepContext): str
   return resolve(ctx.workspaceRoot, repo);
 }
 
+/**
+ * The source as a locked spec, or undefined after warning that `waiting` (what cannot happen yet) waits for
+ * `nx run <source>:lock`: the steps a user may run on a freshly imported source skip it instead of failing.
+ */
+export function lockedOrWarn(source: UnlockedSourceSpec, waiting: string, ctx: Pick<StepContext, 'log'>): SourceSpec | undefined {
+  const { commit } = source.config;
+  if (commit === undefined) {
+    ctx.log.warn(`${source.configFile} is not locked: ${waiting} until \`nx run ${source.name}:lock\` pins "ref" (${source.config.ref}).`);
+    return undefined;
+  }
+  return { ...source, config: { ...source.config, commit } };
+}
+
 export function patchesOf(source: SourceSpec, ctx: StepContext): Patch[] {
   const base = dirname(source.configFile);
   return source.config.patches.map((p) => ({ name: join(base, p), file: resolve(ctx.workspaceRoot, base, p) }));
