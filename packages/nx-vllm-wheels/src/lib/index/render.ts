@@ -132,21 +132,7 @@ export function renderLandingPage(state: IndexState, options: { baseUrl?: string
       '',
     ].join('\n');
   });
-  return [
-    '<!DOCTYPE html>',
-    '<html>',
-    '  <head>',
-    '    <meta charset="utf-8">',
-    `    <title>${escapeHtml(title)}</title>`,
-    '  </head>',
-    '  <body>',
-    `    <h1>${escapeHtml(title)}</h1>`,
-    `    <p>A PEP 503 / 691 simple repository: <a href="simple/">simple/</a>.</p>`,
-    ...sections,
-    '  </body>',
-    '</html>',
-    '',
-  ].join('\n');
+  return landingPageHtml(title, sections);
 }
 
 /** A self-contained index's landing page: one install command per requested project, its dependencies listed. */
@@ -166,6 +152,14 @@ function renderSelfContainedLandingPage(state: IndexState, title: string, simple
       ].join('\n');
     });
   const others = projects.map(([p]) => p).filter((p) => !requested.includes(p));
+  return landingPageHtml(title, [
+    ...sections,
+    ...(others.length ? [`    <p>Also here, as their dependencies: ${others.map((p) => `<a href="simple/${encodeURIComponent(p)}/">${escapeHtml(p)}</a>`).join(', ')}.</p>`] : []),
+  ]);
+}
+
+/** The landing page around its sections: the title, and where the simple repository is. */
+function landingPageHtml(title: string, body: readonly string[]): string {
   return [
     '<!DOCTYPE html>',
     '<html>',
@@ -176,8 +170,7 @@ function renderSelfContainedLandingPage(state: IndexState, title: string, simple
     '  <body>',
     `    <h1>${escapeHtml(title)}</h1>`,
     `    <p>A PEP 503 / 691 simple repository: <a href="simple/">simple/</a>.</p>`,
-    ...sections,
-    ...(others.length ? [`    <p>Also here, as their dependencies: ${others.map((p) => `<a href="simple/${encodeURIComponent(p)}/">${escapeHtml(p)}</a>`).join(', ')}.</p>`] : []),
+    ...body,
     '  </body>',
     '</html>',
     '',
