@@ -29,6 +29,8 @@ export interface BuildVenvOptions extends IndexSettings {
   log: Logger;
   dryRun: boolean;
   timeoutMs?: number;
+  /** What takes the place of the requirements files' index options, as the log says it (default: torch.json's indexes). */
+  indexesInstead?: string;
 }
 
 export interface BuildVenv {
@@ -89,7 +91,7 @@ export async function ensureBuildVenv(options: BuildVenvOptions): Promise<BuildV
     installer = chooseInstaller(options.installer, options.env);
     log.step(`Creating build environment ${paths.dir} with ${installer} (python ${options.python.version}, ${options.requirements.torchPin ?? 'no torch pin'})`);
     if (options.requirements.droppedIndexOptions.length) {
-      log.info(`Index options in ${options.requirements.files.join(', ')} are replaced by torch.json's indexes: ${options.requirements.droppedIndexOptions.join('; ')}`);
+      log.info(`Index options in ${options.requirements.files.join(', ')} are replaced by ${options.indexesInstead ?? "torch.json's indexes"}: ${options.requirements.droppedIndexOptions.join('; ')}`);
     }
     const secrets = urlSecrets([options.torchIndexUrl, options.indexUrl, ...options.extraIndexUrls]);
     const exec = venvCommandRunner({

@@ -47,6 +47,7 @@ export async function ensureRocmBuildVenv(source: SourceSpec, rocm: RocmSpec, ct
     requirements: { ...tools, lines: [...base, ...tools.lines], ...(torchPin ? { torchPin: torchPin.replace(/#sha256=.*$/, '') } : {}) },
     extraIndexUrls: [],
     installer: 'auto',
+    indexesInstead: 'the base wheels (from their files) and PyPI',
     env: ctx.env,
     log: ctx.log,
     dryRun: ctx.dryRun,
