@@ -8,12 +8,14 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createRocmBaseWheels, createRocmToolchain } from '../../../tools/fixtures/index.js';
 import { run } from '../src/lib/process';
 import { tempDir } from '../src/test-support/temp';
 import { testCacheRoot } from '../src/test-support/tools';
 import { createSharedFixture } from './support/fixture';
 import { assertPluginBuilt } from './support/paths';
+import { freshVenv, pip, wheelMember } from './support/python';
 import { createTestWorkspace, taskOutcomes, type TestWorkspace } from './support/workspace';
 
 const NORMALIZED = ['amdsmi-26.1.0-py3-none-linux_x86_64.whl', 'base-wheels.json', 'torch-2.9.0-py3-none-linux_x86_64.whl', 'torchvision-0.24.0-py3-none-linux_x86_64.whl', 'triton-3.5.0-py3-none-linux_x86_64.whl'];
@@ -88,6 +90,15 @@ describe('ROCm with real nx', () => {
     expect(out).toContain('libamdhip64.so.7: excluded');
     const wheel = join(ws.root, 'dist', 'wheels', 'vllm-rocm', wheels[0]);
     expect(await offloadArchs(wheel)).toEqual({ 'vllm/_C.abi3.so': 'gfx942;gfx90a', 'vllm/_rocm_C.abi3.so': 'gfx942;gfx90a' });
+    // It requires the exact base set it was compiled against (upstream's requirements name no torch).
+    const metadata = wheelMember(wheel, 'vllm_rocm-0.34.0.dist-info/METADATA').toString('utf8');
+    expect(metadata.split('\n').filter((l) => l.startsWith('Requires-Dist: '))).toEqual([
+      'Requires-Dist: amdsmi==26.1.0',
+      'Requires-Dist: torch==2.9.0',
+      'Requires-Dist: torchvision==0.24.0',
+      'Requires-Dist: triton==3.5.0',
+      'Requires-Dist: packaging>=24.2',
+    ]);
     // Valid: it installs beside the stripped base wheels from files alone, and its kernels load and run.
     expect(await installAndRun(wheel)).toBe('gfx942;gfx90a 70125424 20.0');
   });
@@ -117,9 +128,18 @@ describe('ROCm with real nx', () => {
     expect(readFileSync(join(index, 'index.html'), 'utf8')).toContain('pip install vllm-rocm --index-url https://wheels.example/rocm/simple/');
     // The CPU index's folder is not the ROCm one's.
     expect(existsSync(join(ws.root, 'dist', 'index'))).toBe(false);
+    // The one command of the landing page installs the whole set from this index alone.
+    const python = freshVenv(join(ws.root, '.venv-index'));
+    pip(python, ['install', '--no-cache-dir', 'vllm-rocm', '--index-url', `${pathToFileURL(join(index, 'simple')).href}/`]);
+    const versions = JSON.parse(await pythonOut(python, 'import importlib.metadata as m, json; print(json.dumps({n: m.version(n) for n in ["vllm-rocm", "torch", "triton", "torchvision", "amdsmi", "packaging"]}))'));
+    expect(versions).toMatchObject({ 'vllm-rocm': '0.34.0', torch: '2.9.0', triton: '3.5.0', torchvision: '0.24.0', amdsmi: '26.1.0' });
     const second = await ws.nxOk(['run', 'rocm-index:index', '--outputStyle=static'], env);
     expect(taskOutcomes(second)).toEqual({ ran: [], cached: ['rocm-index:index', 'rocm:base-wheels', 'vllm-rocm:build', 'vllm-rocm:wheel', 'vllm-rocm:wheelhouse'] });
   });
+
+  async function pythonOut(python: string, code: string): Promise<string> {
+    return (await run(python, ['-c', code], { cwd: ws.root, env: ws.env, timeoutMs: 60_000 })).stdout.trim();
+  }
 
   /** The `--offload-arch` list hipcc compiled into each extension of the wheel (the stand-in's marker string). */
   async function offloadArchs(wheel: string): Promise<Record<string, string>> {

@@ -5,6 +5,7 @@ import type { SourceSpec, StepContext } from '../pipeline/context';
 import { sourceMirrorDir } from '../pipeline/source';
 import { baseWheelsDir, type RocmSpec } from './base-wheels';
 import { baseWheelRequirements, readBaseWheelsManifest } from './base-wheels-manifest';
+import type { BaseWheelPin } from './base-set-requirements';
 
 /** vLLM's ROCm build requirements (upstream's name), then the name the fixture's CPU files moved to. */
 export const ROCM_BUILD_REQUIREMENTS = ['requirements/rocm-build.txt', 'requirements/build/rocm.txt'] as const;
@@ -16,7 +17,7 @@ export const ROCM_BUILD_REQUIREMENTS = ['requirements/rocm-build.txt', 'requirem
  * (upstream: the PyTorch ROCm index) are dropped; the tools come from PyPI. Keyed like the CPU venv, so the
  * base wheels' sha256s and the requirements choose it.
  */
-export async function ensureRocmBuildVenv(source: SourceSpec, rocm: RocmSpec, ctx: StepContext, available: boolean): Promise<BuildVenv> {
+export async function ensureRocmBuildVenv(source: SourceSpec, rocm: RocmSpec, ctx: StepContext, available: boolean): Promise<BuildVenv & { baseWheels: BaseWheelPin[] }> {
   const python = await findPython(rocm.config.python, ctx.env);
   const baseDir = baseWheelsDir(ctx, rocm);
   let tools: BuildRequirements;
@@ -28,15 +29,18 @@ export async function ensureRocmBuildVenv(source: SourceSpec, rocm: RocmSpec, ct
     tools = await readBuildRequirements(ROCM_BUILD_REQUIREMENTS, (path) => readFileAtCommit(mirrorDir, source.config.commit, path, ctx.env, ctx.log));
   }
   let base: string[];
+  let baseWheels: BaseWheelPin[] = [];
   try {
-    base = baseWheelRequirements(baseDir, readBaseWheelsManifest(baseDir, rocm.name));
+    const manifest = readBaseWheelsManifest(baseDir, rocm.name);
+    base = baseWheelRequirements(baseDir, manifest);
+    baseWheels = manifest.wheels.map((w) => ({ distribution: w.distribution, version: w.version }));
   } catch (e) {
     if (!ctx.dryRun) throw e;
     ctx.log.info(`[dry-run] ${baseDir} has no base wheels yet (\`nx run ${rocm.name}:base-wheels\` writes them); the venv installs each as \`<name> @ file://…#sha256=…\``);
     base = [`<the base wheels of ${baseDir}>`];
   }
   const torchPin = base.find((l) => l.startsWith('torch @ '));
-  return ensureBuildVenv({
+  const venv = await ensureBuildVenv({
     venvsDir: ctx.cache.venvs,
     locksDir: join(ctx.cache.root, 'locks'),
     python,
@@ -47,4 +51,5 @@ export async function ensureRocmBuildVenv(source: SourceSpec, rocm: RocmSpec, ct
     log: ctx.log,
     dryRun: ctx.dryRun,
   });
+  return { ...venv, baseWheels };
 }

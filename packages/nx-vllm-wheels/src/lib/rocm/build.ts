@@ -82,6 +82,8 @@ async function prepareAndBuild(
       // What the machine has (its ROCm patch release), never where it is installed.
       rocmInstalled: toolchain.version,
       gpuArchs: rocm.config.gpuArchs,
+      // The builds of torch, triton… it is compiled against: the wheel step pins them (requiresDistWithBaseSet).
+      baseWheels: venv.baseWheels,
       sourceDateEpoch,
       env: variant.config.env,
     },

@@ -10,7 +10,9 @@ import { VllmWheelsError } from '../errors';
 import { formatPlannedCommand } from '../process';
 import { ensureToolsVenv } from '../tools';
 import { analyzePlatform, analyzePlatformCommand, choosePlatformTag, formatWheelFileName, parseWheelFileName, renameWheel } from '../wheel';
+import { z } from 'zod';
 import { rocmAnalysisExcludes } from './audit';
+import { requiresDistWithBaseSet } from './base-set-requirements';
 import type { RocmVariantSpec } from './build';
 
 /**
@@ -49,6 +51,8 @@ export async function normalizeRocmVariant(variant: RocmVariantSpec, ctx: StepCo
   const version = applyVersionPolicy(raw.version, variant.config.version, versionInputs(info, inDir));
   const { distribution } = variant.config;
   ctx.log.step(`${variant.name}: checking ${basename(input)} (names, modes, sizes, tags, every member against RECORD)`);
+  const requiresDist = await requiresDistWithBaseSet(input, info.baseWheels);
+  if (info.baseWheels.length) ctx.log.info(`${variant.name}: requires the base set it was built against: ${info.baseWheels.map((b) => `${b.distribution}==${b.version}`).join(', ')}`);
   let written = '';
   await replaceDirAtomic(outDir, async (tmp) => {
     const result = await renameWheel({
@@ -56,7 +60,7 @@ export async function normalizeRocmVariant(variant: RocmVariantSpec, ctx: StepCo
       outputDir: tmp,
       distribution,
       version,
-      metadataUpdates: metadataHeaders(variant),
+      metadataUpdates: { ...metadataHeaders(variant), 'Requires-Dist': requiresDist },
       description: { text: readme(ctx, variant), contentType: 'text/markdown' },
       // auditwheel reads the raw wheel with Python's zipfile: only once our own checks have passed.
       platformTag: async () => {
@@ -77,10 +81,13 @@ export async function normalizeRocmVariant(variant: RocmVariantSpec, ctx: StepCo
   return join(outDir, written);
 }
 
-/** The ROCm build's record (build-info.json): only its timestamp is read here (no build family: there is no ISA audit). */
-const rocmBuildInfoSchema = rawBuildInfoSchema.pick({ sourceDateEpoch: true }).loose();
+/** The ROCm build's record (build-info.json): its timestamp and the base set it was compiled against (no build family: there is no ISA audit). */
+const rocmBuildInfoSchema = rawBuildInfoSchema
+  .pick({ sourceDateEpoch: true })
+  .extend({ baseWheels: z.array(z.object({ distribution: z.string(), version: z.string() }), 'must list the base wheels the build was compiled against').default([]) })
+  .loose();
 
-function readRawBuildInfoLoose(dir: string, variant: string): { sourceDateEpoch?: number } {
+function readRawBuildInfoLoose(dir: string, variant: string): z.output<typeof rocmBuildInfoSchema> {
   const file = join(dir, BUILD_INFO_FILE);
   if (!existsSync(file)) throw new VllmWheelsError(`${file} is missing: \`nx run ${variant}:build\` writes it beside the raw wheel. Run the build again.`);
   return parseConfigFile(rocmBuildInfoSchema, file);
