@@ -191,8 +191,9 @@ function installRocm() {
   execFileSync(`python${version}`, ['-m', 'venv', venv], { stdio: 'inherit' });
   const python = path.join(venv, 'bin', 'python');
   console.log(`$ ${command}`);
-  // Only the index the command names: no pip configuration's extra index or find-links.
-  const pipEnv = { ...process.env, PIP_FIND_LINKS: '', PIP_EXTRA_INDEX_URL: '', PIP_INDEX_URL: '', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
+  // Only the index the command names: no pip configuration (file or PIP_* variables) adds another index.
+  const pipEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^PIP_(INDEX_URL|EXTRA_INDEX_URL|FIND_LINKS|CONFIG_FILE)$/.test(k)));
+  Object.assign(pipEnv, { PIP_CONFIG_FILE: '/dev/null', PIP_DISABLE_PIP_VERSION_CHECK: '1' });
   execFileSync(python, ['-m', ...command.split(' '), '-q', '--no-cache-dir'], { stdio: 'inherit', env: pipEnv });
   const code = [
     'import importlib.metadata as m, vllm._C as c',
