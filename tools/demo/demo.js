@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The offline demo: a real Nx workspace (demo-workspace/) with the repository's five CPU variants,
-// built from the vLLM-shaped fixture source and the fixture CPU torch index. Run with `npm run demo`.
+// built from the vLLM-shaped fixture source and the fixture CPU torch index, and the ROCm projects
+// (base wheels, vllm-rocm at the fixture's v0.34.0, their index) built with the fixture ROCm toolchain.
+// Run with `npm run demo`.
 // VLLM_WHEELS_DEMO_DIR puts the workspace elsewhere (default: demo-workspace/ in the repository).
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -28,12 +30,15 @@ const machineCache = path.join(ws, '.vllm-wheels-cache');
 // plugin, which asks the compiler itself, gets a g++-13/gcc-13 test double over this machine's gcc
 // (tools/fixtures/compiler-shim.js) as CXX/CC.
 const compilers = path.join(fixtureDir, 'bin');
+// The fixture ROCm (tools/fixtures/rocm: a hipcc stand-in over the host compiler, HIP runtime stubs).
+const rocmRoot = path.join(fixtureDir, 'rocm');
 const demoEnv = {
   VLLM_WHEELS_CACHE_DIR: machineCache,
   VLLM_FIXTURE_CPUINFO: path.join(fixtureDir, 'cpuinfo-avx512'),
   VLLM_FIXTURE_CXX_COMPILER_VERSION: '13.2.0',
   CXX: path.join(compilers, 'g++-13'),
   CC: path.join(compilers, 'gcc-13'),
+  ROCM_PATH: rocmRoot,
 };
 const insideRepo = !path.relative(repo, ws).startsWith('..') && !path.isAbsolute(path.relative(repo, ws));
 
@@ -65,9 +70,54 @@ function createWorkspace() {
   const indexFile = path.join(ws, 'packages/wheel-index/index.json');
   const indexConfig = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
   fs.writeFileSync(indexFile, `${JSON.stringify({ ...indexConfig, publicUrl: landingUrl('') }, null, 2)}\n`);
-  fs.writeFileSync(path.join(ws, '.gitignore'), `${insideRepo ? '' : 'node_modules\n'}dist\n.nx\n.fixture\n.vllm-wheels-cache\n.venv\n`);
+  layOutRocm(srcDir, tags);
+  fs.writeFileSync(path.join(ws, '.gitignore'), `${insideRepo ? '' : 'node_modules\n'}dist\n.nx\n.fixture\n.vllm-wheels-cache\n.venv\n.venv-rocm\n`);
   fs.writeFileSync(path.join(ws, '.env'), `${Object.entries(demoEnv).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
   initGitRepository();
+}
+
+/**
+ * The ROCm projects, all tagged device:rocm by inference: the environment `rocm` (rocm.json, the fixture's
+ * base wheels as its `directory`), a second vLLM source `vllm-0.34` at the fixture's v0.34.0 (the fixture's
+ * ROCm build exists only in its unified family), the variant `vllm-rocm` built from it, and `rocm-index`.
+ */
+function layOutRocm(srcDir, tags) {
+  if (!fs.existsSync(path.join(rocmRoot, 'bin', 'hipcc'))) fixtures.createRocmToolchain(rocmRoot, { rocmVersion: '7.1.0' });
+  const pkg = (...parts) => path.join(ws, 'packages', ...parts);
+  // Made once: the wheels' bytes are the base-wheels target's inputs.
+  if (!fs.existsSync(pkg('rocm', 'base-wheels'))) fixtures.createRocmBaseWheels(pkg('rocm', 'base-wheels'));
+  const { python } = JSON.parse(fs.readFileSync(pkg('torch-cpu', 'torch.json'), 'utf8'));
+  const writeJson = (file, value) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+  };
+  writeJson(pkg('vllm-0.34', 'vllm.json'), {
+    description: "Demo: the fixture source's v0.34.0 (its unified family, which has vLLM's ROCm build), for vllm-rocm.",
+    repository: fileUrl(srcDir),
+    ref: 'v0.34.0',
+    commit: tags['v0.34.0'],
+    patches: [],
+  });
+  writeJson(pkg('rocm', 'rocm.json'), {
+    description: "Demo: ROCm 7.1 for MI300 (gfx942), the fixture's base wheels (torch, triton, torchvision, amdsmi with +git… versions).",
+    device: 'rocm',
+    rocmVersion: '7.1',
+    gpuArchs: ['gfx942'],
+    python,
+    baseWheels: { directory: 'base-wheels' },
+  });
+  writeJson(pkg('vllm-rocm', 'wheel.json'), { distribution: 'vllm-rocm', source: 'vllm-0.34', device: 'rocm', env: {} });
+  fs.writeFileSync(pkg('vllm-rocm', 'README.md'), '# vllm-rocm\n\nvLLM for AMD GPUs (ROCm 7.1, gfx942), built by the vllm-wheels demo from the fixture source.\n');
+  writeJson(pkg('rocm-index', 'index.json'), {
+    description: 'The ROCm index: vllm-rocm, its base wheels and its dependencies; installs with one pip command.',
+    variants: ['vllm-rocm'],
+    publicUrl: rocmIndexUrl(''),
+  });
+}
+
+/** The ROCm index's URL (dist/rocm-index/rocm-index, as a file:// URL) with `file` appended. */
+function rocmIndexUrl(file) {
+  return `${fileUrl(path.join(ws, 'dist/rocm-index/rocm-index'))}${file ? `/${file}` : ''}`;
 }
 
 /** The index's URL (dist/index, as a file:// URL) with `file` appended. */
@@ -126,6 +176,35 @@ function installAndImport(variant) {
   return { python, wheel };
 }
 
+/**
+ * Installs vllm-rocm into a fresh venv with the one command the ROCm index's landing page gives (no other
+ * index: the base wheels and the dependencies are in it), then loads its HIP kernels. The HIP runtime is
+ * the fixture ROCm's (LD_LIBRARY_PATH), as a ROCm machine's comes from /opt/rocm.
+ */
+function installRocm() {
+  const page = fs.readFileSync(path.join(ws, 'dist/rocm-index/rocm-index/index.html'), 'utf8');
+  const command = /<pre><code>(pip install vllm-rocm --index-url \S+)<\/code><\/pre>/.exec(page)?.[1].replace(/&amp;/g, '&');
+  if (!command) throw new Error(`The ROCm index's landing page gives no "pip install vllm-rocm --index-url …" command: ${rocmIndexUrl('index.html')}`);
+  const venv = path.join(ws, '.venv-rocm');
+  fs.rmSync(venv, { recursive: true, force: true });
+  const { python: version } = JSON.parse(fs.readFileSync(path.join(ws, 'packages/rocm/rocm.json'), 'utf8'));
+  execFileSync(`python${version}`, ['-m', 'venv', venv], { stdio: 'inherit' });
+  const python = path.join(venv, 'bin', 'python');
+  console.log(`$ ${command}`);
+  // Only the index the command names: no pip configuration (file or PIP_* variables) adds another index.
+  const pipEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^PIP_(INDEX_URL|EXTRA_INDEX_URL|FIND_LINKS|CONFIG_FILE)$/.test(k)));
+  Object.assign(pipEnv, { PIP_CONFIG_FILE: '/dev/null', PIP_DISABLE_PIP_VERSION_CHECK: '1' });
+  execFileSync(python, ['-m', ...command.split(' '), '-q', '--no-cache-dir'], { stdio: 'inherit', env: pipEnv });
+  const code = [
+    'import importlib.metadata as m, vllm._C as c',
+    'names = ("vllm-rocm", "torch", "triton", "torchvision", "amdsmi")',
+    'print("installed:", ", ".join(f"{n} {m.version(n)}" for n in names if any(d.metadata["Name"] == n for d in m.distributions())))',
+    'print("vllm._C compiled for:", c.offload_archs(), "| HIP runtime:", c.hip_runtime_version(), "| kernel:", c.run_kernel())',
+  ].join('\n');
+  console.log(execFileSync(python, ['-c', code], { encoding: 'utf8', env: { ...process.env, LD_LIBRARY_PATH: path.join(rocmRoot, 'lib') } }));
+  return { python, command };
+}
+
 say(`Creating the demo workspace in ${ws}`);
 createWorkspace();
 const userCache = process.env.VLLM_WHEELS_CACHE_DIR;
@@ -133,17 +212,29 @@ if (userCache && path.resolve(userCache) !== machineCache) {
   console.log(`Your environment sets VLLM_WHEELS_CACHE_DIR=${userCache}; the demo leaves that cache alone and uses ${machineCache}.`);
 }
 
-say('Building all five variants: npx nx run-many -t wheel');
-const first = nx(['run-many', '-t', 'wheel', '--outputStyle=static']);
+say('Building all five variants: npx nx run-many -t wheel --projects=tag:device:cpu');
+const first = nx(['run-many', '-t', 'wheel', '--projects=tag:device:cpu', '--outputStyle=static']);
 
 say('Running it again: every build comes from the Nx cache');
-const second = nx(['run-many', '-t', 'wheel', '--outputStyle=static']);
+const second = nx(['run-many', '-t', 'wheel', '--projects=tag:device:cpu', '--outputStyle=static']);
 
 say('The index of every wheel: npx nx run wheel-index:index');
 nx(['run', 'wheel-index:index', '--outputStyle=static']);
 
 say('Installing vllm-cpu-avx512 from that index into a venv, torch from the (fixture) CPU index');
 const { python, wheel } = installAndImport('vllm-cpu-avx512');
+
+say(`ROCm with the fixture ROCm (ROCM_PATH=${rocmRoot}): npx nx run-many -t wheel --projects=tag:device:rocm`);
+const rocmFirst = nx(['run-many', '-t', 'wheel', '--projects=tag:device:rocm', '--outputStyle=static']);
+
+say('ROCm again: base wheels, build and wheel come from the Nx cache');
+const rocmSecond = nx(['run-many', '-t', 'wheel', '--projects=tag:device:rocm', '--outputStyle=static']);
+
+say('The ROCm index (base wheels, dependencies, vllm-rocm): npx nx run rocm-index:index');
+nx(['run', 'rocm-index:index', '--outputStyle=static']);
+
+say("Installing vllm-rocm into a fresh venv with the one command the ROCm index's landing page gives");
+const rocm = installRocm();
 
 say('Where everything is');
 console.log(`  first run:        ${first.toFixed(1)} s`);
@@ -155,8 +246,17 @@ console.log(`  index:            ${path.join(ws, 'dist/index')}  (simple/ for pi
 console.log(`  landing page:     ${landingUrl('index.html')}  (open it in a browser: how to install from this index)`);
 console.log(`  machine cache:    ${machineCache}  (git mirror, per-variant worktrees, build venvs)`);
 console.log(`  venv:             ${python}`);
+console.log(`  rocm first run:   ${rocmFirst.toFixed(1)} s`);
+console.log(`  rocm rerun:       ${rocmSecond.toFixed(1)} s`);
+console.log(`  fixture rocm:     ${rocmRoot}  (ROCM_PATH in .env: hipcc stand-in, HIP runtime stubs)`);
+console.log(`  rocm base wheels: ${path.join(ws, 'dist/base-wheels/rocm')}  (torch, triton, torchvision, amdsmi with +git… stripped)`);
+console.log(`  rocm wheel:       ${path.join(ws, 'dist/wheels/vllm-rocm')}`);
+console.log(`  rocm wheelhouse:  ${path.join(ws, 'dist/wheelhouse/vllm-rocm')}  (base + dependencies + vllm-rocm, manifest.json)`);
+console.log(`  rocm index:       ${path.join(ws, 'dist/rocm-index/rocm-index')}`);
+console.log(`  rocm landing:     ${rocmIndexUrl('index.html')}  (${rocm.command})`);
+console.log(`  rocm venv:        ${rocm.python}`);
 const cdTo = path.relative(process.env.INIT_CWD || process.cwd(), ws);
 console.log(`\nKeep going:\n  cd ${cdTo && !cdTo.startsWith('..') ? cdTo : ws}`);
 // The workspace's .env names the demo's cache, but a variable already in the environment wins.
 if (userCache && path.resolve(userCache) !== machineCache) console.log(`  unset VLLM_WHEELS_CACHE_DIR   # so nx here uses the demo's cache (.env), not yours`);
-console.log(`  npx nx graph\n  npx nx show project vllm-cpu-avx512\n  npx nx run vllm-cpu:wheel --dry-run\n  npx nx run-many -t wheel   # cached\n  npx nx run wheel-index:index   # cached\n  npx nx show projects --affected   # after editing a variant's wheel.json: the demo is a git repository of its own`);
+console.log(`  npx nx graph\n  npx nx show project vllm-cpu-avx512\n  npx nx run vllm-cpu:wheel --dry-run\n  npx nx run-many -t wheel   # cached\n  npx nx run wheel-index:index   # cached\n  npx nx run-many -t wheel --projects=tag:device:rocm   # cached\n  npx nx run vllm-rocm:build --dry-run\n  npx nx show projects --affected   # after editing a variant's wheel.json: the demo is a git repository of its own`);

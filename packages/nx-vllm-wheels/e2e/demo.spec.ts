@@ -1,8 +1,10 @@
 /**
  * The README's first command, `npm run demo` (= build + tools/demo/demo.js), run for real in a temp dir
  * (VLLM_WHEELS_DEMO_DIR) the way a user runs it: twice. The first run builds the five variants, shows the
- * cached rerun, builds the index, installs vllm-cpu-avx512 into a venv and prints where everything is;
- * the second run finds everything cached. The environment sets VLLM_WHEELS_CACHE_DIR as a user's might:
+ * cached rerun, builds the index, installs vllm-cpu-avx512 into a venv; then the ROCm part (issue 14) on the
+ * fixture ROCm: `run-many -t wheel --projects=tag:device:rocm` (base wheels, build, wheel), its cached rerun,
+ * the ROCm index, and vllm-rocm installed with the one command the index's landing page gives; it prints
+ * where everything is. The second run finds everything cached. The environment sets VLLM_WHEELS_CACHE_DIR as a user's might:
  * the demo must leave that cache alone (it would re-point its vLLM mirror at the fixture).
  */
 import { createHash } from 'node:crypto';
@@ -17,6 +19,9 @@ import { cleanEnv, runNodeScript, SEED_VARIANTS, taskOutcomes } from './support/
 
 const DEMO = join(REPO_ROOT, 'tools/demo/demo.js');
 const builtTargets = [...SEED_VARIANTS.map((v) => `${v}:build`), ...SEED_VARIANTS.map((v) => `${v}:wheel`)].sort();
+const rocmTargets = ['rocm:base-wheels', 'vllm-rocm:build', 'vllm-rocm:wheel'];
+/** The fixture ROCm base set, its +git… local versions stripped (decision 52). */
+const ROCM_BASE = { torch: '2.9.0', triton: '3.5.0', torchvision: '0.24.0', amdsmi: '26.1.0' };
 
 interface DemoRun {
   code: number;
@@ -53,7 +58,7 @@ describe('the offline demo (`npm run demo`)', () => {
 
   const wheelFiles = () => {
     const out: Record<string, string> = {};
-    for (const v of SEED_VARIANTS) {
+    for (const v of [...SEED_VARIANTS, 'vllm-rocm']) {
       for (const f of readdirSync(join(ws, 'dist/wheels', v))) out[`${v}/${f}`] = createHash('sha256').update(readFileSync(join(ws, 'dist/wheels', v, f))).digest('hex');
     }
     return out;
@@ -99,10 +104,10 @@ describe('the offline demo (`npm run demo`)', () => {
     for (const file of ['nx.json', 'packages/vllm/vllm.json', '.env']) expect(existsSync(join(ws, file))).toBe(true);
   });
 
-  it('builds all five variants on the first run (the compiler runs for each), then takes every build and wheel from the Nx cache', () => {
+  it('builds all five variants on the first run (the compiler runs for each, and for vllm-rocm), then takes every build and wheel from the Nx cache', () => {
     const built = taskOutcomes(first.section('Building all five variants'));
     expect(built.ran.filter((t) => builtTargets.includes(t))).toEqual(builtTargets);
-    expect(first.compiled).toEqual([...SEED_VARIANTS].sort());
+    expect(first.compiled).toEqual([...SEED_VARIANTS, 'vllm-rocm'].sort());
     const rerun = taskOutcomes(first.section('Running it again'));
     expect(rerun.cached.filter((t) => builtTargets.includes(t))).toEqual(builtTargets);
     expect(rerun.ran.filter((t) => builtTargets.includes(t))).toEqual([]);
@@ -131,6 +136,35 @@ describe('the offline demo (`npm run demo`)', () => {
     expect(JSON.parse(report)).toEqual({ installed: ['vllm-cpu-avx512'], version: '0.16.0', isa });
   });
 
+  it('builds the ROCm projects (tag:device:rocm) with the fixture ROCm on the first run, then takes them all from the Nx cache', () => {
+    expect(taskOutcomes(first.section('ROCm with the fixture ROCm'))).toEqual({ ran: rocmTargets, cached: [] });
+    expect(taskOutcomes(first.section('ROCm again'))).toEqual({ ran: [], cached: rocmTargets });
+    expect(readdirSync(join(ws, 'dist/wheels/vllm-rocm')).filter((f) => f.endsWith('.whl'))).toEqual([expect.stringMatching(/^vllm_rocm-0\.34\.0-cp38-abi3-manylinux_2_\d+_x86_64(\.manylinux\w+)?\.whl$/)]);
+    const index = taskOutcomes(first.section('The ROCm index'));
+    expect(index).toEqual({ ran: ['rocm-index:index', 'vllm-rocm:wheelhouse'], cached: rocmTargets });
+  });
+
+  it("installs vllm-rocm with torch and the rest of its base set from the ROCm index alone, with the landing page's one command; vllm._C loads its HIP kernels", () => {
+    const simple = `${pathToFileURL(join(ws, 'dist/rocm-index/rocm-index')).href}/simple/`;
+    const command = `pip install vllm-rocm --index-url ${simple}`;
+    expect(readFileSync(join(ws, 'dist/rocm-index/rocm-index/index.html'), 'utf8')).toContain(`<pre><code>${command}</code></pre>`);
+    const installing = first.section('Installing vllm-rocm');
+    expect(installing).toContain(`$ ${command}\n`);
+    expect(installing).toContain('vllm._C compiled for: gfx942 | HIP runtime: 70125424 | kernel: 20.0');
+    const python = join(ws, '.venv-rocm/bin/python');
+    const report = runPython(
+      python,
+      [
+        'import importlib.metadata as m, json, vllm._C as c',
+        'print(json.dumps({"installed": {d.metadata["Name"]: d.version for d in m.distributions() if d.metadata["Name"] not in ("pip", "setuptools")}, "archs": c.offload_archs()}))',
+      ].join('\n'),
+      { LD_LIBRARY_PATH: join(ws, '.fixture/rocm/lib') },
+    );
+    const { installed, archs } = JSON.parse(report) as { installed: Record<string, string>; archs: string };
+    expect(installed).toEqual({ 'vllm-rocm': '0.34.0', ...ROCM_BASE, packaging: expect.any(String) });
+    expect(archs).toBe('gfx942');
+  });
+
   it('prints where everything is, and every path it prints exists', () => {
     const paths = printedPaths(first);
     expect(paths).toEqual({
@@ -140,6 +174,12 @@ describe('the offline demo (`npm run demo`)', () => {
       index: join(ws, 'dist/index'),
       'machine cache': join(ws, '.vllm-wheels-cache'),
       venv: join(ws, '.venv/bin/python'),
+      'fixture rocm': join(ws, '.fixture/rocm'),
+      'rocm base wheels': join(ws, 'dist/base-wheels/rocm'),
+      'rocm wheel': join(ws, 'dist/wheels/vllm-rocm'),
+      'rocm wheelhouse': join(ws, 'dist/wheelhouse/vllm-rocm'),
+      'rocm index': join(ws, 'dist/rocm-index/rocm-index'),
+      'rocm venv': join(ws, '.venv-rocm/bin/python'),
     });
     for (const [label, path] of Object.entries(paths)) expect({ label, exists: existsSync(path) }).toEqual({ label, exists: true });
     const example = /\(<variant>\/\*\.whl, e\.g\. (\S+)\)/.exec(first.section('Where everything is'))?.[1];
@@ -158,6 +198,7 @@ describe('the offline demo (`npm run demo`)', () => {
 
   it('installs without pip\'s "Location \'file:///…\' is ignored" warnings', () => {
     expect(first.section('Installing vllm-cpu-avx512')).not.toContain('is ignored');
+    expect(first.section('Installing vllm-rocm')).not.toContain('is ignored');
     expect(second.output).not.toContain('is ignored');
   });
 
@@ -170,6 +211,8 @@ describe('the offline demo (`npm run demo`)', () => {
     expect(first.section('Where everything is')).toContain('unset VLLM_WHEELS_CACHE_DIR');
     // The nx commands the user types later in the workspace get the same cache through .env.
     expect(readFileSync(join(ws, '.env'), 'utf8')).toContain(`VLLM_WHEELS_CACHE_DIR=${cache}\n`);
+    // And the fixture ROCm, so `nx run-many -t wheel` typed there builds the ROCm projects too.
+    expect(readFileSync(join(ws, '.env'), 'utf8')).toContain(`ROCM_PATH=${join(ws, '.fixture/rocm')}\n`);
   });
 
   it('runs again in the same directory: exit 0, nothing compiled, every build and wheel cached, the same wheels', () => {
@@ -180,8 +223,13 @@ describe('the offline demo (`npm run demo`)', () => {
       expect({ heading, cached: outcome.cached.filter((t) => builtTargets.includes(t)) }).toEqual({ heading, cached: builtTargets });
       expect({ heading, ran: outcome.ran.filter((t) => builtTargets.includes(t)) }).toEqual({ heading, ran: [] });
     }
+    for (const heading of ['ROCm with the fixture ROCm', 'ROCm again']) {
+      expect({ heading, ...taskOutcomes(second.section(heading)) }).toEqual({ heading, ran: [], cached: rocmTargets });
+    }
+    expect(taskOutcomes(second.section('The ROCm index'))).toEqual({ ran: [], cached: [...rocmTargets, 'rocm-index:index', 'vllm-rocm:wheelhouse'].sort() });
     expect(wheelFiles()).toEqual(wheelsAfterFirst);
     expect(second.section('Installing vllm-cpu-avx512')).toContain('installed: vllm-cpu-avx512 0.16.0');
+    expect(second.section('Installing vllm-rocm')).toContain('installed: vllm-rocm 0.34.0, torch 2.9.0, triton 3.5.0, torchvision 0.24.0, amdsmi 26.1.0');
     expect(printedPaths(second)).toEqual(printedPaths(first));
   });
 
