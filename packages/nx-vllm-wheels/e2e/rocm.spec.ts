@@ -115,7 +115,7 @@ describe('ROCm with real nx', () => {
   });
 
 
-  it("7. the wheelhouse (the base installed first, the wheel's requirements from PyPI) and the ROCm index over it; a second run is cached", async () => {
+  it("7. the wheelhouse (the base installed first, the wheel's requirements from PyPI) and the ROCm index over it; a second run is cached; the index alone installs the whole set, as rocm-index:verify checks", async () => {
     mkdirSync(join(ws.root, 'packages', 'rocm-index'));
     ws.writeJson('packages/rocm-index/index.json', { variants: ['vllm-rocm'], publicUrl: 'https://wheels.example/rocm' });
     const env = { ROCM_PATH: rocmRoot, PIP_CACHE_DIR: join(testCacheRoot(), 'pip') };
@@ -133,6 +133,9 @@ describe('ROCm with real nx', () => {
     pip(python, ['install', '--no-cache-dir', 'vllm-rocm', '--index-url', `${pathToFileURL(join(index, 'simple')).href}/`]);
     const versions = JSON.parse(await pythonOut(python, 'import importlib.metadata as m, json; print(json.dumps({n: m.version(n) for n in ["vllm-rocm", "torch", "triton", "torchvision", "amdsmi", "packaging"]}))'));
     expect(versions).toMatchObject({ 'vllm-rocm': '0.34.0', torch: '2.9.0', triton: '3.5.0', torchvision: '0.24.0', amdsmi: '26.1.0' });
+    // rocm-index:verify does the same with pip and with uv, each in a fresh venv from the index alone, and imports it.
+    const verify = await ws.nxOk(['run', 'rocm-index:verify', `--index-url=${pathToFileURL(join(index, 'simple')).href}/`, '--outputStyle=static'], env);
+    expect(verify).toMatch(/\nvariant +pip +uv\nvllm-rocm +ok +ok\n/);
     const second = await ws.nxOk(['run', 'rocm-index:index', '--outputStyle=static'], env);
     expect(taskOutcomes(second)).toEqual({ ran: [], cached: ['rocm-index:index', 'rocm:base-wheels', 'vllm-rocm:build', 'vllm-rocm:wheel', 'vllm-rocm:wheelhouse'] });
   });
