@@ -81,6 +81,9 @@ describe('createNodes: ROCm', () => {
     expect(variant.targets!.wheel.inputs).toContainEqual({ json: '{projectRoot}/wheel.json', fields: ['version', 'platformTag', 'metadata', 'systemLibraries', 'inflateLimits'] });
     expect(variant.targets!.wheel.inputs).toContainEqual({ json: '{workspaceRoot}/packages/rocm/rocm.json', fields: ['device', 'rocmVersion', 'gpuArchs', 'python'] });
     expect(variant.targets!.wheel.inputs).toContain('{projectRoot}/README.md');
+    // The raw wheel and the build's record, whose base set the step pins (decision 62).
+    expect(variant.targets!.wheel.inputs).toContainEqual({ dependentTasksOutputFiles: '**/*.whl' });
+    expect(variant.targets!.wheel.inputs).toContainEqual({ dependentTasksOutputFiles: '**/build-info.json' });
     // The GPU archs and the ROCm version key the build (rocm.json's build fields), as the base wheels do.
     expect(variant.targets!.build.inputs).toContainEqual({ json: '{workspaceRoot}/packages/rocm/rocm.json', fields: ['device', 'rocmVersion', 'gpuArchs', 'python'] });
     expect(variant.targets!.build.inputs).toContainEqual({ dependentTasksOutputFiles: '**/*.whl' });

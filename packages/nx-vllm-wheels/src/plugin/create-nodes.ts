@@ -245,7 +245,15 @@ function rocmProjects(configs: WorkspaceConfigs): NonNullable<CreateNodesResult[
           dependsOn: [{ projects: [rocm.name], target: 'base-wheels', params: 'forward' }],
         }),
         wheel: target('wheel-rocm', { config: variant.file, codeFingerprint: pluginFingerprint('rocm-wheel') }, {
-          inputs: [...buildInputs, { json: '{projectRoot}/wheel.json', fields: [...ROCM_WHEEL_NORMALIZE_FIELDS] }, '{projectRoot}/README.md', { dependentTasksOutputFiles: '**/*.whl' }],
+          // What the step reads of the build's output: the raw wheel, and build-info.json, whose base set it pins
+          // (decision 62): a build against other base wheels may leave a byte-identical raw wheel.
+          inputs: [
+            ...buildInputs,
+            { json: '{projectRoot}/wheel.json', fields: [...ROCM_WHEEL_NORMALIZE_FIELDS] },
+            '{projectRoot}/README.md',
+            { dependentTasksOutputFiles: '**/*.whl' },
+            { dependentTasksOutputFiles: '**/build-info.json' },
+          ],
           dependsOn: [{ target: 'build', params: 'forward' }],
         }),
         // Keyed on the wheel's bytes (its Requires-Dist) and the base wheels' (decision 60).
